@@ -1,0 +1,42 @@
+import { defineConfig } from 'vitest/config';
+
+// One project per test layer, so each layer runs alone: `vitest run --project <layer>`.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'quickjs',
+          include: ['test/quickjs/**/*.test.ts'],
+          globalSetup: ['test/quickjs/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        test: {
+          name: 'system',
+          include: ['test/system/**/*.test.ts'],
+          globalSetup: ['test/quickjs/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          // System tests share the kernel's network namespaces and nftables: run files one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
