@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Bundles the router agent into one ES module for QuickJS: dist/agent/callqos-agent.js.
+// QuickJS's built-in modules `std` and `os` stay external imports; nothing else may be left
+// unresolved, and the bundle must not mention a Node built-in (checked after the build).
+import { build } from 'esbuild';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findNodeBuiltinReferences } from './bundle-check.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/** esbuild options shared by every QuickJS bundle (the agent and the test entry points). */
+export function quickjsBundleOptions(entry, outfile, { minify = true } = {}) {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2020',
+    external: ['std', 'os'],
+    minify,
+    legalComments: 'none',
+    define: { CALLQOS_VERSION: JSON.stringify(pkg.version) },
+    logLevel: 'warning',
+  };
+}
+
+export async function buildQuickjsBundle(entry, outfile, options) {
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build(quickjsBundleOptions(entry, outfile, options));
+  const code = readFileSync(outfile, 'utf8');
+  const builtins = findNodeBuiltinReferences(code);
+  if (builtins.length > 0) {
+    throw new Error(`${relative(root, outfile)} refers to Node built-ins: ${builtins.join(', ')}`);
+  }
+  return { bytes: statSync(outfile).size, gzipBytes: gzipSync(code).length };
+}
+
+async function main() {
+  const outfile = join(root, 'dist', 'agent', 'callqos-agent.js');
+  const size = await buildQuickjsBundle(join(root, 'src', 'agent', 'entry', 'quickjs.ts'), outfile);
+  const report = { file: relative(root, outfile), version: pkg.version, ...size };
+  writeFileSync(join(root, 'dist', 'agent', 'size.json'), JSON.stringify(report, null, 2) + '\n');
+  console.log(`${report.file}: ${(size.bytes / 1024).toFixed(1)} KiB, ${(size.gzipBytes / 1024).toFixed(1)} KiB gzipped`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(`callqos build: ${err.message}`);
+    process.exit(1);
+  });
+}

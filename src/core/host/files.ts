@@ -1,0 +1,29 @@
+import type { Result } from '../result.ts';
+
+/** A failed file operation: `code` is the errno name (ENOENT, EACCES, ENOSPC, …) or EIO if unknown. */
+export interface FileError {
+  readonly code: string;
+  readonly message: string;
+  readonly path: string;
+}
+
+/**
+ * Small synchronous file access: the agent's files are a few kilobytes (state, config, FIFO
+ * commands), and QuickJS's file API is synchronous anyway.
+ */
+export interface FileHost {
+  readText(path: string): Result<string, FileError>;
+  /**
+   * Replaces the file's content so that a reader sees either the old or the new content, never a
+   * mix, even if the agent dies halfway: write a temporary file beside it, then rename over.
+   */
+  writeAtomic(path: string, text: string): Result<void, FileError>;
+  /** Names in a directory, sorted, without `.` and `..`. */
+  list(dir: string): Result<string[], FileError>;
+  /** Removes a file; removing one that does not exist is not an error. */
+  remove(path: string): Result<void, FileError>;
+  exists(path: string): boolean;
+}
+
+/** Suffix of the temporary files writeAtomic leaves behind if interrupted; safe to delete on start. */
+export const ATOMIC_TEMP_MARK = '.callqos-tmp-';

@@ -1,0 +1,46 @@
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { ATOMIC_TEMP_MARK } from '../../core/host/index.ts';
+import type { FileError, FileHost } from '../../core/host/index.ts';
+import { fail, ok } from '../../core/result.ts';
+import type { Result } from '../../core/result.ts';
+
+// The same decoding as the QuickJS host: invalid bytes become U+FFFD, a byte-order mark is kept.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+function fileError(err: unknown, path: string, action: string): Result<never, FileError> {
+  const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+  const reason = (err as Error).message ?? String(err);
+  return fail({ code, message: `${action} ${path}: ${reason}`, path });
+}
+
+function attempt<T>(path: string, action: string, fn: () => T): Result<T, FileError> {
+  try {
+    return ok(fn());
+  } catch (err) {
+    return fileError(err, path, action);
+  }
+}
+
+function writeAtomic(path: string, text: string): Result<void, FileError> {
+  const temp = `${path}${ATOMIC_TEMP_MARK}${Math.random().toString(36).slice(2, 10)}`;
+  const written = attempt(path, 'write', () => {
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  });
+  if (!written.ok) rmSync(temp, { force: true });
+  return written;
+}
+
+export const nodeFiles: FileHost = {
+  readText: (path) => attempt(path, 'read', () => utf8.decode(readFileSync(path))),
+  writeAtomic,
+  list: (dir) => attempt(dir, 'list', () => readdirSync(dir).sort()),
+  remove: (path) => attempt(path, 'remove', () => rmSync(path, { force: true })),
+  exists: (path) => existsSync(path),
+};

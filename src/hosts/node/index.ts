@@ -1,0 +1,36 @@
+/** The Node host: the core's capabilities on Node, for the cloud, development and simulations. */
+import type { Clock, Host, OwnSignal, TimerHandle, TimerHost } from '../../core/host/index.ts';
+import { nodeFiles } from './files.ts';
+import { nodeProcesses } from './processes.ts';
+
+const timers: TimerHost = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)) as unknown as TimerHandle,
+  clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
+};
+
+const clock: Clock = {
+  monotonicMs: () => performance.now(),
+  wallMs: () => Date.now(),
+};
+
+export function createNodeHost(args: readonly string[] = process.argv.slice(2)): Host {
+  const signalHandlers = new Map<OwnSignal, () => void>();
+  return {
+    runtime: 'node',
+    processes: nodeProcesses,
+    files: nodeFiles,
+    timers,
+    clock,
+    onSignal(signal, handler) {
+      const previous = signalHandlers.get(signal);
+      if (previous) process.off(signal, previous);
+      signalHandlers.set(signal, handler);
+      process.on(signal, handler);
+    },
+    writeErrLine: (line) => void process.stderr.write(line + '\n'),
+    writeOut: (text) => void process.stdout.write(text),
+    args,
+    getEnv: (name) => process.env[name],
+    exit: (code) => process.exit(code),
+  };
+}

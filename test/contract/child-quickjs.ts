@@ -1,0 +1,4 @@
+import { createQuickjsHost } from '../../src/hosts/quickjs/index.ts';
+import { runChild } from './child.ts';
+
+runChild(createQuickjsHost());
