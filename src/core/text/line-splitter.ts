@@ -36,7 +36,9 @@ export class LineSplitter {
 
   constructor(onLine: (line: string) => void, options: LineSplitterOptions = {}) {
     const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    if (!Number.isInteger(max) || max < 0) throw new RangeError(`maxLineBytes must be a non-negative integer, got ${max}`);
+    if (!Number.isInteger(max) || max < 0) {
+      throw new RangeError(`maxLineBytes must be a non-negative integer, got ${max}`);
+    }
     this.onLine = onLine;
     this.decode = options.decode ?? defaultDecode;
     this.maxLineBytes = max;

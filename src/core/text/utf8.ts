@@ -6,7 +6,7 @@
 
 /**
  * Largest argument list handed to String.fromCharCode.apply: engines cap argument counts
- * (QuickJS copies them onto its C stack), so long runs are converted in slices of this size.
+ * (QuickJS at 65535, V8 by stack size), so long runs are converted in slices of this size.
  */
 const CHUNK = 8192;
 /** ASCII runs at least this long are converted straight from the input bytes; shorter ones are
@@ -94,7 +94,11 @@ function asciiRunEnd(bytes: Uint8Array, j: number, end: number): number {
     const view = new Uint32Array(bytes.buffer, base + j, words);
     const last4 = words - 3;
     let w = 0;
-    while (w < last4 && (((view[w] as number) | (view[w + 1] as number) | (view[w + 2] as number) | (view[w + 3] as number)) & 0x80808080) === 0) w += 4;
+    while (w < last4) {
+      const any = (view[w] as number) | (view[w + 1] as number) | (view[w + 2] as number) | (view[w + 3] as number);
+      if ((any & 0x80808080) !== 0) break;
+      w += 4;
+    }
     while (w < words && ((view[w] as number) & 0x80808080) === 0) w++;
     j += w << 2;
   }
@@ -133,7 +137,9 @@ export function utf8Decode(bytes: Uint8Array, start = 0, end: number = bytes.len
           units = [];
           u = 0;
         }
-        for (; i < j; i += CHUNK) pieces.push(codesToString(bytes.subarray(i, j - i > CHUNK ? i + CHUNK : j)));
+        for (; i < j; i += CHUNK) {
+          pieces.push(codesToString(bytes.subarray(i, j - i > CHUNK ? i + CHUNK : j)));
+        }
         i = j;
         continue;
       }
@@ -145,8 +151,12 @@ export function utf8Decode(bytes: Uint8Array, start = 0, end: number = bytes.len
         units[u++] = ((b & 0x1f) << 6) | (c1 & 0x3f);
         i += 2;
       } else if (
-        b >= 0xe0 && b <= 0xef && i + 2 < end &&
-        (b === 0xe0 ? c1 >= 0xa0 && c1 <= 0xbf : b === 0xed ? c1 >= 0x80 && c1 <= 0x9f : (c1 & 0xc0) === 0x80) &&
+        b >= 0xe0 &&
+        b <= 0xef &&
+        i + 2 < end &&
+        // E0 would be overlong below A0; ED above 9F would encode a UTF-16 surrogate
+        (b === 0xe0 ? c1 >= 0xa0 : b === 0xed ? c1 <= 0x9f : true) &&
+        (c1 & 0xc0) === 0x80 &&
         ((bytes[i + 2] as number) & 0xc0) === 0x80
       ) {
         units[u++] = ((b & 0x0f) << 12) | ((c1 & 0x3f) << 6) | ((bytes[i + 2] as number) & 0x3f);
@@ -194,7 +204,7 @@ function decodeSlow(bytes: Uint8Array, i: number, end: number, units: number[], 
   } else if (b >= 0xf0 && b <= 0xf4) {
     need = 3;
     if (b === 0xf0) lower = 0x90;
-    else if (b === 0xf4) upper = 0x9f;
+    else if (b === 0xf4) upper = 0x8f;
     b &= 0x07;
   } else {
     need = 0; // 80..C1 and F5..FF never start a sequence

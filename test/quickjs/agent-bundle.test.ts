@@ -1,0 +1,33 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, inject, it } from 'vitest';
+import { findNodeBuiltinReferences } from '../../scripts/bundle-check.mjs';
+import { bundles } from '../support/bundles.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function runAgent(...args: string[]) {
+  return spawnSync(inject('qjsPath'), ['-m', bundles.agent, ...args], { encoding: 'utf8', timeout: 30_000 });
+}
+
+describe('router bundle under qjs 2021-03-27', () => {
+  it('prints its version', () => {
+    const run = runAgent('--version');
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(`callqos-agent ${pkg.version}\n`);
+    expect(run.status).toBe(0);
+  });
+
+  it('rejects an unknown command with usage and exit code 2', () => {
+    const run = runAgent('frobnicate');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it('is one ES module that imports only std and os and mentions no Node built-in', () => {
+    const code = readFileSync(bundles.agent, 'utf8');
+    expect(findNodeBuiltinReferences(code)).toEqual([]);
+    const imports = [...code.matchAll(/import\s*\*?\s*as\s*\w+\s*from\s*"([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(imports)).toEqual(new Set(['std', 'os']));
+  });
+});
