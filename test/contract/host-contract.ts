@@ -210,6 +210,8 @@ const fileCases: ContractCase[] = [
       const raw = await capture(host, ['sh', '-c', `printf 'a\\377b\\n' > ${tempDir}/raw`]);
       checkEqual(raw.status.code, 0, 'raw write');
       checkEqual(host.files.readText(`${tempDir}/raw`), { ok: true, value: 'a\uFFFDb\n' }, 'invalid UTF-8 read');
+      checkEqual(host.files.writeAtomic(`${tempDir}/raw`, 'lone \uD800 pair \uD83D\uDE00 end \uDC00').ok, true, 'write surrogates');
+      checkEqual(host.files.readText(`${tempDir}/raw`), { ok: true, value: 'lone \uFFFD pair \uD83D\uDE00 end \uFFFD' }, 'surrogates read');
       host.files.remove(path);
       host.files.remove(`${tempDir}/raw`);
     },

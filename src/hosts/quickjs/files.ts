@@ -50,6 +50,19 @@ function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
   return all;
 }
 
+// A surrogate without its pair. FILE.puts would write it as a 3-byte sequence where Node writes
+// U+FFFD; such text is rare, so only then do we encode in JavaScript, which is far slower.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function writeUtf8(file: std.FILE, text: string): boolean {
+  if (!LONE_SURROGATE.test(text)) {
+    file.puts(text);
+    return true;
+  }
+  const bytes = utf8Encode(text);
+  return file.write(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length) === bytes.length;
+}
+
 // QuickJS cannot fsync: the rename makes the replacement atomic for readers and across an agent
 // crash, but a power cut before the kernel writes back can lose the newest version.
 function writeAtomic(path: string, text: string): Result<void, FileError> {
@@ -57,11 +70,9 @@ function writeAtomic(path: string, text: string): Result<void, FileError> {
   const errorHolder: std.ErrorHolder = {};
   const file = std.open(temp, 'w', errorHolder);
   if (file === null) return fileError(errorHolder.errno ?? 5, path, 'write');
-  // Encoded by us, not by FILE.puts, so that lone surrogates become U+FFFD exactly as on Node.
-  const bytes = utf8Encode(text);
-  const written = bytes.length === 0 ? 0 : file.write(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length);
+  const written = writeUtf8(file, text);
   file.flush();
-  const writeFailed = written !== bytes.length || file.error();
+  const writeFailed = !written || file.error();
   const closeResult = file.close();
   if (writeFailed || closeResult !== 0) {
     os.remove(temp);

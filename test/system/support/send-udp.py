@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""Sends COUNT UDP datagrams from SRC:SPORT to DST:DPORT with the given DSCP, 2 ms apart.
+
+Usage: send-udp.py SRC SPORT DST DPORT DSCP COUNT   (IPv4 or IPv6 addresses)
+"""
+import socket
+import sys
+import time
+
+src, sport, dst, dport, dscp, count = sys.argv[1:7]
+family = socket.AF_INET6 if ':' in dst else socket.AF_INET
+sock = socket.socket(family, socket.SOCK_DGRAM)
+tos = int(dscp) << 2
+if family == socket.AF_INET6:
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, tos)
+else:
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+sock.bind((src, int(sport)))
+for i in range(min(int(count), 10000)):
+    sock.sendto(b'callqos-probe %d' % i, (dst, int(dport)))
+    time.sleep(0.002)
