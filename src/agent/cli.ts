@@ -3,18 +3,25 @@
  * It only parses and dispatches; each command lives in its own module.
  */
 import type { Host } from '../core/host/index.ts';
+import { createLogger } from '../core/log.ts';
+import { renderCommand } from './commands/render.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const USAGE = `usage: callqos-agent <command> [options]
 
 commands:
-  --version        print the agent version
-  --help           print this help
+  render [--config PATH]   print the nft batch for the config's static gates (default
+                           config /etc/config/callqos); changes nothing
+  --version                print the agent version
+  --help                   print this help
 `;
 
 export async function runAgentCli(host: Host): Promise<number> {
-  const [command] = host.args;
+  const [command, ...rest] = host.args;
+  const log = createLogger((line) => host.writeErrLine(line), 'info');
   switch (command) {
+    case 'render':
+      return renderCommand(host, log, rest);
     case '--version':
     case 'version':
       host.writeOut(`callqos-agent ${AGENT_VERSION}\n`);

@@ -40,6 +40,9 @@ export class Lab {
     const ns = new Namespace(`${this.prefix}-${role}`);
     sh(['ip', 'netns', 'add', ns.name]);
     this.spaces.push(ns);
+    // Without duplicate address detection an interface answers neighbour solicitations at once,
+    // instead of a second or two later, which would lose a test's first IPv6 packets.
+    ns.run(['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
     ns.run(['ip', 'link', 'set', 'lo', 'up']);
     return ns;
   }
@@ -53,7 +56,7 @@ export class Lab {
     a.run(['ip', 'link', 'set', `${tmp}a`, 'name', aDev]);
     b.run(['ip', 'link', 'set', `${tmp}b`, 'name', bDev]);
     for (const [ns, dev, addr] of [[a, aDev, aAddr], [b, bDev, bAddr]] as const) {
-      ns.run(['ip', 'addr', 'add', addr, 'dev', dev, ...(addr.includes(':') ? ['nodad'] : [])]);
+      ns.run(['ip', 'addr', 'add', addr, 'dev', dev]);
       ns.run(['ip', 'link', 'set', dev, 'up']);
     }
   }

@@ -1,0 +1,172 @@
+/**
+ * The agent's own config, /etc/config/callqos, as one typed and validated AgentConfig
+ * (STYLE.md point 8). Three section types:
+ *
+ *   config agent 'agent'   the process: on/off, device id, log level, state directory
+ *   config qos 'qos'       the line and the data plane (DESIGN.md section 3); rates are required
+ *   config gate            static gates for phones that need EF without a call server
+ *
+ * Syntax errors and a missing or bad line rate fail; everything else is a warning and a skipped
+ * section or a default, so one typo does not take voice QoS down.
+ */
+import { LOG_LEVELS, type LogLevel } from '../log.ts';
+import { ipFamily } from '../protocol/ip.ts';
+import { ok, type Result } from '../result.ts';
+import { parseUci } from '../uci/parse.ts';
+import { showText } from '../uci/show.ts';
+import { applySpec, multiple, option, singleton, type SectionMeta, type ValuesOf } from './spec.ts';
+import * as t from './types.ts';
+
+export const QUEUE_BACKENDS = ['auto', 'htb', 'cake', 'none'] as const;
+export type QueueBackend = (typeof QUEUE_BACKENDS)[number];
+/** The protocol's gate directions: `up` is LAN host to remote, `down` the reverse. */
+export const GATE_DIRECTIONS = ['both', 'up', 'down'] as const;
+export type GateDirection = (typeof GATE_DIRECTIONS)[number];
+/** Gate ids: a subset of the protocol's, starting with a letter or digit. */
+export const GATE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+export const DEFAULT_MARK_MASK = 0x003f0000;
+
+const agentOptions = {
+  enabled: option(t.bool, { default: true }),
+  // Absent means the board's hostname, which only the host knows.
+  device_id: option(t.deviceId),
+  log_level: option(t.oneOf(LOG_LEVELS), { default: 'info' }),
+  state_dir: option(t.text(/^\/[^\x00-\x1f]*$/, 'an absolute path'), { default: '/var/run/callqos' }),
+};
+
+const qosOptions = {
+  wan_interface: option(t.ifname, { default: 'wan' }),
+  lan_interface: option(t.ifname, { default: 'lan' }),
+  uplink_kbit: option(t.uint(64, 10_000_000), { required: true }),
+  downlink_kbit: option(t.uint(64, 10_000_000), { required: true }),
+  ef_budget_percent: option(t.uint(1, 90), { default: 30 }),
+  queue_backend: option(t.oneOf(QUEUE_BACKENDS), { default: 'auto' }),
+  police_margin_percent: option(t.uint(0, 100), { default: 10 }),
+  wash_unadmitted_ef: option(t.bool, { default: true }),
+  // The conntrack mark bits that hold the class: enough for a DSCP, and no more than a byte so
+  // that other packages' mark bits survive (DESIGN.md section 3).
+  mark_mask: option(t.bitmask(6, 8), { default: DEFAULT_MARK_MASK }),
+  wifi_ef_to_voice: option(t.bool, { default: true }),
+};
+
+const gateOptions = {
+  id: option(t.text(GATE_ID, 'a gate id ([A-Za-z0-9][A-Za-z0-9_.:-], 1..64 characters)')),
+  lan_address: option(t.ipaddr({ host: true }), { required: true }),
+  lan_port: option(t.port, { required: true }),
+  remote_address: option(t.ipaddr({ host: true })),
+  remote_port: option(t.port),
+  direction: option(t.oneOf(GATE_DIRECTIONS), { default: 'both' }),
+  dscp: option(t.dscp(), { default: 46 }),
+  rate_kbit: option(t.uint(1, 100_000), { required: true }),
+  enabled: option(t.bool, { default: true }),
+};
+
+type GateValues = ValuesOf<typeof gateOptions>;
+
+/**
+ * An anonymous section has no name to default the id to; its position among gate sections
+ * stands in (`gate-0`), which no named section can collide with (UCI names have no `-`).
+ */
+function gateId(g: GateValues, section: SectionMeta): string {
+  return g.id ?? (section.anonymous ? `gate-${section.index}` : section.name);
+}
+
+function checkGate(g: GateValues, section: SectionMeta): string | undefined {
+  if (!GATE_ID.test(gateId(g, section))) return `the section name is not a valid gate id, set option 'id'`;
+  if (g.remote_address === undefined) return undefined;
+  const lan = ipFamily(g.lan_address);
+  const remote = ipFamily(g.remote_address);
+  return lan === remote ? undefined : `remote_address is IPv${remote} but lan_address is IPv${lan}`;
+}
+
+export const AGENT_SPEC = {
+  agent: singleton(agentOptions),
+  qos: singleton(qosOptions),
+  gate: multiple(gateOptions, {
+    check: checkGate,
+    // A disabled gate claims no id: it can be kept beside its replacement.
+    unique: { what: 'gate id', key: (g, section) => (g.enabled ? gateId(g, section) : undefined) },
+  }),
+};
+
+export interface StaticGate {
+  readonly id: string;
+  readonly lan: { readonly address: string; readonly port: number };
+  /** null is a wildcard: any remote address or port. */
+  readonly remote: { readonly address: string | null; readonly port: number | null };
+  readonly direction: GateDirection;
+  /** The DSCP number: 46 (EF), 34 (AF41) or 40 (CS5). */
+  readonly dscp: number;
+  readonly rateKbit: number;
+}
+
+export interface AgentConfig {
+  readonly agent: {
+    readonly enabled: boolean;
+    /** Undefined: use the board's hostname. */
+    readonly deviceId?: string;
+    readonly logLevel: LogLevel;
+    readonly stateDir: string;
+  };
+  readonly qos: {
+    readonly wanInterface: string;
+    readonly lanInterface: string;
+    readonly uplinkKbit: number;
+    readonly downlinkKbit: number;
+    readonly efBudgetPercent: number;
+    readonly queueBackend: QueueBackend;
+    readonly policeMarginPercent: number;
+    readonly washUnadmittedEf: boolean;
+    /** A contiguous run of 6..8 bits of the 32-bit conntrack mark. */
+    readonly markMask: number;
+    readonly wifiEfToVoice: boolean;
+  };
+  /** Enabled static gates only, ids unique. */
+  readonly gates: readonly StaticGate[];
+}
+
+export const AGENT_PACKAGE = 'callqos';
+
+export function parseAgentConfig(text: string): Result<{ config: AgentConfig; warnings: string[] }> {
+  const parsed = parseUci(text);
+  if (!parsed.ok) return parsed;
+  const warnings: string[] = [];
+  const pkg = parsed.value.package;
+  if (pkg !== undefined && pkg !== AGENT_PACKAGE) warnings.push(`package ${showText(pkg)} is not ${AGENT_PACKAGE}; read anyway`);
+  const applied = applySpec(parsed.value.sections, AGENT_SPEC);
+  if (!applied.ok) return applied;
+  warnings.push(...applied.value.warnings);
+  const { agent, qos, gate } = applied.value.values;
+  const config: AgentConfig = {
+    agent: {
+      enabled: agent.enabled,
+      ...(agent.device_id === undefined ? {} : { deviceId: agent.device_id }),
+      logLevel: agent.log_level,
+      stateDir: agent.state_dir,
+    },
+    qos: {
+      wanInterface: qos.wan_interface,
+      lanInterface: qos.lan_interface,
+      uplinkKbit: qos.uplink_kbit,
+      downlinkKbit: qos.downlink_kbit,
+      efBudgetPercent: qos.ef_budget_percent,
+      queueBackend: qos.queue_backend,
+      policeMarginPercent: qos.police_margin_percent,
+      washUnadmittedEf: qos.wash_unadmitted_ef,
+      markMask: qos.mark_mask,
+      wifiEfToVoice: qos.wifi_ef_to_voice,
+    },
+    gates: gate
+      .filter((entry) => entry.values.enabled)
+      .map(({ values: g, ...section }) => ({
+        id: gateId(g, section),
+        lan: { address: g.lan_address, port: g.lan_port },
+        remote: { address: g.remote_address ?? null, port: g.remote_port ?? null },
+        direction: g.direction,
+        dscp: g.dscp,
+        rateKbit: g.rate_kbit,
+      })),
+  };
+  return ok({ config, warnings });
+}
