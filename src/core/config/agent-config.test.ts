@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseAgentConfig, type AgentConfig } from './agent-config.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/config');
+const EXAMPLE = join(import.meta.dirname, '../../../openwrt/examples/callqos.uci');
+const SHIPPED_DEFAULT = join(import.meta.dirname, '../../../openwrt/files/etc/config/callqos');
 const RATES = "config qos 'qos'\n\toption uplink_kbit '20000'\n\toption downlink_kbit '100000'\n";
 
 function read(text: string): { config: AgentConfig; warnings: string[] } {
@@ -16,9 +18,18 @@ function gates(text: string) {
   return read(RATES + text).config.gates;
 }
 
-describe('the shipped callqos.uci', () => {
+describe('the default config the package installs', () => {
+  it('reads without warnings, with its example gates disabled', () => {
+    const r = read(readFileSync(SHIPPED_DEFAULT, 'utf8'));
+    expect(r.warnings).toEqual([]);
+    expect(r.config.gates).toEqual([]);
+    expect(r.config.qos.uplinkKbit).toBe(20000);
+  });
+});
+
+describe('the example config openwrt/examples/callqos.uci', () => {
   it('reads without warnings into this config', () => {
-    const r = read(readFileSync(join(FIXTURES, 'callqos.uci'), 'utf8'));
+    const r = read(readFileSync(EXAMPLE, 'utf8'));
     expect(r.warnings).toEqual([]);
     expect(r.config).toEqual({
       agent: { enabled: true, logLevel: 'info', stateDir: '/var/run/callqos' },
@@ -209,7 +220,7 @@ function prng(seed: number): () => number {
 
 describe('parseAgentConfig on damaged files (seeded)', () => {
   it('returns a valid config or a coded error for 3,000 mutations of the shipped file', () => {
-    const base = readFileSync(join(FIXTURES, 'callqos.uci'), 'utf8');
+    const base = readFileSync(EXAMPLE, 'utf8');
     const pieces = ["'", '"', '\\', '#', '\n', ' ', '0', '9', '-', ':', 'x', 'option rate_kbit 5\n', 'config gate\n', 'list dscp EF\n'];
     const rand = prng(0xc0ffee);
     const codes = new Set<string>();
