@@ -10,7 +10,7 @@
  * section or a default, so one typo does not take voice QoS down.
  */
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
-import { ipFamily } from '../protocol/ip.ts';
+import { ipFamily } from '../net/ip.ts';
 import { ok, type Result } from '../result.ts';
 import { parseUci } from '../uci/parse.ts';
 import { showText } from '../uci/show.ts';

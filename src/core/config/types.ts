@@ -3,7 +3,7 @@
  * The names follow OpenWrt's datatypes (procd validate, firewall4) where there is one.
  */
 import { fail, ok, type Failure, type Result } from '../result.ts';
-import { formatIp, hostBitsZero, isMulticast, isUnspecified, parseIp } from '../protocol/ip.ts';
+import { formatIp, hostBitsZero, isMulticast, isUnspecified, parseIp } from '../net/ip.ts';
 import { DEVICE_ID, DSCP, GATE_DSCP, dscpName } from '../protocol/fields.ts';
 
 export interface ValueType<T> {

@@ -3,8 +3,8 @@
  * formatted by our code, so no text from outside is ever interpolated. Each returns null when the
  * value is not acceptable.
  */
-import { formatIp, parseIp } from '../protocol/ip.ts';
-import type { IpAddress, IpFamily } from '../protocol/ip.ts';
+import { formatIp, parseIp } from '../net/ip.ts';
+import type { IpAddress, IpFamily } from '../net/ip.ts';
 
 export interface NftAddress {
   readonly family: IpFamily;

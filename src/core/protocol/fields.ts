@@ -3,7 +3,7 @@
  * Addresses come out in RFC 5952 canonical text, so equal addresses are equal strings.
  */
 import { ok, type CoreError } from '../result.ts';
-import { formatIp, hostBitsZero, isMulticast, isUnspecified, parseIp, type IpFamily } from './ip.ts';
+import { formatIp, hostBitsZero, isMulticast, isUnspecified, parseIp, type IpFamily } from '../net/ip.ts';
 import { Code, MAX_SAFE, failAt, typeName, int, keyPath, obj, oneOf, refine, str, type Schema } from './schema.ts';
 
 export { MAX_SAFE };

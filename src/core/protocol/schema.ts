@@ -248,16 +248,6 @@ export function refine<T>(schema: Schema<T>, rule: (value: T, path: string) => C
   };
 }
 
-/** Validates with `schema`, then maps the value (used to canonicalise addresses). */
-export function transform<T, U>(schema: Schema<T>, map: (value: T, path: string) => Result<U>): Schema<U> {
-  return {
-    check(input, path) {
-      const r = schema.check(input, path);
-      return r.ok ? map(r.value, path) : r;
-    },
-  };
-}
-
 // ---- containers ----------------------------------------------------------------------------
 
 /** A JSON object with exactly the declared keys; keys wrapped in `optional` may be absent. */

@@ -1,0 +1,32 @@
+/**
+ * Fleet messages: remote commands from fleet management to one device. No COPS counterpart.
+ */
+import { errorCode, text } from '../fields.ts';
+import { json, literal, obj, oneOf, record, str, union, type Infer } from '../schema.ts';
+
+export const COMMANDS = ['status', 'reload', 'gates', 'stats', 'interfaces'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+/** Room for a gate table or counters, small enough for a router to build and send. */
+export const MAX_RESULT_DATA = 64 * 1024;
+
+/**
+ * `command` (server -> device): run one of a closed set of commands. Arguments are strings,
+ * so the agent parses each one against what that command expects.
+ */
+export const commandBody = obj({
+  name: oneOf(COMMANDS),
+  args: record(str({ min: 1, max: 32, pattern: /^[A-Za-z][A-Za-z0-9_-]*$/, format: 'argument name' }), text(256), { max: 16 }),
+});
+
+/**
+ * `result` (device -> server, corr = the command): either `{ok: true, data}` with any JSON value
+ * (null when there is nothing to say) or `{ok: false, error: {code, message}}`.
+ */
+export const resultBody = union('ok', [
+  obj({ ok: literal(true), data: json({ maxDepth: 16, maxLength: MAX_RESULT_DATA }) }),
+  obj({ ok: literal(false), error: obj({ code: errorCode, message: text(256) }) }),
+]);
+
+export type CommandBody = Infer<typeof commandBody>;
+export type ResultBody = Infer<typeof resultBody>;
