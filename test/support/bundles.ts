@@ -11,6 +11,7 @@ export const bundles = {
   contractRunnerQuickjs: join(testDist, 'contract-run-quickjs.js'),
   contractChildQuickjs: join(testDist, 'contract-child-quickjs.js'),
   contractChildNode: join(testDist, 'contract-child-node.mjs'),
+  codecQuickjs: join(testDist, 'codec-quickjs.js'),
 } as const;
 
 export async function buildTestBundles(): Promise<void> {
@@ -20,6 +21,7 @@ export async function buildTestBundles(): Promise<void> {
     // Test bundles are not minified, so that a failure's stack trace can be read.
     buildQuickjsBundle(src('test/contract/run-quickjs.ts'), bundles.contractRunnerQuickjs, { minify: false }),
     buildQuickjsBundle(src('test/contract/child-quickjs.ts'), bundles.contractChildQuickjs, { minify: false }),
+    buildQuickjsBundle(src('test/quickjs/entries/codec.ts'), bundles.codecQuickjs),
     build({
       entryPoints: [src('test/contract/child-node.ts')],
       outfile: bundles.contractChildNode,

@@ -10,6 +10,7 @@
  * messages and spot a restart. The version is checked first: a v2 message is reported as such,
  * not as a pile of field errors.
  */
+import { parseStrictJson } from './strict-json.ts';
 import { ok, type Result } from '../result.ts';
 import { deviceId, messageId, timestamp } from './fields.ts';
 import {
@@ -146,13 +147,8 @@ export function decodeMessage(text: string): Result<Message> {
   if (text.length > MAX_MESSAGE_BYTES || utf8Length(text, MAX_MESSAGE_BYTES) > MAX_MESSAGE_BYTES) {
     return failAt(Code.TOO_LARGE, `message is larger than ${MAX_MESSAGE_BYTES} bytes`, '');
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    return failAt(Code.JSON, `not JSON: ${e instanceof Error ? e.message : 'parse error'}`.slice(0, 200), '');
-  }
-  return validateMessage(value);
+  const parsed = parseStrictJson(text);
+  return parsed.ok ? validateMessage(parsed.value) : parsed;
 }
 
 /** Message -> text, validating first: what is sent is exactly what a receiver accepts. */
