@@ -3,6 +3,8 @@
  * side by side in one run. Each case returns its figures; the entry prints them as one JSON line.
  */
 import type { Host } from '../../src/core/host/index.ts';
+import { decodeMessage } from '../../src/core/protocol/index.ts';
+import decisionInstall from '../../test/fixtures/protocol/decision.install.json';
 
 export type Figures = Record<string, number>;
 
@@ -29,6 +31,18 @@ export const benchCases: Record<string, (host: Host) => Promise<Figures>> = {
     for (let i = 0; i < count; i += 1) await spawnLines(host, ['true']);
     const ms = host.clock.monotonicMs() - start;
     return { count, ms, msPerSpawn: ms / count };
+  },
+
+  /** Decoding and validating a decision with its gates: every downlink message goes through this. */
+  async decodeDecisions(host) {
+    const text = JSON.stringify(decisionInstall);
+    const count = 20_000;
+    const start = host.clock.monotonicMs();
+    for (let i = 0; i < count; i += 1) {
+      if (!decodeMessage(text).ok) throw new Error('fixture did not decode');
+    }
+    const ms = host.clock.monotonicMs() - start;
+    return { count, bytes: text.length, ms, messagesPerSecond: Math.round(count / (ms / 1000)) };
   },
 
   /** Replacing the state file: a 64 KiB write-then-rename. */
