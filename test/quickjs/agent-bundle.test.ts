@@ -4,6 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { findNodeBuiltinReferences } from '../../scripts/bundle-check.mjs';
 import { parseAgentConfig } from '../../src/core/config/index.ts';
 import { renderNftBatch } from '../../src/core/dataplane/render-nft.ts';
+import { dataplaneSettings } from '../../src/core/dataplane/settings.ts';
 import { bundles } from '../support/bundles.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -40,13 +41,13 @@ describe('router bundle under qjs 2021-03-27', () => {
     expect(run.status).toBe(0);
     const parsed = parseAgentConfig(readFileSync(path, 'utf8'));
     if (!parsed.ok) throw new Error(parsed.error.message);
-    const { qos, gates } = parsed.value.config;
+    const { gates } = parsed.value.config;
     const expected = renderNftBatch(
-      { markMask: qos.markMask, washUnadmittedEf: qos.washUnadmittedEf },
+      dataplaneSettings(parsed.value.config),
       gates.map((gate) => ({ ...gate, lifetimeS: null })),
     );
     expect(expected.ok && expected.value).toBe(run.stdout);
-    expect(run.stdout).toContain('192.168.1.20 . 10000 . 0.0.0.0/0 . 0-65535 comment "deskphone" : goto mark_ef_v4');
+    expect(run.stdout).toContain('192.168.1.20 . 10000 . 0.0.0.0/0 . 0-65535 comment "deskphone" : goto mark_ef_v4_up');
   });
 
   it('reports a missing config file by path and errno, with exit code 1', () => {

@@ -3,6 +3,7 @@
  * config's static gates, touching nothing (a dry run, as firewall4's `fw4 print`).
  */
 import type { DataplaneGate } from '../../core/dataplane/model.ts';
+import { dataplaneSettings } from '../../core/dataplane/settings.ts';
 import { renderNftBatch } from '../../core/dataplane/render-nft.ts';
 import type { Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
@@ -23,7 +24,7 @@ export function renderCommand(host: Host, log: Logger, args: readonly string[]):
   if (config === null) return 1;
 
   const gates: DataplaneGate[] = config.gates.map((gate) => ({ ...gate, lifetimeS: null }));
-  const batch = renderNftBatch({ markMask: config.qos.markMask, washUnadmittedEf: config.qos.washUnadmittedEf }, gates);
+  const batch = renderNftBatch(dataplaneSettings(config), gates);
   if (!batch.ok) {
     log.error(batch.error.message, { code: batch.error.code, field: batch.error.path });
     return 1;

@@ -1,6 +1,7 @@
 /**
  * The desired data plane: what the kernel should hold for the agent's gates. Computed from the
- * config and the gates, rendered to one nft batch (render-nft.ts), applied by the agent.
+ * config and the gates, rendered to nft batches (render-nft.ts for the whole table,
+ * render-changes.ts for one change), applied by the agent.
  */
 
 export type GateDirection = 'both' | 'up' | 'down';
@@ -13,8 +14,9 @@ export interface DataplaneGate {
   readonly remote: { readonly address: string | null; readonly port: number | null };
   /** DiffServ code point: 46 (EF, voice), 34 (AF41, video) or 40 (CS5, signalling). */
   readonly dscp: number;
+  /** Admitted rate in each direction, kbit/s; traffic above it (plus the margin) is demoted. */
   readonly rateKbit: number;
-  /** Seconds until the kernel drops the gate by itself if no removal arrives; null for static gates. */
+  /** Seconds until the kernel drops the gate by itself if no removal arrives; null: never. */
   readonly lifetimeS: number | null;
 }
 
@@ -23,6 +25,8 @@ export interface DataplaneSettings {
   readonly markMask: number;
   /** Rewrite EF on flows nobody admitted to best effort. */
   readonly washUnadmittedEf: boolean;
+  /** Headroom above the admitted rate before packets are demoted, in percent. */
+  readonly policeMarginPercent: number;
 }
 
 /** The classes a gate may have, by DSCP value, with nft's names for them. */
@@ -33,3 +37,19 @@ export const GATE_CLASSES: ReadonlyMap<number, string> = new Map([
 ]);
 
 export const NFT_TABLE = 'callqos';
+
+/**
+ * Changes whenever the table's layout changes, so that an agent meeting an older table replaces it.
+ * It is the comment of the first rule of the forward chain, which is cheap to read.
+ */
+export const SCHEMA_MARK = 'callqos schema 2';
+
+export type Family = 'v4' | 'v6';
+export type Way = 'up' | 'down';
+export const FAMILIES: readonly Family[] = ['v4', 'v6'];
+export const WAYS: readonly Way[] = ['up', 'down'];
+
+/** The verdict map of one family and direction: gate 5-tuple -> the class chain, with counters. */
+export const classMap = (way: Way, family: Family) => `${way}_${family}`;
+/** The object map of one family and direction: gate 5-tuple -> the gate's rate limit. */
+export const limitMap = (way: Way, family: Family) => `limit_${way}_${family}`;

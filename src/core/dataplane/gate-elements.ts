@@ -1,0 +1,137 @@
+/**
+ * One gate as the kernel holds it: for each direction it covers, an element in the class map
+ * (key -> goto the class chain, with a timeout and a counter), a named limit object (the admitted
+ * rate plus margin) and an element in the limit map (key -> that object). Every value is checked
+ * and formatted here, so nothing from outside reaches an nft script as text.
+ */
+import { fnv1a64 } from '../protocol/digest.ts';
+import { fail, ok } from '../result.ts';
+import type { CoreError, Result } from '../result.ts';
+import { GATE_CLASSES } from './model.ts';
+import type { DataplaneGate, DataplaneSettings, Family, Way } from './model.ts';
+import { nftAddress, nftComment, nftPort, nftSeconds } from './nft-values.ts';
+
+const ANY_ADDRESS: Record<Family, string> = { v4: '0.0.0.0/0', v6: '::/0' };
+const ANY_PORT = '0-65535';
+
+export interface WayElements {
+  readonly way: Way;
+  /** `lan . lport . remote . rport`, as nft prints it, so kernel listings compare equal. */
+  readonly key: string;
+  readonly limitName: string;
+  readonly limitBytesPerSecond: number;
+  readonly limitBurstBytes: number;
+}
+
+export interface GateElements {
+  readonly id: string;
+  readonly family: Family;
+  readonly className: string;
+  readonly comment: string;
+  /** ` timeout 3600s`, or empty for a gate without lifetime. */
+  readonly timeout: string;
+  readonly ways: readonly WayElements[];
+}
+
+function gateError(gate: DataplaneGate, field: string, problem: string): CoreError {
+  return { code: 'E_GATE', message: `gate ${JSON.stringify(gate.id)}: ${problem}`, path: field };
+}
+
+/** Named limits need names nft accepts; gate ids may hold `:` and `.`, so the name is a hash. */
+export function limitName(gateId: string, way: Way): string {
+  return `g${fnv1a64(gateId)}${way === 'up' ? 'u' : 'd'}`;
+}
+
+/** Rate plus margin in bytes/s, and a burst of 50 ms at that rate, at least two full packets. */
+export function policeRate(rateKbit: number, marginPercent: number): { bytesPerSecond: number; burstBytes: number } {
+  const bytesPerSecond = Math.ceil((rateKbit * 1000 * (100 + marginPercent)) / 100 / 8);
+  return { bytesPerSecond, burstBytes: Math.max(3000, Math.ceil(bytesPerSecond / 20)) };
+}
+
+export function gateElements(gate: DataplaneGate, settings: DataplaneSettings): Result<GateElements> {
+  const comment = nftComment(gate.id);
+  if (comment === null) return fail(gateError(gate, 'id', 'id is not a valid gate id'));
+  const lan = nftAddress(gate.lan.address);
+  if (lan === null) return fail(gateError(gate, 'lan.address', 'LAN address is not an IP address'));
+  const lanPort = nftPort(gate.lan.port);
+  if (lanPort === null) return fail(gateError(gate, 'lan.port', 'LAN port is not in 1-65535'));
+  const family: Family = lan.family === 4 ? 'v4' : 'v6';
+
+  let remote = ANY_ADDRESS[family];
+  if (gate.remote.address !== null) {
+    const parsed = nftAddress(gate.remote.address);
+    if (parsed === null) return fail(gateError(gate, 'remote.address', 'remote address is not an IP address'));
+    if (parsed.family !== lan.family) return fail(gateError(gate, 'remote.address', 'remote and LAN addresses differ in family'));
+    remote = parsed.text;
+  }
+  let remotePort = ANY_PORT;
+  if (gate.remote.port !== null) {
+    const parsed = nftPort(gate.remote.port);
+    if (parsed === null) return fail(gateError(gate, 'remote.port', 'remote port is not in 1-65535'));
+    remotePort = parsed;
+  }
+  const className = GATE_CLASSES.get(gate.dscp);
+  if (className === undefined) return fail(gateError(gate, 'dscp', `DSCP ${gate.dscp} is not a gate class (EF, AF41, CS5)`));
+  const timeout = gate.lifetimeS === null ? '' : nftSeconds(gate.lifetimeS);
+  if (timeout === null) return fail(gateError(gate, 'lifetimeS', 'lifetime is not a whole number of seconds up to 7 days'));
+  if (!Number.isInteger(gate.rateKbit) || gate.rateKbit < 1 || gate.rateKbit > 1_000_000) {
+    return fail(gateError(gate, 'rateKbit', 'rate is not a whole number of kbit/s in 1-1000000'));
+  }
+  const margin = settings.policeMarginPercent;
+  if (!Number.isInteger(margin) || margin < 0 || margin > 100) {
+    return fail({ code: 'E_CONFIG', message: 'police margin must be 0-100 percent', path: 'policeMarginPercent' });
+  }
+
+  const { bytesPerSecond, burstBytes } = policeRate(gate.rateKbit, margin);
+  const key = `${lan.text} . ${lanPort} . ${remote} . ${remotePort}`;
+  const ways: Way[] = gate.direction === 'both' ? ['up', 'down'] : [gate.direction];
+  return ok({
+    id: gate.id,
+    family,
+    className,
+    comment,
+    timeout: timeout === '' ? '' : ` timeout ${timeout}`,
+    ways: ways.map((way) => ({ way, key, limitName: limitName(gate.id, way), limitBytesPerSecond: bytesPerSecond, limitBurstBytes: burstBytes })),
+  });
+}
+
+/** Packet and byte counts of one gate in one direction, carried over when the table is rebuilt. */
+export interface Usage {
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+/** Key of a gate's usage in one direction: `<gate id>/<way>`. */
+export const usageKey = (gateId: string, way: Way) => `${gateId}/${way}`;
+
+function counterText(usage: Usage | undefined): string {
+  if (!usage || !Number.isSafeInteger(usage.packets) || !Number.isSafeInteger(usage.bytes) || usage.packets < 0 || usage.bytes < 0) return '';
+  return ` counter packets ${usage.packets} bytes ${usage.bytes}`;
+}
+
+/** Statement text for each object of a gate, shared by the full table and the changes. */
+export const nftText = {
+  limitSpec: (w: WayElements) => `rate over ${w.limitBytesPerSecond} bytes/second burst ${w.limitBurstBytes} bytes`,
+  classVerdict: (g: GateElements, w: WayElements) => `goto mark_${g.className}_${g.family}_${w.way}`,
+  /** nft wants the counter before the timeout and the comment. */
+  classElement: (g: GateElements, w: WayElements, usage?: Usage) =>
+    `${w.key}${counterText(usage)}${g.timeout} comment ${g.comment} : ${nftText.classVerdict(g, w)}`,
+  limitElement: (g: GateElements, w: WayElements) => `${w.key}${g.timeout} : "${w.limitName}"`,
+};
+
+/** True when two gates would match some packet in common, which the maps cannot hold apart. */
+export function gatesOverlap(a: GateElements, b: GateElements): boolean {
+  if (a.family !== b.family) return false;
+  const parts = (g: GateElements) => g.ways[0]!.key.split(' . ');
+  const [aLan, aPort, aRemote, aRemotePort] = parts(a);
+  const [bLan, bPort, bRemote, bRemotePort] = parts(b);
+  const shared = a.ways.some((w) => b.ways.some((v) => v.way === w.way));
+  const any = (x: string | undefined) => x === ANY_ADDRESS[a.family] || x === ANY_PORT;
+  return (
+    shared &&
+    aLan === bLan &&
+    aPort === bPort &&
+    (aRemote === bRemote || any(aRemote) || any(bRemote)) &&
+    (aRemotePort === bRemotePort || any(aRemotePort) || any(bRemotePort))
+  );
+}
