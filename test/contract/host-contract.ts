@@ -235,6 +235,31 @@ const fileCases: ContractCase[] = [
     },
   },
   {
+    name: 'files: makes nested directories, and reads lines from a FIFO written by other processes',
+    async run({ host, tempDir }) {
+      const dir = `${tempDir}/run/callqos`;
+      checkEqual(host.files.makeDir(dir), { ok: true, value: undefined }, 'make nested directory');
+      checkEqual(host.files.makeDir(dir), { ok: true, value: undefined }, 'make it again');
+      host.files.writeAtomic(`${dir}/file`, 'x');
+      const onFile = host.files.makeDir(`${dir}/file`);
+      check(!onFile.ok && onFile.error.code === 'EEXIST', `directory over a file: ${JSON.stringify(onFile)}`);
+      const fifo = `${dir}/cmd`;
+      checkEqual((await capture(host, ['mkfifo', fifo])).status.code, 0, 'mkfifo');
+      const lines: string[] = [];
+      const listener = host.files.listenFifo(fifo, (line) => lines.push(line));
+      check(listener.ok, `listen: ${JSON.stringify(listener)}`);
+      // Two writers one after the other: the FIFO must not end when the first closes it.
+      for (const text of ['{"cmd":"reconcile"}', 'größe ☎']) {
+        checkEqual((await capture(host, ['sh', '-c', 'exec 3<>"$1"; printf "%s\\n" "$2" >&3', 'sh', fifo, text])).status.code, 0, 'writer');
+      }
+      await waitFor(host, () => lines.length === 2, 5_000, 'FIFO lines');
+      listener.value.close();
+      checkEqual(lines, ['{"cmd":"reconcile"}', 'größe ☎'], 'lines');
+      const missing = host.files.listenFifo(`${dir}/none`, () => {});
+      check(!missing.ok && missing.error.code === 'ENOENT', `missing FIFO: ${JSON.stringify(missing)}`);
+    },
+  },
+  {
     name: 'files: a writer killed halfway never leaves a partial file',
     async run({ host, tempDir, childCommand }) {
       const path = `${tempDir}/interrupted.txt`;

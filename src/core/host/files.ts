@@ -23,6 +23,17 @@ export interface FileHost {
   /** Removes a file; removing one that does not exist is not an error. */
   remove(path: string): Result<void, FileError>;
   exists(path: string): boolean;
+  /** Creates the directory and any missing parents; an existing directory is not an error. */
+  makeDir(path: string): Result<void, FileError>;
+  /**
+   * Reads lines from an existing FIFO until closed. The FIFO is opened read-write, so that it never
+   * reports end-of-file when a writer goes away and a writer never blocks while the agent runs.
+   */
+  listenFifo(path: string, onLine: (line: string) => void): Result<FifoListener, FileError>;
+}
+
+export interface FifoListener {
+  close(): void;
 }
 
 /** Suffix of the temporary files writeAtomic leaves behind if interrupted; safe to delete on start. */

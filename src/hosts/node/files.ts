@@ -1,6 +1,8 @@
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { ATOMIC_TEMP_MARK } from '../../core/host/index.ts';
-import type { FileError, FileHost } from '../../core/host/index.ts';
+import type { FifoListener, FileError, FileHost } from '../../core/host/index.ts';
+import { LineSplitter } from '../../core/text/index.ts';
 import { fail, ok } from '../../core/result.ts';
 import type { Result } from '../../core/result.ts';
 
@@ -37,7 +39,20 @@ function writeAtomic(path: string, text: string): Result<void, FileError> {
   return written;
 }
 
+function listenFifo(path: string, onLine: (line: string) => void): Result<FifoListener, FileError> {
+  return attempt(path, 'open FIFO', () => {
+    // A FIFO opened read-write and non-blocking reads like a pipe through libuv.
+    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    const stream = new Socket({ fd, readable: true, writable: false });
+    const splitter = new LineSplitter(onLine, { decode: (bytes) => utf8.decode(bytes) });
+    stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+    return { close: () => void stream.destroy() };
+  });
+}
+
 export const nodeFiles: FileHost = {
+  makeDir: (path) => attempt(path, 'make directory', () => void mkdirSync(path, { recursive: true })),
+  listenFifo,
   readText: (path) => attempt(path, 'read', () => utf8.decode(readFileSync(path))),
   writeAtomic,
   list: (dir) => attempt(dir, 'list', () => readdirSync(dir).sort()),

@@ -1,10 +1,10 @@
 import * as os from 'os';
 import * as std from 'std';
 import { ATOMIC_TEMP_MARK } from '../../core/host/index.ts';
-import type { FileError, FileHost } from '../../core/host/index.ts';
+import type { FifoListener, FileError, FileHost } from '../../core/host/index.ts';
 import { fail, ok } from '../../core/result.ts';
 import type { Result } from '../../core/result.ts';
-import { utf8Decode, utf8Encode } from '../../core/text/index.ts';
+import { LineSplitter, utf8Decode, utf8Encode } from '../../core/text/index.ts';
 import { errnoMessage, errnoName } from './errno.ts';
 
 const S_IFMT = 0o170000;
@@ -102,4 +102,33 @@ function exists(path: string): boolean {
   return os.stat(path)[1] === 0;
 }
 
-export const quickjsFiles: FileHost = { readText, writeAtomic, list, remove, exists };
+function makeDir(path: string): Result<void, FileError> {
+  let prefix = path.startsWith('/') ? '' : '.';
+  for (const part of path.split('/').filter(Boolean)) {
+    prefix += `/${part}`;
+    const made = os.mkdir(prefix, 0o755);
+    if (made !== 0 && errnoName(made) !== 'EEXIST') return fileError(made, prefix, 'make directory');
+  }
+  const [info, err] = os.stat(path);
+  if (err !== 0) return fileError(err, path, 'make directory');
+  return (info.mode & S_IFMT) === S_IFDIR ? ok(undefined) : fileError(17 /* EEXIST */, path, 'make directory');
+}
+
+function listenFifo(path: string, onLine: (line: string) => void): Result<FifoListener, FileError> {
+  const fd = os.open(path, os.O_RDWR);
+  if (fd < 0) return fileError(fd, path, 'open FIFO');
+  const buffer = new ArrayBuffer(4096);
+  const splitter = new LineSplitter(onLine);
+  os.setReadHandler(fd, () => {
+    const n = os.read(fd, buffer, 0, buffer.byteLength);
+    if (n > 0) splitter.push(new Uint8Array(buffer, 0, n));
+  });
+  return ok({
+    close() {
+      os.setReadHandler(fd, null);
+      os.close(fd);
+    },
+  });
+}
+
+export const quickjsFiles: FileHost = { readText, writeAtomic, list, remove, exists, makeDir, listenFifo };

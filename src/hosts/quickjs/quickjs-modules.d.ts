@@ -43,6 +43,10 @@ declare module 'os' {
   /** Returns [pid or 0 or -errno, raw wait status]. */
   export function waitpid(pid: number, options: number): [number, number];
   export function pipe(): [number, number] | null;
+  /** Returns the descriptor, or -errno. */
+  export function open(path: string, flags: number, mode?: number): number;
+  export function mkdir(path: string, mode?: number): number;
+  export const O_RDWR: number;
   export function close(fd: number): number;
   /** Returns the byte count, or -errno. */
   export function read(fd: number, buffer: ArrayBuffer, offset: number, length: number): number;
