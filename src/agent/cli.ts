@@ -4,12 +4,18 @@
  */
 import type { Host } from '../core/host/index.ts';
 import { createLogger } from '../core/log.ts';
-import { renderCommand } from './commands/render.ts';
+import { DEFAULT_CONFIG_PATH, renderCommand } from './commands/render.ts';
+import { runDaemon } from './daemon/run.ts';
+import { gateCommand } from './commands/gate.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const USAGE = `usage: callqos-agent <command> [options]
 
 commands:
+  run [--config PATH]      the daemon: keeps the kernel's marking and queueing in line with
+                           the gates, serves the local command FIFO in the state directory
+  gate add '<gate JSON>' | gate remove <id> | gate reconcile | gate reload  [--config PATH]
+                           ask the running daemon; prints its answer as JSON
   render [--config PATH]   print the nft batch for the config's static gates (default
                            config /etc/config/callqos); changes nothing
   --version                print the agent version
@@ -22,6 +28,17 @@ export async function runAgentCli(host: Host): Promise<number> {
   switch (command) {
     case 'render':
       return renderCommand(host, log, rest);
+    case 'gate': {
+      const at = rest.indexOf('--config');
+      const configPath = at >= 0 ? rest[at + 1] : DEFAULT_CONFIG_PATH;
+      if (configPath === undefined) return 2;
+      return gateCommand(host, log, at >= 0 ? rest.slice(0, at) : rest, configPath);
+    }
+    case 'run':
+      if (rest.length === 2 && rest[0] === '--config') return runDaemon(host, rest[1]!);
+      if (rest.length === 0) return runDaemon(host, DEFAULT_CONFIG_PATH);
+      log.error('usage: callqos-agent run [--config PATH]');
+      return 2;
     case '--version':
     case 'version':
       host.writeOut(`callqos-agent ${AGENT_VERSION}\n`);

@@ -7,60 +7,23 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { bundles, repoRoot } from '../support/bundles.ts';
 import { describeSystem } from './support/guard.ts';
-import { Lab, type Namespace } from './support/netns.ts';
+import type { Namespace } from './support/netns.ts';
+import { buildRouterLab } from './support/router-lab.ts';
+import type { RouterLab } from './support/router-lab.ts';
+import { counted, observe, send as sendUdp } from './support/traffic.ts';
 
-const SEND_UDP = `${repoRoot}/test/system/support/send-udp.py`;
 const PACKETS = 20;
-const CLASSES = ['ef', 'af41', 'cs5', 'cs0'] as const;
-
-/** Counters in the receiving namespace, per family, destination port and arriving DSCP. */
-function observe(ns: Namespace, ports: readonly number[]): void {
-  const counters: string[] = [];
-  const rules: string[] = [];
-  for (const [family, ip] of [['4', 'ip'], ['6', 'ip6']] as const) {
-    for (const port of ports) {
-      for (const dscp of CLASSES) {
-        const name = `p${family}_${port}_${dscp}`;
-        counters.push(`\tcounter ${name} {}`);
-        rules.push(`\t\t${ip} dscp ${dscp} udp dport ${port} counter name ${name}`);
-      }
-    }
-  }
-  ns.nft(`table inet observe {\n${counters.join('\n')}\n\tchain input {\n\t\ttype filter hook input priority 0;\n${rules.join('\n')}\n\t}\n}\n`);
-}
-
-function counted(ns: Namespace, family: '4' | '6', port: number, dscp: (typeof CLASSES)[number]): number {
-  const out = ns.run(['nft', '-j', 'list', 'counter', 'inet', 'observe', `p${family}_${port}_${dscp}`]).stdout;
-  const entry = (JSON.parse(out) as { nftables: Array<{ counter?: { packets: number } }> }).nftables.find((e) => e.counter);
-  return entry?.counter?.packets ?? -1;
-}
-
-function send(ns: Namespace, src: string, sport: number, dst: string, dport: number, dscp: number): void {
-  ns.run(['python3', SEND_UDP, src, String(sport), dst, String(dport), String(dscp), String(PACKETS)]);
-}
+const send = (ns: Namespace, src: string, sport: number, dst: string, dport: number, dscp: number) => sendUdp(ns, src, sport, dst, dport, dscp, PACKETS);
 
 describeSystem('data plane: per-gate DSCP marking in the kernel', ['ip', 'nft', 'python3'], () => {
-  const lab = new Lab();
-  let lan: Namespace;
+  let lab: RouterLab;
+  let phone: Namespace;
   let router: Namespace;
   let far: Namespace;
 
   beforeAll(() => {
-    lan = lab.namespace('lan');
-    router = lab.namespace('rtr');
-    far = lab.namespace('far');
-    lab.link(lan, 'eth0', '192.168.1.20/24', router, 'br-lan', '192.168.1.1/24');
-    lab.link(router, 'wan', '203.0.113.1/24', far, 'eth0', '203.0.113.9/24');
-    lan.run(['ip', 'addr', 'add', '192.168.1.21/24', 'dev', 'eth0']);
-    lan.run(['ip', 'addr', 'add', '2001:db8:0:1::20/64', 'dev', 'eth0']);
-    router.run(['ip', 'addr', 'add', '2001:db8:0:1::1/64', 'dev', 'br-lan']);
-    router.run(['ip', 'addr', 'add', '2001:db8:ffff::1/64', 'dev', 'wan']);
-    far.run(['ip', 'addr', 'add', '2001:db8:ffff::9/64', 'dev', 'eth0']);
-    lan.run(['ip', 'route', 'add', 'default', 'via', '192.168.1.1']);
-    lan.run(['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:0:1::1']);
-    far.run(['ip', 'route', 'add', '192.168.1.0/24', 'via', '203.0.113.1']);
-    far.run(['ip', '-6', 'route', 'add', '2001:db8:0:1::/64', 'via', '2001:db8:ffff::1']);
-    router.run(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    lab = buildRouterLab();
+    ({ phone, router, far } = lab);
 
     // Another package's conntrack mark bit, which the agent must leave alone.
     router.nft('table inet otherpkg {\n\tchain pre {\n\t\ttype filter hook prerouting priority -100;\n\t\tct mark set ct mark or 0x1\n\t}\n}\n');
@@ -77,13 +40,13 @@ describeSystem('data plane: per-gate DSCP marking in the kernel', ['ip', 'nft', 
     router.nft(render.stdout);
 
     observe(far, [40000, 40002, 40010, 41234, 40100]);
-    observe(lan, [5004, 5006]);
+    observe(phone, [5004, 5006]);
   });
 
-  afterAll(() => lab.destroy());
+  afterAll(() => lab?.lab.destroy());
 
   it('marks an admitted IPv4 flow EF going out, and its class in the masked conntrack bits', () => {
-    send(lan, '192.168.1.20', 5004, '203.0.113.9', 40000, 0);
+    send(phone, '192.168.1.20', 5004, '203.0.113.9', 40000, 0);
     expect(counted(far, '4', 40000, 'ef')).toBe(PACKETS);
     expect(counted(far, '4', 40000, 'cs0')).toBe(0);
     const probe = router.run(['nft', '-j', 'list', 'counter', 'inet', 'probe', 'ef_with_other_bit']).stdout;
@@ -92,31 +55,31 @@ describeSystem('data plane: per-gate DSCP marking in the kernel', ['ip', 'nft', 
 
   it('marks the same flow EF coming in, where the LAN host is the destination', () => {
     send(far, '203.0.113.9', 40000, '192.168.1.20', 5004, 0);
-    expect(counted(lan, '4', 5004, 'ef')).toBe(PACKETS);
+    expect(counted(phone, '4', 5004, 'ef')).toBe(PACKETS);
   });
 
   it('gives a video gate AF41', () => {
-    send(lan, '192.168.1.20', 5006, '203.0.113.9', 40002, 0);
+    send(phone, '192.168.1.20', 5006, '203.0.113.9', 40002, 0);
     expect(counted(far, '4', 40002, 'af41')).toBe(PACKETS);
   });
 
   it('washes EF that a host set on a flow nobody admitted', () => {
-    send(lan, '192.168.1.20', 6000, '203.0.113.9', 40010, 46);
+    send(phone, '192.168.1.20', 6000, '203.0.113.9', 40010, 46);
     expect(counted(far, '4', 40010, 'cs0')).toBe(PACKETS);
     expect(counted(far, '4', 40010, 'ef')).toBe(0);
   });
 
   it('marks a gate with a wildcard remote for any far address and port', () => {
-    send(lan, '192.168.1.21', 7078, '203.0.113.9', 41234, 0);
+    send(phone, '192.168.1.21', 7078, '203.0.113.9', 41234, 0);
     expect(counted(far, '4', 41234, 'ef')).toBe(PACKETS);
   });
 
   it('marks an IPv6 up-only gate going out and leaves its return traffic alone', () => {
-    send(lan, '2001:db8:0:1::20', 5004, '2001:db8:ffff::9', 40100, 0);
+    send(phone, '2001:db8:0:1::20', 5004, '2001:db8:ffff::9', 40100, 0);
     expect(counted(far, '6', 40100, 'ef')).toBe(PACKETS);
     send(far, '2001:db8:ffff::9', 40100, '2001:db8:0:1::20', 5004, 0);
-    expect(counted(lan, '6', 5004, 'cs0')).toBe(PACKETS);
-    expect(counted(lan, '6', 5004, 'ef')).toBe(0);
+    expect(counted(phone, '6', 5004, 'cs0')).toBe(PACKETS);
+    expect(counted(phone, '6', 5004, 'ef')).toBe(0);
   });
 
   it('counts each gate per direction in its map element', () => {

@@ -6,7 +6,10 @@ export interface TimerHost {
 }
 
 export interface Clock {
-  /** Milliseconds from an arbitrary origin that never goes backwards (routers step their wall clock at NTP sync). */
+  /**
+   * Milliseconds since boot, never going backwards (routers step their wall clock at NTP sync), and
+   * the same in every process, so a restarted agent can compare times saved by the one before.
+   */
   monotonicMs(): number;
   /** Milliseconds since the Unix epoch, for timestamps in messages and logs. */
   wallMs(): number;

@@ -9,7 +9,9 @@ const timers: TimerHost = {
 };
 
 const clock: Clock = {
-  monotonicMs: () => performance.now(),
+  // CLOCK_MONOTONIC: since boot, the same for every process, so a restarted agent can compare
+  // times saved by the one before (performance.now() starts at zero in each process).
+  monotonicMs: () => Number(process.hrtime.bigint()) / 1e6,
   wallMs: () => Date.now(),
 };
 

@@ -1,0 +1,87 @@
+/**
+ * The kernel side of the agent: applies the desired gates to `table inet callqos` through `nft`,
+ * notices when the table is gone or from an older agent (firewall stop, fw4 reload, `nft flush
+ * ruleset`) and rebuilds it, carrying the gates' counters over. Every change is one `nft -f`
+ * transaction.
+ */
+import { parseElementCounter } from '../../core/dataplane/element-counter.ts';
+import { usageKey } from '../../core/dataplane/gate-elements.ts';
+import type { GateElements, Usage } from '../../core/dataplane/gate-elements.ts';
+import { hasCurrentSchema, parseClassMap } from '../../core/dataplane/kernel-state.ts';
+import { classMap, FAMILIES, NFT_TABLE, WAYS } from '../../core/dataplane/model.ts';
+import type { DataplaneGate, DataplaneSettings } from '../../core/dataplane/model.ts';
+import { renderGateChanges } from '../../core/dataplane/render-changes.ts';
+import { renderNftBatch } from '../../core/dataplane/render-nft.ts';
+import type { Host } from '../../core/host/index.ts';
+import type { Logger } from '../../core/log.ts';
+import { fail, ok } from '../../core/result.ts';
+import type { Result } from '../../core/result.ts';
+import { describeFailure, execute } from '../exec.ts';
+
+export class Dataplane {
+  constructor(
+    private readonly host: Host,
+    private readonly log: Logger,
+  ) {}
+
+  private async nft(args: readonly string[], stdin?: string): Promise<Result<string[]>> {
+    const argv = ['nft', ...args];
+    const done = await execute(this.host, argv, { stdin, timeoutMs: 20_000 });
+    if (done.status.code === 0) return ok(done.stdout);
+    return fail({ code: 'E_NFT', message: describeFailure(argv, done) });
+  }
+
+  /** Cheap (no set elements listed): is our table there, with the layout this agent writes? */
+  async isCurrent(): Promise<boolean> {
+    const listed = await this.nft(['-j', 'list', 'chain', 'inet', NFT_TABLE, 'forward']);
+    return listed.ok && hasCurrentSchema(listed.value.join('\n'));
+  }
+
+  /** Counters of every gate element in the kernel now, by usageKey; empty when there is no current table. */
+  async readAllUsage(): Promise<Map<string, Usage>> {
+    const usage = new Map<string, Usage>();
+    for (const family of FAMILIES) {
+      for (const way of WAYS) {
+        const listed = await this.nft(['-j', 'list', 'map', 'inet', NFT_TABLE, classMap(way, family)]);
+        if (!listed.ok) continue;
+        const elements = parseClassMap(listed.value.join('\n'), way);
+        if (!elements.ok) continue;
+        for (const e of elements.value) if (e.gateId !== null) usage.set(usageKey(e.gateId, way), { packets: e.packets, bytes: e.bytes });
+      }
+    }
+    return usage;
+  }
+
+  /** Counters of one gate, per direction it covers (zero where the kernel no longer has it). */
+  async readUsage(gate: GateElements): Promise<Record<'up' | 'down', Usage>> {
+    const usage = { up: { packets: 0, bytes: 0 }, down: { packets: 0, bytes: 0 } };
+    for (const w of gate.ways) {
+      const got = await this.nft(['get', 'element', 'inet', NFT_TABLE, classMap(w.way, gate.family), `{ ${w.key} }`]);
+      const counter = got.ok ? parseElementCounter(got.value.join('\n')) : null;
+      if (counter) usage[w.way] = counter;
+    }
+    return usage;
+  }
+
+  /** Replaces the whole table in one transaction, keeping the counters of gates that stay. */
+  async rebuild(settings: DataplaneSettings, gates: readonly DataplaneGate[]): Promise<Result<void>> {
+    const usage = (await this.isCurrent()) ? await this.readAllUsage() : new Map<string, Usage>();
+    const batch = renderNftBatch(settings, gates, usage);
+    if (!batch.ok) return batch;
+    const applied = await this.nft(['-f', '-'], batch.value);
+    if (!applied.ok) return applied;
+    this.log.info('data plane rebuilt', { gates: gates.length });
+    return ok(undefined);
+  }
+
+  async change(remove: readonly GateElements[], add: readonly GateElements[]): Promise<Result<void>> {
+    if (remove.length === 0 && add.length === 0) return ok(undefined);
+    const applied = await this.nft(['-f', '-'], renderGateChanges({ remove, add }));
+    return applied.ok ? ok(undefined) : applied;
+  }
+
+  async deleteTable(): Promise<Result<void>> {
+    const deleted = await this.nft(['-f', '-'], `table inet ${NFT_TABLE}\ndelete table inet ${NFT_TABLE}\n`);
+    return deleted.ok ? ok(undefined) : deleted;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The agent's live gates: validated, kept conflict-free, applied to the kernel one change at a
+ * time, persisted after every change, and removed when their lifetime ends. The kernel's own
+ * element timeout is the lifetime plus a grace period: a safety net for an agent that is down,
+ * while a running agent removes the gate itself and so can read its final counters first.
+ */
+import { gateElements } from '../../core/dataplane/gate-elements.ts';
+import type { GateElements, Usage } from '../../core/dataplane/gate-elements.ts';
+import type { DataplaneGate, DataplaneSettings } from '../../core/dataplane/model.ts';
+import { checkAgainst } from '../../core/dataplane/render-nft.ts';
+import { parseState, serializeState } from '../../core/gates/state.ts';
+import type { GateSource, LiveGate } from '../../core/gates/state.ts';
+import type { Host } from '../../core/host/index.ts';
+import type { Logger } from '../../core/log.ts';
+import { ok } from '../../core/result.ts';
+import type { Result } from '../../core/result.ts';
+import type { Dataplane } from './dataplane.ts';
+
+export const KERNEL_GRACE_S = 5;
+
+interface Entry {
+  readonly live: LiveGate;
+  readonly elements: GateElements;
+}
+
+export interface RemovedGate {
+  readonly gate: DataplaneGate;
+  readonly usage: Record<'up' | 'down', Usage>;
+}
+
+/** The gate as the kernel holds it: with the grace period added to its lifetime. */
+function kernelGate(gate: DataplaneGate): DataplaneGate {
+  return gate.lifetimeS === null ? gate : { ...gate, lifetimeS: gate.lifetimeS + KERNEL_GRACE_S };
+}
+
+export class GateManager {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly host: Host,
+    private readonly log: Logger,
+    private readonly dataplane: Dataplane,
+    private readonly statePath: string,
+    private settings: DataplaneSettings,
+  ) {}
+
+  list(): LiveGate[] {
+    return [...this.entries.values()].map((e) => e.live);
+  }
+
+  private elementsOf(gate: DataplaneGate): Result<GateElements> {
+    return gateElements(kernelGate(gate), this.settings);
+  }
+
+  /** Takes the gates a previous agent saved; ones that no longer validate are dropped with a warning. */
+  loadState(): void {
+    const text = this.host.files.readText(this.statePath);
+    if (!text.ok) {
+      if (text.error.code !== 'ENOENT') this.log.warn('cannot read state file', { path: this.statePath, code: text.error.code });
+      return;
+    }
+    const state = parseState(text.value);
+    if (!state.ok) {
+      this.log.warn('state file ignored', { path: this.statePath, reason: state.error.message });
+      return;
+    }
+    if (state.value.skipped > 0) this.log.warn('state file entries skipped', { count: state.value.skipped });
+    for (const live of state.value.gates) this.adopt(live);
+  }
+
+  private adopt(live: LiveGate): boolean {
+    const elements = this.elementsOf(live.gate);
+    const others = [...this.entries.values()].filter((e) => e.live.gate.id !== live.gate.id).map((e) => e.elements);
+    const clash = elements.ok ? checkAgainst(others, elements.value) : elements;
+    if (!elements.ok || !clash.ok) {
+      this.log.warn('gate dropped', { gate: live.gate.id, reason: !elements.ok ? elements.error.message : !clash.ok ? clash.error.message : '' });
+      return false;
+    }
+    this.entries.set(live.gate.id, { live, elements: elements.value });
+    return true;
+  }
+
+  /** Replaces the gates of the config with the given ones (kernel untouched: follow with rebuild). */
+  setStaticGates(gates: readonly DataplaneGate[]): void {
+    for (const [id, entry] of this.entries) if (entry.live.source === 'static') this.entries.delete(id);
+    const now = Math.round(this.host.clock.monotonicMs());
+    for (const gate of gates) this.adopt({ gate, source: 'static', installedAtMs: now, expiresAtMs: null });
+  }
+
+  setSettings(settings: DataplaneSettings): void {
+    this.settings = settings;
+    for (const entry of [...this.entries.values()]) this.adopt(entry.live);
+  }
+
+  /** Makes the kernel hold exactly the live gates, in one transaction. */
+  async rebuild(): Promise<Result<void>> {
+    return this.dataplane.rebuild(this.settings, this.list().map((l) => kernelGate(l.gate)));
+  }
+
+  /** Installs a gate, or replaces the one with the same id (a media change): one transaction, no gap. */
+  async add(gate: DataplaneGate, source: GateSource): Promise<Result<{ replaced: boolean }>> {
+    const elements = this.elementsOf(gate);
+    if (!elements.ok) return elements;
+    const old = this.entries.get(gate.id);
+    const others = [...this.entries.values()].filter((e) => e !== old).map((e) => e.elements);
+    const clash = checkAgainst(others, elements.value);
+    if (!clash.ok) return clash;
+    const applied = await this.dataplane.change(old ? [old.elements] : [], [elements.value]);
+    if (!applied.ok) return applied;
+    const now = Math.round(this.host.clock.monotonicMs());
+    const expiresAtMs = gate.lifetimeS === null ? null : now + gate.lifetimeS * 1000;
+    this.entries.set(gate.id, { live: { gate, source, installedAtMs: now, expiresAtMs }, elements: elements.value });
+    this.persist();
+    this.log.info(old ? 'gate modified' : 'gate installed', { gate: gate.id, source, dscp: gate.dscp, rate: gate.rateKbit });
+    return ok({ replaced: old !== undefined });
+  }
+
+  /** Removes a gate, reading its counters first; null when there is no such gate. */
+  async remove(id: string, reason: string): Promise<Result<RemovedGate | null>> {
+    const entry = this.entries.get(id);
+    if (!entry) return ok(null);
+    const usage = await this.dataplane.readUsage(entry.elements);
+    const applied = await this.dataplane.change([entry.elements], []);
+    if (!applied.ok) return applied;
+    this.entries.delete(id);
+    this.persist();
+    this.log.info('gate removed', { gate: id, reason, packets_up: usage.up.packets, packets_down: usage.down.packets });
+    return ok({ gate: entry.live.gate, usage });
+  }
+
+  /** Removes the gates whose lifetime has ended. */
+  async expire(): Promise<void> {
+    const now = this.host.clock.monotonicMs();
+    for (const { live } of [...this.entries.values()]) {
+      if (live.expiresAtMs !== null && live.expiresAtMs <= now) await this.remove(live.gate.id, 'expired');
+    }
+  }
+
+  /** Milliseconds until the next gate expires, or null. */
+  nextExpiryInMs(): number | null {
+    let next: number | null = null;
+    for (const { live } of this.entries.values()) if (live.expiresAtMs !== null) next = next === null ? live.expiresAtMs : Math.min(next, live.expiresAtMs);
+    return next === null ? null : Math.max(0, next - this.host.clock.monotonicMs());
+  }
+
+  persist(): void {
+    const written = this.host.files.writeAtomic(this.statePath, serializeState(this.list()));
+    if (!written.ok) this.log.error('cannot write state file', { path: this.statePath, code: written.error.code });
+  }
+}

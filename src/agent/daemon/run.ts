@@ -1,0 +1,141 @@
+/**
+ * `callqos-agent run`: the daemon procd starts. It converges the kernel to its gates on start
+ * (one atomic rebuild, counters kept: no gap in marking for live calls), then checks every
+ * CHECK_INTERVAL_MS that its table is still there and current (firewall stop and `nft flush
+ * ruleset` delete it, an upgrade changes its layout) and rebuilds it when not, removes gates whose
+ * lifetime ended, serves the local command FIFO, re-reads its config on SIGHUP and stops on SIGTERM
+ * (leaving the kernel as it is, so that a restart loses no marking).
+ */
+import type { AgentConfig } from '../../core/config/index.ts';
+import { dataplaneSettings } from '../../core/dataplane/settings.ts';
+import type { DataplaneGate } from '../../core/dataplane/model.ts';
+import { parseLocalCommand, replyNameOf } from '../../core/gates/local-command.ts';
+import type { LocalCommand } from '../../core/gates/local-command.ts';
+import type { Host } from '../../core/host/index.ts';
+import { createLogger } from '../../core/log.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Result } from '../../core/result.ts';
+import { execute } from '../exec.ts';
+import { loadConfig } from '../load-config.ts';
+import { AGENT_VERSION } from '../version.ts';
+import { Dataplane } from './dataplane.ts';
+import { GateManager } from './gates.ts';
+
+export const CHECK_INTERVAL_MS = 2_000;
+
+const staticGates = (config: AgentConfig): DataplaneGate[] => config.gates.map((gate) => ({ ...gate, lifetimeS: null }));
+
+export async function runDaemon(host: Host, configPath: string): Promise<number> {
+  const bootLog = createLogger((line) => host.writeErrLine(line), 'info');
+  let config = loadConfig(host, bootLog, configPath);
+  if (config === null) return 1;
+  const log = createLogger((line) => host.writeErrLine(line), config.agent.logLevel);
+  const stateDir = config.agent.stateDir;
+  for (const dir of [stateDir, `${stateDir}/replies`]) {
+    const made = host.files.makeDir(dir);
+    if (!made.ok) {
+      log.error('cannot create state directory', { path: dir, code: made.error.code });
+      return 1;
+    }
+  }
+
+  const dataplane = new Dataplane(host, log.child('nft'));
+  const gates = new GateManager(host, log.child('gates'), dataplane, `${stateDir}/state.json`, dataplaneSettings(config));
+  gates.loadState();
+  gates.setStaticGates(staticGates(config));
+
+  // Every change to gates or kernel goes through this chain, one at a time.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work);
+    queue = next.catch((err: unknown) => log.error('internal error', { error: String(err) }));
+    return next;
+  };
+
+  const writeStatus = (extra: Record<string, unknown> = {}) => {
+    const status = { version: AGENT_VERSION, configPath, gates: gates.list().length, updatedAtMs: Math.round(host.clock.wallMs()), ...extra };
+    host.files.writeAtomic(`${stateDir}/status.json`, JSON.stringify(status) + '\n');
+  };
+
+  const rebuild = async (why: string): Promise<Result<void>> => {
+    const rebuilt = await gates.rebuild();
+    if (rebuilt.ok) log.info('data plane converged', { reason: why, gates: gates.list().length });
+    else log.error('cannot apply data plane', { reason: why, error: rebuilt.error.message });
+    writeStatus({ lastSync: why, lastError: rebuilt.ok ? null : rebuilt.error.message });
+    return rebuilt;
+  };
+
+  const reload = async (): Promise<Result<void>> => {
+    const next = loadConfig(host, log, configPath);
+    if (next === null) return { ok: false, error: { code: 'E_CONFIG', message: `config ${configPath} is unusable; keeping the running one` } };
+    config = next;
+    gates.setSettings(dataplaneSettings(config));
+    gates.setStaticGates(staticGates(config));
+    return rebuild('reload');
+  };
+
+  const perform = async (command: LocalCommand): Promise<Result<unknown>> => {
+    switch (command.cmd) {
+      case 'gate_add':
+        return gates.add(command.gate, 'local');
+      case 'gate_remove':
+        return gates.remove(command.id, 'removed');
+      case 'reconcile':
+        return (await dataplane.isCurrent()) ? { ok: true, value: { rebuilt: false } } : rebuild('reconcile');
+      case 'reload':
+        return reload();
+    }
+  };
+
+  const answer = (reply: string | null, result: Result<unknown>) => {
+    if (reply !== null) host.files.writeAtomic(`${stateDir}/replies/${reply}.json`, JSON.stringify(result) + '\n');
+  };
+
+  const onCommand = (line: string) => {
+    const command = parseLocalCommand(line);
+    if (!command.ok) {
+      log.warn('bad local command', { code: command.error.code, field: command.error.path, reason: command.error.message });
+      answer(replyNameOf(line), command);
+      return;
+    }
+    void serial(async () => {
+      const result = await perform(command.value);
+      if (!result.ok) log.warn(`${command.value.cmd} refused`, { code: result.error.code, reason: result.error.message });
+      answer(command.value.reply, result);
+      writeStatus();
+    });
+  };
+
+  const fifoPath = `${stateDir}/cmd`;
+  if (!host.files.exists(fifoPath)) {
+    const made = await execute(host, ['mkfifo', '-m', '0600', fifoPath]);
+    if (made.status.code !== 0) log.error('cannot create command FIFO', { path: fifoPath });
+  }
+  const fifo = host.files.listenFifo(fifoPath, onCommand);
+  if (!fifo.ok) log.error('local commands unavailable', { path: fifoPath, code: fifo.error.code });
+
+  await serial(() => rebuild('start'));
+  log.info('callqos agent running', { version: AGENT_VERSION, gates: gates.list().length });
+
+  const tick = () => {
+    void serial(async () => {
+      await gates.expire();
+      if (!(await dataplane.isCurrent())) await rebuild('table missing or outdated');
+    }).finally(() => host.timers.setTimeout(tick, Math.min(CHECK_INTERVAL_MS, gates.nextExpiryInMs() ?? CHECK_INTERVAL_MS)));
+  };
+  host.timers.setTimeout(tick, CHECK_INTERVAL_MS);
+
+  return new Promise<number>((resolve) => {
+    host.onSignal('SIGHUP', () => void serial(reload));
+    const stop = () => {
+      void serial(async () => {
+        if (fifo.ok) fifo.value.close();
+        gates.persist();
+        log.info('callqos agent stopped; the kernel keeps its gates until they expire');
+        resolve(0);
+      });
+    };
+    host.onSignal('SIGTERM', stop);
+    host.onSignal('SIGINT', stop);
+  });
+}

@@ -1,0 +1,34 @@
+/** UDP probes through the lab and the DSCP they arrive with, counted by nft where they arrive. */
+import { repoRoot } from '../../support/bundles.ts';
+import type { Namespace } from './netns.ts';
+
+const SEND_UDP = `${repoRoot}/test/system/support/send-udp.py`;
+export const CLASSES = ['ef', 'af41', 'cs5', 'cs0'] as const;
+export type ClassName = (typeof CLASSES)[number];
+
+/** Counters in the receiving namespace, per family, destination port and arriving DSCP. */
+export function observe(ns: Namespace, ports: readonly number[]): void {
+  const counters: string[] = [];
+  const rules: string[] = [];
+  for (const [family, ip] of [['4', 'ip'], ['6', 'ip6']] as const) {
+    for (const port of ports) {
+      for (const dscp of CLASSES) {
+        const name = `p${family}_${port}_${dscp}`;
+        counters.push(`\tcounter ${name} {}`);
+        rules.push(`\t\t${ip} dscp ${dscp} udp dport ${port} counter name ${name}`);
+      }
+    }
+  }
+  ns.nft(`table inet observe {\n${counters.join('\n')}\n\tchain input {\n\t\ttype filter hook input priority 0;\n${rules.join('\n')}\n\t}\n}\n`);
+}
+
+export function counted(ns: Namespace, family: '4' | '6', port: number, dscp: ClassName): number {
+  const out = ns.run(['nft', '-j', 'list', 'counter', 'inet', 'observe', `p${family}_${port}_${dscp}`]).stdout;
+  const entry = (JSON.parse(out) as { nftables: Array<{ counter?: { packets: number } }> }).nftables.find((e) => e.counter);
+  return entry?.counter?.packets ?? -1;
+}
+
+/** Sends `count` datagrams 2 ms apart (python3, so that the source port and DSCP can be chosen). */
+export function send(ns: Namespace, src: string, sport: number, dst: string, dport: number, dscp: number, count: number): void {
+  ns.run(['python3', SEND_UDP, src, String(sport), dst, String(dport), String(dscp), String(count)], undefined, 60_000);
+}
