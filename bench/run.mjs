@@ -58,6 +58,7 @@ async function main() {
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
+  Object.assign(metrics, await (await import('./voice-under-load.mjs')).voiceUnderLoad());
 
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify(metrics, null, 2) + '\n');

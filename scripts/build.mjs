@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findNodeBuiltinReferences } from './bundle-check.mjs';
+import { writeIpk } from './ipk.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -46,6 +47,8 @@ async function main() {
   const report = { file: relative(root, outfile), version: pkg.version, ...size };
   writeFileSync(join(root, 'dist', 'agent', 'size.json'), JSON.stringify(report, null, 2) + '\n');
   console.log(`${report.file}: ${(size.bytes / 1024).toFixed(1)} KiB, ${(size.gzipBytes / 1024).toFixed(1)} KiB gzipped`);
+  const ipk = writeIpk({ root });
+  console.log(`${relative(root, ipk.path)}: ${(ipk.bytes / 1024).toFixed(1)} KiB`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -114,7 +114,7 @@ describeSystem('queueing: rendered HTB shaping in the kernel', ['ip', 'tc', 'pyt
       downlinkKbit: 20_000,
       efBudgetPercent: 30,
       backend: 'htb',
-      bestEffortQdisc: kernelHasQdisc(router, 'sfq') ? 'sfq' : 'pfifo',
+      bestEffortQdisc: kernelHasQdisc(router, 'sfq') ? 'sfq' : 'bfifo',
     };
     const commands = renderTc(shaping);
     if (!commands.ok) throw new Error(commands.error.message);

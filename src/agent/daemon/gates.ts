@@ -65,7 +65,12 @@ export class GateManager {
       return;
     }
     if (state.value.skipped > 0) this.log.warn('state file entries skipped', { count: state.value.skipped });
-    for (const live of state.value.gates) this.adopt(live);
+    const now = this.host.clock.monotonicMs();
+    for (const live of state.value.gates) {
+      // The kernel dropped these by itself while no agent ran; installing them again would revive them.
+      if (live.expiresAtMs !== null && live.expiresAtMs <= now) this.log.info('gate expired while the agent was down', { gate: live.gate.id });
+      else this.adopt(live);
+    }
   }
 
   private adopt(live: LiveGate): boolean {

@@ -42,7 +42,11 @@ export function limitName(gateId: string, way: Way): string {
   return `g${fnv1a64(gateId)}${way === 'up' ? 'u' : 'd'}`;
 }
 
-/** Rate plus margin in bytes/s, and a burst of 50 ms at that rate, at least two full packets. */
+/**
+ * Rate plus margin in bytes/s, and a burst of 50 ms at that rate, at least two full packets. The
+ * kernel's byte limit holds one second of rate on top of the burst, so a gate may also send at up
+ * to twice its rate for a second before the excess is demoted.
+ */
 export function policeRate(rateKbit: number, marginPercent: number): { bytesPerSecond: number; burstBytes: number } {
   const bytesPerSecond = Math.ceil((rateKbit * 1000 * (100 + marginPercent)) / 100 / 8);
   return { bytesPerSecond, burstBytes: Math.max(3000, Math.ceil(bytesPerSecond / 20)) };

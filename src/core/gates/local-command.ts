@@ -33,7 +33,7 @@ export function parseLocalCommand(line: string): Result<LocalCommand> {
   const { cmd, reply = null } = value as Record<string, unknown>;
   if (reply !== null && (typeof reply !== 'string' || !REPLY_NAME.test(reply))) return bad('reply must be 1-64 of A-Z a-z 0-9 _ -', 'reply');
   const allowed: Record<string, readonly string[]> = { gate_add: ['gate'], gate_remove: ['id'], reconcile: [], reload: [] };
-  if (typeof cmd !== 'string' || !(cmd in allowed)) return bad('cmd must be gate_add, gate_remove, reconcile or reload', 'cmd');
+  if (typeof cmd !== 'string' || !Object.prototype.hasOwnProperty.call(allowed, cmd)) return bad('cmd must be gate_add, gate_remove, reconcile or reload', 'cmd');
   for (const key of Object.keys(value)) {
     if (key !== 'cmd' && key !== 'reply' && !allowed[cmd]!.includes(key)) return bad(`unknown field ${JSON.stringify(key)}`, key);
   }

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Sends COUNT UDP datagrams from SRC:SPORT to DST:DPORT with the given DSCP, 2 ms apart.
+"""Sends COUNT UDP datagrams from SRC:SPORT to DST:DPORT with the given DSCP, 2 ms apart,
+each carrying SIZE bytes of payload (default: a short numbered text).
 
-Usage: send-udp.py SRC SPORT DST DPORT DSCP COUNT   (IPv4 or IPv6 addresses)
+Usage: send-udp.py SRC SPORT DST DPORT DSCP COUNT [SIZE]   (IPv4 or IPv6 addresses)
 """
 import socket
 import sys
 import time
 
 src, sport, dst, dport, dscp, count = sys.argv[1:7]
+size = int(sys.argv[7]) if len(sys.argv) > 7 else 0
 family = socket.AF_INET6 if ':' in dst else socket.AF_INET
 sock = socket.socket(family, socket.SOCK_DGRAM)
 tos = int(dscp) << 2
@@ -17,5 +19,6 @@ else:
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
 sock.bind((src, int(sport)))
 for i in range(min(int(count), 10000)):
-    sock.sendto(b'callqos-probe %d' % i, (dst, int(dport)))
+    payload = b'callqos-probe %d ' % i
+    sock.sendto(payload.ljust(size, b'.'), (dst, int(dport)))
     time.sleep(0.002)

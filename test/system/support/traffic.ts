@@ -28,7 +28,11 @@ export function counted(ns: Namespace, family: '4' | '6', port: number, dscp: Cl
   return entry?.counter?.packets ?? -1;
 }
 
-/** Sends `count` datagrams 2 ms apart (python3, so that the source port and DSCP can be chosen). */
-export function send(ns: Namespace, src: string, sport: number, dst: string, dport: number, dscp: number, count: number): void {
-  ns.run(['python3', SEND_UDP, src, String(sport), dst, String(dport), String(dscp), String(count)], undefined, 60_000);
+/**
+ * Sends `count` datagrams about 2 ms apart (python3, so that the source port and DSCP can be
+ * chosen), each with `size` bytes of payload if given.
+ */
+export function send(ns: Namespace, src: string, sport: number, dst: string, dport: number, dscp: number, count: number, size?: number): void {
+  const argv = ['python3', SEND_UDP, src, String(sport), dst, String(dport), String(dscp), String(count)];
+  ns.run(size === undefined ? argv : [...argv, String(size)], undefined, 60_000);
 }

@@ -1,0 +1,194 @@
+/**
+ * The agent as it runs on a router: the real bundle under real qjs as a daemon in the router
+ * namespace (with source NAT, as a home router has), gates installed through its local interface,
+ * real UDP through the router, DSCP counted where it arrives.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { AgentProcess } from './support/agent-process.ts';
+import { describeSystem } from './support/guard.ts';
+import type { Namespace } from './support/netns.ts';
+import { buildRouterLab } from './support/router-lab.ts';
+import type { RouterLab } from './support/router-lab.ts';
+import { counted, observe, send } from './support/traffic.ts';
+
+const NAT = 'table ip nat {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat;\n\t\toifname "wan" masquerade\n\t}\n}\n';
+
+function gate(id: string, lanPort: number, remotePort: number | null, extra: Record<string, unknown> = {}) {
+  return JSON.stringify({
+    id,
+    direction: 'both',
+    lan: { address: '192.168.1.20', port: lanPort },
+    remote: { address: remotePort === null ? null : '203.0.113.9', port: remotePort },
+    dscp: 46,
+    rateKbps: 100,
+    lifetimeS: 600,
+    ...extra,
+  });
+}
+
+describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft', 'python3', 'mkfifo'], () => {
+  let lab: RouterLab;
+  let phone: Namespace;
+  let router: Namespace;
+  let far: Namespace;
+  let agent: AgentProcess;
+  let temp: string;
+
+  /** Gate ids in the up_v4 map; none while the table is missing. */
+  const gateIdsInKernel = (): string[] => {
+    const listed = spawnSync('ip', ['netns', 'exec', router.name, 'nft', 'list', 'map', 'inet', 'callqos', 'up_v4'], { encoding: 'utf8' });
+    return listed.status === 0 ? [...listed.stdout.matchAll(/comment "([^"]+)"/g)].map((m) => m[1]!).sort() : [];
+  };
+
+  beforeAll(async () => {
+    lab = buildRouterLab({ nat: true });
+    ({ phone, router, far } = lab);
+    observe(far, [42000, 42010, 42100, 42200]);
+    observe(phone, [6000]);
+    temp = mkdtempSync(join(tmpdir(), 'callqos-agent-'));
+    AgentProcess.writeConfig(join(temp, 'callqos'), join(temp, 'state'));
+    agent = new AgentProcess(inject('qjsPath'), router, join(temp, 'callqos'));
+    agent.start();
+    await agent.waitForLog('callqos agent running');
+  });
+
+  afterAll(async () => {
+    await agent?.kill('SIGTERM');
+    lab?.lab.destroy();
+    if (temp) rmSync(temp, { recursive: true, force: true });
+  });
+
+  it('installs a gate from the local interface and marks the call EF both ways through NAT', async () => {
+    expect(await agent.gate('add', gate('call-a', 6000, 42000))).toEqual({ ok: true, value: { replaced: false } });
+    send(phone, '192.168.1.20', 6000, '203.0.113.9', 42000, 0, 20);
+    expect(counted(far, '4', 42000, 'ef')).toBe(20);
+    // The answer goes to the router's public address; conntrack maps it back to the phone.
+    send(far, '203.0.113.9', 42000, '203.0.113.1', 6000, 0, 20);
+    expect(counted(phone, '4', 6000, 'ef')).toBe(20);
+  });
+
+  it('washes EF that the phone set on a flow nobody admitted', async () => {
+    send(phone, '192.168.1.20', 6010, '203.0.113.9', 42010, 46, 20);
+    expect(counted(far, '4', 42010, 'cs0')).toBe(20);
+    expect(counted(far, '4', 42010, 'ef')).toBe(0);
+  });
+
+  it('demotes what a gate sends beyond its admitted rate to best effort, and drops none of it', async () => {
+    // 32 kbit/s admitted (+10%: 4,400 bytes/s); 400 datagrams of 228 bytes, 2-5 ms apart, are 10-25x that.
+    // The kernel's byte limit starts with one second of rate plus the burst (3,000 bytes) in its bucket.
+    expect((await agent.gate('add', gate('call-p', 6100, 42100, { rateKbps: 32 }))).ok).toBe(true);
+    const started = Date.now();
+    send(phone, '192.168.1.20', 6100, '203.0.113.9', 42100, 0, 400, 200);
+    const seconds = (Date.now() - started) / 1000;
+    const ef = counted(far, '4', 42100, 'ef');
+    const demoted = counted(far, '4', 42100, 'cs0');
+    expect(ef + demoted).toBe(400);
+    // What stays EF is what the limit lets through: rate x time plus the burst, in 228-byte packets.
+    expect(ef).toBeLessThanOrEqual(Math.ceil((4400 * (seconds + 1) + 3000) / 228) + 5);
+    expect(ef).toBeGreaterThanOrEqual(13);
+    expect(demoted).toBeGreaterThan(0);
+  });
+
+  it('removes a gate with its kernel objects and answers with the usage it counted', async () => {
+    const removed = (await agent.gate('remove', 'call-p')) as { ok: boolean; value: { usage: { up: { packets: number } } } };
+    expect(removed.ok).toBe(true);
+    expect(removed.value.usage.up.packets).toBe(400);
+    expect(gateIdsInKernel()).not.toContain('call-p');
+    expect(router.run(['nft', 'list', 'limits', 'table', 'inet', 'callqos']).stdout.split('\n').filter((l) => l.includes('limit g')).length).toBe(
+      // the lab config's four static gates (one up-only) and call-a: 2 + 2 + 2 + 1 + 2
+      9,
+    );
+  });
+
+  it('refuses invalid gates with an error naming the field, and the kernel and the agent stay as they were', async () => {
+    const before = gateIdsInKernel();
+    const cases: Array<[string, string]> = [
+      [gate('x1', 6200, 42200, { lan: { address: '192.168.1.20; flush ruleset', port: 6200 } }), 'gate.lan.address'],
+      [gate('x2', 70000, 42200), 'gate.lan.port'],
+      [gate('x3', 6200, 42200, { dscp: 47 }), 'gate.dscp'],
+      [gate('x4', 6200, 42200, { remote: { address: '2001:db8::9', port: 1 } }), 'gate.remote.address'],
+      [gate('x5" } ; flush ruleset ; add element inet callqos up_v4 { "', 6200, 42200), 'gate.id'],
+      [gate('x6', 6200, 42200, { lifetimeS: 0 }), 'gate.lifetimeS'],
+      [gate('call-dup', 6000, null), 'lan'], // overlaps call-a
+    ];
+    for (const [json, path] of cases) {
+      const answer = await agent.gate('add', json);
+      expect(answer.ok, json).toBe(false);
+      expect(answer.error?.path, json).toBe(path);
+      expect(answer.error?.message.length).toBeGreaterThan(10);
+    }
+    expect(gateIdsInKernel()).toEqual(before);
+    expect(agent.running).toBe(true);
+  });
+
+  it('survives 10,000 random and mutated command lines on its FIFO', async () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const base = JSON.stringify({ cmd: 'gate_add', gate: JSON.parse(gate('fz', 6300, 42300)) });
+    const lines: string[] = [];
+    for (let i = 0; i < 10_000; i += 1) {
+      let text = base;
+      for (let n = 1 + Math.floor(rnd() * 4); n > 0; n -= 1) {
+        const at = Math.floor(rnd() * text.length);
+        text = text.slice(0, at) + String.fromCharCode(32 + Math.floor(rnd() * 95)) + text.slice(at + 1 + Math.floor(rnd() * 3));
+      }
+      lines.push(rnd() < 0.1 ? Array.from({ length: 40 }, () => String.fromCharCode(Math.floor(rnd() * 256))).join('').replace(/\n/g, ' ') : text);
+    }
+    const before = gateIdsInKernel();
+    const fifo = join(temp, 'state', 'cmd');
+    // Asynchronously: the test must keep reading the agent's log meanwhile, or the agent would
+    // block on a full stderr pipe and stop reading its FIFO.
+    const writer = spawn('sh', ['-c', 'exec 3<>"$1" && cat >&3', 'sh', fifo], { stdio: ['pipe', 'ignore', 'ignore'] });
+    writer.stdin.end(lines.join('\n') + '\n');
+    expect(await new Promise((resolve) => writer.on('exit', resolve))).toBe(0);
+    // A valid command after the flood is still served, so the flood was read through.
+    expect((await agent.gate('add', gate('after-flood', 6400, 42400))).ok).toBe(true);
+    expect(agent.running).toBe(true);
+    const now = gateIdsInKernel().filter((id) => id !== 'after-flood' && !id.startsWith('f'));
+    expect(now).toEqual(before.filter((id) => !id.startsWith('f')));
+    expect((await agent.gate('remove', 'after-flood')).ok).toBe(true);
+  });
+
+  it('restores its table and every live gate within 5 s after nft flush ruleset', async () => {
+    router.run(['nft', 'flush', 'ruleset']);
+    router.nft(NAT); // as fw4 would bring its own tables back
+    const flushed = Date.now();
+    while (!gateIdsInKernel().includes('call-a')) {
+      expect(Date.now() - flushed).toBeLessThan(5_000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    send(phone, '192.168.1.20', 6000, '203.0.113.9', 42000, 0, 20);
+    expect(counted(far, '4', 42000, 'ef')).toBe(40);
+  });
+
+  it('keeps marking while the agent is killed, and converges within 2 s after it restarts', async () => {
+    await agent.kill('SIGKILL');
+    send(phone, '192.168.1.20', 6000, '203.0.113.9', 42000, 0, 100);
+    expect(counted(far, '4', 42000, 'ef')).toBe(140);
+    expect(counted(far, '4', 42000, 'cs0')).toBe(0);
+    agent.log = '';
+    const restarted = Date.now();
+    agent.start();
+    await agent.waitForLog('data plane converged', 2_000);
+    expect(Date.now() - restarted).toBeLessThan(2_000);
+    expect(gateIdsInKernel()).toContain('call-a');
+  });
+
+  it('lets the kernel drop a gate whose removal never came (lifetime plus grace)', async () => {
+    expect((await agent.gate('add', gate('short', 6500, 42500, { lifetimeS: 10 }))).ok).toBe(true);
+    await agent.kill('SIGKILL');
+    expect(gateIdsInKernel()).toContain('short');
+    await new Promise((r) => setTimeout(r, 16_000)); // 10 s lifetime + 5 s grace
+    expect(gateIdsInKernel()).not.toContain('short');
+    expect(gateIdsInKernel()).toContain('call-a');
+    agent.log = '';
+    agent.start();
+    await agent.waitForLog('callqos agent running');
+    expect(agent.log).toContain('gate expired while the agent was down');
+    expect(gateIdsInKernel()).not.toContain('short');
+  }, 40_000);
+});
