@@ -44,7 +44,9 @@ describe('the example config openwrt/examples/callqos.uci', () => {
         washUnadmittedEf: true,
         markMask: 0x003f0000,
         wifiEfToVoice: true,
+        gateLifetimeS: 3600,
       },
+      cloud: { enabled: false, port: 8883, tls: true, keepaliveS: 30 },
       gates: [
         { id: 'deskphone', lan: { address: '192.168.1.20', port: 10000 }, remote: { address: null, port: null }, direction: 'both', dscp: 46, rateKbit: 100 },
         {
@@ -110,7 +112,8 @@ describe('parseAgentConfig', () => {
     const r = read(
       `config qos\n\toption wan_interface wan6\n\toption lan_interface br-lan\n\toption uplink_kbit 64\n\toption downlink_kbit 10000000\n` +
         `\toption ef_budget_percent 90\n\toption queue_backend htb\n\toption police_margin_percent 0\n\toption wash_unadmitted_ef off\n` +
-        `\toption mark_mask 0xff000000\n\toption wifi_ef_to_voice false\n`,
+        `\toption mark_mask 0xff000000\n\toption wifi_ef_to_voice false\n\toption wan_device pppoe-wan\n\toption lan_device br-lan\n` +
+        `\toption gate_lifetime_s 600\n`,
     );
     expect(r.warnings).toEqual([]);
     expect(r.config.qos).toEqual({
@@ -124,7 +127,29 @@ describe('parseAgentConfig', () => {
       washUnadmittedEf: false,
       markMask: 0xff000000,
       wifiEfToVoice: false,
+      wanDevice: 'pppoe-wan',
+      lanDevice: 'br-lan',
+      gateLifetimeS: 600,
     });
+  });
+
+  it('reads the cloud section, and refuses a password given inline rather than in a file', () => {
+    const r = read(
+      `${RATES}config cloud 'cloud'\n\toption enabled 1\n\toption broker mqtt.example.net\n\toption port 8884\n\toption tls 1\n` +
+        `\toption ca_file /etc/callqos/ca.pem\n\toption username router-7\n\toption password_file /etc/callqos/password\n\toption password hunter2\n`,
+    );
+    expect(r.config.cloud).toEqual({
+      enabled: true,
+      broker: 'mqtt.example.net',
+      port: 8884,
+      tls: true,
+      caFile: '/etc/callqos/ca.pem',
+      username: 'router-7',
+      passwordFile: '/etc/callqos/password',
+      keepaliveS: 30,
+    });
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toContain("'password'");
   });
 
   it('fails when a rate is out of range, naming the option', () => {

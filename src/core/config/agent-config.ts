@@ -5,6 +5,7 @@
  *   config agent 'agent'   the process: on/off, device id, log level, state directory
  *   config qos 'qos'       the line and the data plane (DESIGN.md section 3); rates are required
  *   config gate            static gates for phones that need EF without a call server
+ *   config cloud 'cloud'   the MQTT link to the QoS control server
  *
  * Syntax errors and a missing or bad line rate fail; everything else is a warning and a skipped
  * section or a default, so one typo does not take voice QoS down.
@@ -48,6 +49,27 @@ const qosOptions = {
   // that other packages' mark bits survive (DESIGN.md section 3).
   mark_mask: option(t.bitmask(6, 8), { default: DEFAULT_MARK_MASK }),
   wifi_ef_to_voice: option(t.bool, { default: true }),
+  // Linux devices to shape; by default the l3_device ubus reports for wan_interface/lan_interface.
+  wan_device: option(t.ifname),
+  lan_device: option(t.ifname),
+  // Lifetime of a gate added through the local interface without one.
+  gate_lifetime_s: option(t.uint(10, 86_400), { default: 3600 }),
+};
+
+const absolutePath = t.text(/^\/[^\x00-\x1f]*$/, 'an absolute path');
+
+const cloudOptions = {
+  enabled: option(t.bool, { default: false }),
+  broker: option(t.text(/^[A-Za-z0-9.:-]{1,253}$/, 'a host name or address')),
+  port: option(t.port, { default: 8883 }),
+  tls: option(t.bool, { default: true }),
+  ca_file: option(absolutePath),
+  cert_file: option(absolutePath),
+  key_file: option(absolutePath),
+  username: option(t.text(/^[^\x00-\x1f]{1,128}$/, 'a user name')),
+  // A file, not the password itself: the MQTT clients read it, so it never shows in `ps`.
+  password_file: option(absolutePath),
+  keepalive_s: option(t.uint(5, 3600), { default: 30 }),
 };
 
 const gateOptions = {
@@ -83,6 +105,7 @@ function checkGate(g: GateValues, section: SectionMeta): string | undefined {
 export const AGENT_SPEC = {
   agent: singleton(agentOptions),
   qos: singleton(qosOptions),
+  cloud: singleton(cloudOptions),
   gate: multiple(gateOptions, {
     check: checkGate,
     // A disabled gate claims no id: it can be kept beside its replacement.
@@ -121,6 +144,22 @@ export interface AgentConfig {
     /** A contiguous run of 6..8 bits of the 32-bit conntrack mark. */
     readonly markMask: number;
     readonly wifiEfToVoice: boolean;
+    /** Overrides of the devices ubus reports for the WAN and LAN interfaces. */
+    readonly wanDevice?: string;
+    readonly lanDevice?: string;
+    readonly gateLifetimeS: number;
+  };
+  readonly cloud: {
+    readonly enabled: boolean;
+    readonly broker?: string;
+    readonly port: number;
+    readonly tls: boolean;
+    readonly caFile?: string;
+    readonly certFile?: string;
+    readonly keyFile?: string;
+    readonly username?: string;
+    readonly passwordFile?: string;
+    readonly keepaliveS: number;
   };
   /** Enabled static gates only, ids unique. */
   readonly gates: readonly StaticGate[];
@@ -137,11 +176,12 @@ export function parseAgentConfig(text: string): Result<{ config: AgentConfig; wa
   const applied = applySpec(parsed.value.sections, AGENT_SPEC);
   if (!applied.ok) return applied;
   warnings.push(...applied.value.warnings);
-  const { agent, qos, gate } = applied.value.values;
+  const { agent, qos, cloud, gate } = applied.value.values;
+  const defined = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
   const config: AgentConfig = {
     agent: {
       enabled: agent.enabled,
-      ...(agent.device_id === undefined ? {} : { deviceId: agent.device_id }),
+      ...defined('deviceId', agent.device_id),
       logLevel: agent.log_level,
       stateDir: agent.state_dir,
     },
@@ -156,6 +196,21 @@ export function parseAgentConfig(text: string): Result<{ config: AgentConfig; wa
       washUnadmittedEf: qos.wash_unadmitted_ef,
       markMask: qos.mark_mask,
       wifiEfToVoice: qos.wifi_ef_to_voice,
+      ...defined('wanDevice', qos.wan_device),
+      ...defined('lanDevice', qos.lan_device),
+      gateLifetimeS: qos.gate_lifetime_s,
+    },
+    cloud: {
+      enabled: cloud.enabled,
+      ...defined('broker', cloud.broker),
+      port: cloud.port,
+      tls: cloud.tls,
+      ...defined('caFile', cloud.ca_file),
+      ...defined('certFile', cloud.cert_file),
+      ...defined('keyFile', cloud.key_file),
+      ...defined('username', cloud.username),
+      ...defined('passwordFile', cloud.password_file),
+      keepaliveS: cloud.keepalive_s,
     },
     gates: gate
       .filter((entry) => entry.values.enabled)

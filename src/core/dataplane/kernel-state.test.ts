@@ -6,12 +6,12 @@ import { hasCurrentSchema, parseClassMap } from './kernel-state.ts';
 
 // Captured from the real kernel: test/fixtures/dataplane/gates.nft applied in a namespace, then `nft -j list …`.
 const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/dataplane/${name}`, import.meta.url), 'utf8');
-const settings = { markMask: 0x003f0000, washUnadmittedEf: true, policeMarginPercent: 10 };
+const settings = { markMask: 0x003f0000, washUnadmittedEf: true, policeMarginPercent: 10, wifiEfToVoice: true };
 
 describe('kernel state from nft -j', () => {
   it('finds the schema mark in the forward chain, and not elsewhere', () => {
     expect(hasCurrentSchema(fixture('kernel-forward.json'))).toBe(true);
-    expect(hasCurrentSchema(fixture('kernel-forward.json').replace('callqos schema 2', 'callqos schema 1'))).toBe(false);
+    expect(hasCurrentSchema(fixture('kernel-forward.json').replace('callqos schema 3', 'callqos schema 2'))).toBe(false);
     expect(hasCurrentSchema('')).toBe(false);
     expect(hasCurrentSchema('{"nftables": 3}')).toBe(false);
   });

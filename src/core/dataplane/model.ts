@@ -27,6 +27,8 @@ export interface DataplaneSettings {
   readonly washUnadmittedEf: boolean;
   /** Headroom above the admitted rate before packets are demoted, in percent. */
   readonly policeMarginPercent: number;
+  /** Send admitted EF in the Wi-Fi voice access category (RFC 8325), which the kernel's DSCP map does not. */
+  readonly wifiEfToVoice: boolean;
 }
 
 /** The classes a gate may have, by DSCP value, with nft's names for them. */
@@ -42,7 +44,7 @@ export const NFT_TABLE = 'callqos';
  * Changes whenever the table's layout changes, so that an agent meeting an older table replaces it.
  * It is the comment of the first rule of the forward chain, which is cheap to read.
  */
-export const SCHEMA_MARK = 'callqos schema 2';
+export const SCHEMA_MARK = 'callqos schema 3';
 
 export type Family = 'v4' | 'v6';
 export type Way = 'up' | 'down';

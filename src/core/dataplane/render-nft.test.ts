@@ -4,7 +4,7 @@ import { goldenGates } from '../../../test/fixtures/dataplane/gates.ts';
 import type { DataplaneGate, DataplaneSettings } from './model.ts';
 import { renderNftBatch } from './render-nft.ts';
 
-const settings: DataplaneSettings = { markMask: 0x003f0000, washUnadmittedEf: true, policeMarginPercent: 10 };
+const settings: DataplaneSettings = { markMask: 0x003f0000, washUnadmittedEf: true, policeMarginPercent: 10, wifiEfToVoice: true };
 
 function golden(name: string, actual: string): void {
   const path = new URL(`../../../test/fixtures/dataplane/${name}`, import.meta.url);

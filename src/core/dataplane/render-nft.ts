@@ -76,10 +76,17 @@ function renderMaps(gates: readonly GateElements[], usage: ReadonlyMap<string, U
   return lines;
 }
 
-function renderMarkChains(mark: MarkBits): string[] {
+/**
+ * mac80211 sends a packet whose priority is 256 + a user priority with that priority. Its DSCP map
+ * puts EF (46 >> 3 = 5) in the video access category; RFC 8325 section 4.3 wants voice (UP 6).
+ */
+const WIFI_VOICE_PRIORITY = ' meta priority set 0:106';
+
+function renderMarkChains(mark: MarkBits, settings: DataplaneSettings): string[] {
   const lines: string[] = [];
   for (const [dscp, className] of GATE_CLASSES) {
     const classBits = nftHex32((dscp << mark.shift) >>> 0);
+    const wifi = className === 'ef' && settings.wifiEfToVoice ? WIFI_VOICE_PRIORITY : '';
     for (const family of FAMILIES) {
       const ip = IP_KEYWORD[family];
       for (const way of WAYS) {
@@ -87,7 +94,7 @@ function renderMarkChains(mark: MarkBits): string[] {
           `\tchain mark_${className}_${family}_${way} {`,
           // "rate over" matches only the excess: demoted to best effort, not dropped.
           `\t\tlimit name ${keyExpression(family, way)} map @${limitMap(way, family)} ${ip} dscp set cs0 accept`,
-          `\t\t${ip} dscp set ${className} ct mark set ct mark and ${mark.keep} or ${classBits}`,
+          `\t\t${ip} dscp set ${className} ct mark set ct mark and ${mark.keep} or ${classBits}${wifi}`,
           '\t}',
         );
       }
@@ -162,7 +169,7 @@ export function renderNftBatch(
       ...limits,
       ...(limits.length > 0 ? [''] : []),
       ...renderMaps(elements.value, usage),
-      ...renderMarkChains(mark.value),
+      ...renderMarkChains(mark.value, settings),
       '',
       ...renderForward(settings),
       '}',
