@@ -7,6 +7,7 @@ import { createLogger } from '../core/log.ts';
 import { DEFAULT_CONFIG_PATH, renderCommand } from './commands/render.ts';
 import { runDaemon } from './daemon/run.ts';
 import { gateCommand } from './commands/gate.ts';
+import { rpcdCommand } from './commands/rpcd.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const USAGE = `usage: callqos-agent <command> [options]
@@ -16,6 +17,8 @@ commands:
                            the gates, serves the local command FIFO in the state directory
   gate add '<gate JSON>' | gate remove <id> | gate reconcile | gate reload  [--config PATH]
                            ask the running daemon; prints its answer as JSON
+  rpcd list | rpcd call <method> [--config PATH]
+                           the rpcd exec plugin's backend (ubus object callqos)
   render [--config PATH]   print the nft batch for the config's static gates (default
                            config /etc/config/callqos); changes nothing
   --version                print the agent version
@@ -28,11 +31,13 @@ export async function runAgentCli(host: Host): Promise<number> {
   switch (command) {
     case 'render':
       return renderCommand(host, log, rest);
-    case 'gate': {
+    case 'gate':
+    case 'rpcd': {
       const at = rest.indexOf('--config');
       const configPath = at >= 0 ? rest[at + 1] : DEFAULT_CONFIG_PATH;
       if (configPath === undefined) return 2;
-      return gateCommand(host, log, at >= 0 ? rest.slice(0, at) : rest, configPath);
+      const args = at >= 0 ? rest.slice(0, at) : rest;
+      return command === 'gate' ? gateCommand(host, log, args, configPath) : rpcdCommand(host, log, args, configPath);
     }
     case 'run':
       if (rest.length === 2 && rest[0] === '--config') return runDaemon(host, rest[1]!);

@@ -71,6 +71,32 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     expect(counted(phone, '4', 6000, 'ef')).toBe(20);
   });
 
+  it('shapes the WAN and LAN devices with an HTB priority class, and EF lands in it', async () => {
+    const wan = router.run(['tc', 'qdisc', 'show', 'dev', 'wan']).stdout;
+    expect(wan).toContain('qdisc htb 1: root');
+    const before = router.run(['tc', '-s', 'class', 'show', 'dev', 'wan', 'classid', '1:10']).stdout;
+    const sentPackets = (text: string) => Number(/Sent \d+ bytes (\d+) pkt/.exec(text)?.[1] ?? -1);
+    send(phone, '192.168.1.20', 6000, '203.0.113.9', 42000, 0, 20);
+    const after = router.run(['tc', '-s', 'class', 'show', 'dev', 'wan', 'classid', '1:10']).stdout;
+    expect(sentPackets(after) - sentPackets(before)).toBe(20);
+    expect(router.run(['tc', 'qdisc', 'show', 'dev', 'br-lan']).stdout).toContain('qdisc htb 1: root');
+    expect(counted(far, '4', 42000, 'ef')).toBe(40);
+  });
+
+  it('answers the rpcd plugin: status, gates, stats, and gate_add/gate_remove through the daemon', async () => {
+    expect(await agent.rpcd('status')).toMatchObject({ running: true, gates: 5 });
+    const gates = (await agent.rpcd('gates')).gates as Array<{ id: string; source: string }>;
+    expect(gates.map((g) => `${g.id}:${g.source}`).sort()).toEqual(['audio:static', 'call-a:local', 'natphone:static', 'v6phone:static', 'video:static']);
+    const stats = (await agent.rpcd('stats')).gates as Array<{ id: string; way: string; packets: number }>;
+    expect(stats.find((g) => g.id === 'call-a' && g.way === 'up')?.packets).toBe(40);
+    const added = await agent.rpcd('gate_add', { gate: { id: 'rpcd-1', direction: 'up', lan: { address: '192.168.1.21', port: 7100 }, remote: { address: null, port: null }, dscp: 34, rateKbps: 500 } });
+    expect(added).toEqual({ ok: true, result: { replaced: false } });
+    const listed = (await agent.rpcd('gates')).gates as Array<{ id: string; lifetimeS: number }>;
+    expect(listed.find((g) => g.id === 'rpcd-1')?.lifetimeS).toBe(3600);
+    expect(await agent.rpcd('gate_add', { gate: { id: 'rpcd-2', direction: 'up', lan: { address: 'not-an-ip', port: 1 }, remote: { address: null, port: null }, dscp: 46, rateKbps: 1 } })).toMatchObject({ error: 'E_FORMAT' });
+    expect((await agent.rpcd('gate_remove', { id: 'rpcd-1' })).ok).toBe(true);
+  });
+
   it('washes EF that the phone set on a flow nobody admitted', async () => {
     send(phone, '192.168.1.20', 6010, '203.0.113.9', 42010, 46, 20);
     expect(counted(far, '4', 42010, 'cs0')).toBe(20);
@@ -162,13 +188,13 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
       await new Promise((r) => setTimeout(r, 50));
     }
     send(phone, '192.168.1.20', 6000, '203.0.113.9', 42000, 0, 20);
-    expect(counted(far, '4', 42000, 'ef')).toBe(40);
+    expect(counted(far, '4', 42000, 'ef')).toBe(60);
   });
 
   it('keeps marking while the agent is killed, and converges within 2 s after it restarts', async () => {
     await agent.kill('SIGKILL');
     send(phone, '192.168.1.20', 6000, '203.0.113.9', 42000, 0, 100);
-    expect(counted(far, '4', 42000, 'ef')).toBe(140);
+    expect(counted(far, '4', 42000, 'ef')).toBe(160);
     expect(counted(far, '4', 42000, 'cs0')).toBe(0);
     agent.log = '';
     const restarted = Date.now();

@@ -20,6 +20,10 @@ import { loadConfig } from '../load-config.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { Dataplane } from './dataplane.ts';
 import { GateManager } from './gates.ts';
+import { Queueing } from './queueing.ts';
+import { InterfaceWatcher } from '../system/index.ts';
+import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
+import type { TcDevices } from '../../core/queueing/index.ts';
 
 export const CHECK_INTERVAL_MS = 2_000;
 
@@ -27,8 +31,9 @@ const staticGates = (config: AgentConfig): DataplaneGate[] => config.gates.map((
 
 export async function runDaemon(host: Host, configPath: string): Promise<number> {
   const bootLog = createLogger((line) => host.writeErrLine(line), 'info');
-  let config = loadConfig(host, bootLog, configPath);
-  if (config === null) return 1;
+  const loaded = loadConfig(host, bootLog, configPath);
+  if (loaded === null) return 1;
+  let config: AgentConfig = loaded;
   const log = createLogger((line) => host.writeErrLine(line), config.agent.logLevel);
   const stateDir = config.agent.stateDir;
   for (const dir of [stateDir, `${stateDir}/replies`]) {
@@ -40,6 +45,21 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   }
 
   const dataplane = new Dataplane(host, log.child('nft'));
+  const queueing = new Queueing(host, log.child('tc'));
+  let report: InterfacesBody | null = null;
+  /** The config's devices, else the l3_device netifd reports for the WAN and LAN interfaces. */
+  const devices = (): TcDevices | null => {
+    const reported = (name: string) => report?.interfaces.find((i) => i.name === name && i.up)?.device ?? undefined;
+    const wanDevice = config.qos.wanDevice ?? reported(config.qos.wanInterface);
+    const lanDevice = config.qos.lanDevice ?? reported(config.qos.lanInterface);
+    return wanDevice && lanDevice ? { wanDevice, lanDevice } : null;
+  };
+  let watcher: InterfaceWatcher | null = null;
+  const shape = async (force: boolean) => {
+    const applied = await queueing.apply(config, devices(), force);
+    if (!applied.ok) log.error('cannot apply queueing', { error: applied.error.message });
+    return applied;
+  };
   const gates = new GateManager(host, log.child('gates'), dataplane, `${stateDir}/state.json`, dataplaneSettings(config));
   gates.loadState();
   gates.setStaticGates(staticGates(config));
@@ -71,7 +91,9 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     config = next;
     gates.setSettings(dataplaneSettings(config));
     gates.setStaticGates(staticGates(config));
-    return rebuild('reload');
+    const rebuilt = await rebuild('reload');
+    const shaped = await shape(false);
+    return rebuilt.ok ? shaped : rebuilt;
   };
 
   const perform = async (command: LocalCommand): Promise<Result<unknown>> => {
@@ -80,8 +102,14 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
         return gates.add(command.gate, 'local');
       case 'gate_remove':
         return gates.remove(command.id, 'removed');
-      case 'reconcile':
-        return (await dataplane.isCurrent()) ? { ok: true, value: { rebuilt: false } } : rebuild('reconcile');
+      case 'reconcile': {
+        // Sent by the hotplug hook: an interface that came up again has lost its qdiscs, and an
+        // ifupdate (new addresses, a new delegated prefix) sends no ubus event.
+        watcher?.refresh();
+        const shaped = await shape(true);
+        const rebuilt = (await dataplane.isCurrent()) ? { ok: true as const, value: undefined } : await rebuild('reconcile');
+        return rebuilt.ok ? shaped : rebuilt;
+      }
       case 'reload':
         return reload();
     }
@@ -115,6 +143,24 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   if (!fifo.ok) log.error('local commands unavailable', { path: fifoPath, code: fifo.error.code });
 
   await serial(() => rebuild('start'));
+  await serial(() => shape(true));
+
+  // The interface report (seed 004 claim 4): kept current from netifd, written for the rpcd plugin.
+  let ubusFailures = 0;
+  watcher = new InterfaceWatcher(host, {
+    roles: { wan: [config.qos.wanInterface], lan: [config.qos.lanInterface] },
+    onChange: (next) => {
+      report = next;
+      host.files.writeAtomic(`${stateDir}/interfaces.json`, JSON.stringify(next) + '\n');
+      log.info('interfaces changed', { version: next.version, interfaces: next.interfaces.length });
+      void serial(() => shape(false));
+    },
+    // Without ubusd (not an OpenWrt system) every read fails: say so once, not every minute.
+    onError: (error) => {
+      if (ubusFailures++ === 0) log.warn('cannot read interfaces from ubus', { code: error.code, reason: error.message });
+    },
+  });
+  watcher.start();
   log.info('callqos agent running', { version: AGENT_VERSION, gates: gates.list().length });
 
   const tick = () => {
@@ -130,6 +176,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     const stop = () => {
       void serial(async () => {
         if (fifo.ok) fifo.value.close();
+        watcher?.stop();
         gates.persist();
         log.info('callqos agent stopped; the kernel keeps its gates until they expire');
         resolve(0);

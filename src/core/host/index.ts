@@ -28,6 +28,8 @@ export interface Host {
   writeErrLine(line: string): void;
   /** Writes text to standard output (command results, dry-run output). */
   writeOut(text: string): void;
+  /** All of standard input, read to its end (for one-shot commands such as the rpcd plugin). */
+  readStdin(): string;
   /** Command-line arguments after the script name. */
   readonly args: readonly string[];
   getEnv(name: string): string | undefined;

@@ -1,4 +1,5 @@
 /** The Node host: the core's capabilities on Node, for the cloud, development and simulations. */
+import { readFileSync } from 'node:fs';
 import type { Clock, Host, OwnSignal, TimerHandle, TimerHost } from '../../core/host/index.ts';
 import { nodeFiles } from './files.ts';
 import { nodeProcesses } from './processes.ts';
@@ -31,6 +32,7 @@ export function createNodeHost(args: readonly string[] = process.argv.slice(2)):
     },
     writeErrLine: (line) => void process.stderr.write(line + '\n'),
     writeOut: (text) => void process.stdout.write(text),
+    readStdin: () => readFileSync(0, 'utf8'),
     args,
     getEnv: (name) => process.env[name],
     exit: (code) => process.exit(code),

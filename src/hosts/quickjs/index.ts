@@ -48,6 +48,7 @@ export function createQuickjsHost(): Host {
       std.out.puts(text);
       std.out.flush();
     },
+    readStdin: () => std.in.readAsString(),
     args: typeof scriptArgs === 'undefined' ? [] : scriptArgs.slice(1),
     getEnv: (name) => std.getenv(name),
     exit: (code) => std.exit(code),

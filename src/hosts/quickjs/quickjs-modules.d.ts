@@ -23,6 +23,9 @@ declare module 'std' {
   export function getenviron(): Record<string, string>;
   export function exit(code: number): never;
   export function strerror(errno: number): string;
+  // `in` is a reserved word, so it is declared under another name and exported as `in`.
+  const stdin: FILE;
+  export { stdin as in };
   export const out: FILE;
   export const err: FILE;
   export const Error: Readonly<Record<string, number>>;

@@ -51,6 +51,25 @@ export class AgentProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** `callqos-agent rpcd call <method>` with JSON arguments on stdin, as rpcd runs the plugin. */
+  rpcd(method: string, input: unknown = {}): Promise<Record<string, unknown>> {
+    const child = spawn('ip', ['netns', 'exec', this.ns.name, this.qjs, bundles.agent, 'rpcd', 'call', method, '--config', this.configPath], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    child.stdin.end(JSON.stringify(input));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    return new Promise((resolve, reject) => {
+      child.on('exit', () => {
+        try {
+          resolve(JSON.parse(out) as Record<string, unknown>);
+        } catch {
+          reject(new Error(`rpcd call ${method}: no JSON answer: ${out}`));
+        }
+      });
+    });
+  }
+
   /**
    * `callqos-agent gate …` run as a separate process, as an operator would: the parsed JSON answer.
    * Asynchronous, so that this process goes on reading the agent's log meanwhile (a full stderr
