@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG_PATH, renderCommand } from './commands/render.ts';
 import { runDaemon } from './daemon/run.ts';
 import { gateCommand } from './commands/gate.ts';
 import { rpcdCommand } from './commands/rpcd.ts';
+import { teardownCommand } from './commands/teardown.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const USAGE = `usage: callqos-agent <command> [options]
@@ -19,6 +20,7 @@ commands:
                            ask the running daemon; prints its answer as JSON
   rpcd list | rpcd call <method> [--config PATH]
                            the rpcd exec plugin's backend (ubus object callqos)
+  teardown [--config PATH] remove the agent's nft table and qdiscs (service stop)
   render [--config PATH]   print the nft batch for the config's static gates (default
                            config /etc/config/callqos); changes nothing
   --version                print the agent version
@@ -32,11 +34,13 @@ export async function runAgentCli(host: Host): Promise<number> {
     case 'render':
       return renderCommand(host, log, rest);
     case 'gate':
-    case 'rpcd': {
+    case 'rpcd':
+    case 'teardown': {
       const at = rest.indexOf('--config');
       const configPath = at >= 0 ? rest[at + 1] : DEFAULT_CONFIG_PATH;
       if (configPath === undefined) return 2;
       const args = at >= 0 ? rest.slice(0, at) : rest;
+      if (command === 'teardown') return teardownCommand(host, log, configPath);
       return command === 'gate' ? gateCommand(host, log, args, configPath) : rpcdCommand(host, log, args, configPath);
     }
     case 'run':

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { bundles } from '../support/bundles.ts';
 import { AgentProcess } from './support/agent-process.ts';
 import { describeSystem } from './support/guard.ts';
 import type { Namespace } from './support/netns.ts';
@@ -217,4 +218,16 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     expect(agent.log).toContain('gate expired while the agent was down');
     expect(gateIdsInKernel()).not.toContain('short');
   }, 40_000);
+
+  it('stops on SIGTERM leaving the kernel marking, and teardown (service stop) removes table and qdiscs', async () => {
+    await agent.kill('SIGTERM');
+    expect(agent.log).toContain('callqos agent stopped');
+    expect(gateIdsInKernel()).toContain('call-a');
+    const teardown = spawnSync('ip', ['netns', 'exec', router.name, inject('qjsPath'), bundles.agent, 'teardown', '--config', agent.configPath], { encoding: 'utf8' });
+    expect(teardown.stderr).toBe('');
+    expect(teardown.status).toBe(0);
+    expect(router.run(['nft', 'list', 'tables']).stdout).not.toContain('callqos');
+    expect(router.run(['tc', 'qdisc', 'show', 'dev', 'wan']).stdout).not.toContain('htb');
+    expect(router.run(['tc', 'qdisc', 'show', 'dev', 'br-lan']).stdout).not.toContain('htb');
+  });
 });

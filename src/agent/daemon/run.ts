@@ -56,7 +56,9 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   };
   let watcher: InterfaceWatcher | null = null;
   const shape = async (force: boolean) => {
-    const applied = await queueing.apply(config, devices(), force);
+    const shapedDevices = devices();
+    const applied = await queueing.apply(config, shapedDevices, force);
+    writeStatus({ devices: shapedDevices });
     if (!applied.ok) log.error('cannot apply queueing', { error: applied.error.message });
     return applied;
   };
@@ -72,9 +74,11 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     return next;
   };
 
-  const writeStatus = (extra: Record<string, unknown> = {}) => {
-    const status = { version: AGENT_VERSION, configPath, gates: gates.list().length, updatedAtMs: Math.round(host.clock.wallMs()), ...extra };
-    host.files.writeAtomic(`${stateDir}/status.json`, JSON.stringify(status) + '\n');
+  // What the rpcd plugin's `status` shows; each write updates the fields it names.
+  const statusFields: Record<string, unknown> = { version: AGENT_VERSION, configPath };
+  const writeStatus = (update: Record<string, unknown> = {}) => {
+    Object.assign(statusFields, update, { gates: gates.list().length, updatedAtMs: Math.round(host.clock.wallMs()) });
+    host.files.writeAtomic(`${stateDir}/status.json`, JSON.stringify(statusFields) + '\n');
   };
 
   const rebuild = async (why: string): Promise<Result<void>> => {
