@@ -88,8 +88,11 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     expect(await agent.rpcd('status')).toMatchObject({ running: true, gates: 5 });
     const gates = (await agent.rpcd('gates')).gates as Array<{ id: string; source: string }>;
     expect(gates.map((g) => `${g.id}:${g.source}`).sort()).toEqual(['audio:static', 'call-a:local', 'natphone:static', 'v6phone:static', 'video:static']);
-    const stats = (await agent.rpcd('stats')).gates as Array<{ id: string; way: string; packets: number }>;
-    expect(stats.find((g) => g.id === 'call-a' && g.way === 'up')?.packets).toBe(40);
+    const stats = await agent.rpcd('stats');
+    const counters = stats.gates as Array<{ id: string; way: string; packets: number }>;
+    expect(counters.find((g) => g.id === 'call-a' && g.way === 'up')?.packets).toBe(40);
+    expect(Object.keys(stats.queues as object)).toEqual(['wan', 'br-lan']);
+    expect(JSON.stringify(stats.queues)).toContain('"kind":"htb"');
     const added = await agent.rpcd('gate_add', { gate: { id: 'rpcd-1', direction: 'up', lan: { address: '192.168.1.21', port: 7100 }, remote: { address: null, port: null }, dscp: 34, rateKbps: 500 } });
     expect(added).toEqual({ ok: true, result: { replaced: false } });
     const listed = (await agent.rpcd('gates')).gates as Array<{ id: string; lifetimeS: number }>;

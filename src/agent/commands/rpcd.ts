@@ -72,9 +72,11 @@ async function statsOf(host: Host, config: AgentConfig): Promise<Json> {
     }
   }
   const queues: Json = {};
-  const status = readJsonFile(host, `${config.agent.stateDir}/status.json`) as Json | null;
-  for (const device of [config.qos.wanDevice, config.qos.lanDevice, ...((status?.devices as string[] | undefined) ?? [])]) {
-    if (device === undefined || device in queues || !/^[A-Za-z0-9_.+-]{1,15}$/.test(device)) continue;
+  // The devices the daemon shaped, as it recorded them in its status.
+  const status = readJsonFile(host, `${config.agent.stateDir}/status.json`) as { devices?: Record<string, unknown> } | null;
+  const shaped = status?.devices ? [status.devices.wanDevice, status.devices.lanDevice] : [config.qos.wanDevice, config.qos.lanDevice];
+  for (const device of shaped) {
+    if (typeof device !== 'string' || device in queues || !/^[A-Za-z0-9_.+-]{1,15}$/.test(device)) continue;
     const shown = await execute(host, ['tc', '-s', '-j', 'qdisc', 'show', 'dev', device]);
     const parsed = shown.status.code === 0 ? parseStrictJson(shown.stdout.join('\n')) : null;
     queues[device] = parsed?.ok ? parsed.value : null;
