@@ -9,18 +9,7 @@ import { invalidFixtures, validFixtures } from '../fixtures/protocol/load.ts';
 import { bundles } from '../support/bundles.ts';
 import { makeTempDir } from '../support/temp.ts';
 import { describeDecode } from './entries/describe-decode.ts';
-
-/** A small seeded PRNG (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as random } from '../support/random.ts';
 
 const SPECIALS = ['', '0', '-1', '1e400', 'null', 'true', '"x"', '[]', '{}', '"::1"', '"10.0.0.1"', '65536', '"\\ud800"', '"__proto__"'];
 

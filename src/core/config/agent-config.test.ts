@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig, type AgentConfig } from './agent-config.ts';
+import { prng } from '../../../test/support/random.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/config');
 const EXAMPLE = join(import.meta.dirname, '../../../openwrt/examples/callqos.uci');
@@ -230,18 +231,6 @@ describe('static gates', () => {
     ]);
   });
 });
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('parseAgentConfig on damaged files (seeded)', () => {
   it('returns a valid config or a coded error for 3,000 mutations of the shipped file', () => {

@@ -8,7 +8,7 @@ import type { ProcessHost, SignalName } from './process.ts';
 import type { Clock, TimerHost } from './timers.ts';
 
 export type { ChildProcess, ExitStatus, ProcessHost, SignalName, SpawnOptions } from './process.ts';
-export { EXIT_CANNOT_RUN } from './process.ts';
+export { checkArgv, EXIT_CANNOT_RUN } from './process.ts';
 export type { FifoListener, FileError, FileHost } from './files.ts';
 export { ATOMIC_TEMP_MARK } from './files.ts';
 export type { Clock, TimerHandle, TimerHost } from './timers.ts';

@@ -47,3 +47,11 @@ export interface ProcessHost {
   /** argv[0] is looked up in PATH. Never throws for a missing program: it exits with EXIT_CANNOT_RUN. */
   spawn(argv: readonly string[], options?: SpawnOptions): ChildProcess;
 }
+
+/** Throws on an argument list no host can run: a programming error, not bad input from outside. */
+export function checkArgv(argv: readonly string[]): void {
+  if (argv.length === 0) throw new TypeError('spawn: empty argument list');
+  for (const arg of argv) {
+    if (typeof arg !== 'string' || arg.includes('\0')) throw new TypeError('spawn: arguments must be strings without NUL');
+  }
+}

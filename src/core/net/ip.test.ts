@@ -4,6 +4,7 @@ import {
   canonicalIp, formatIPv4, formatIPv6, hostBitsZero, ipFamily, isMulticast, isUnspecified, parseIp, parseIPv4,
   parseIPv6, prefixContains, type IpAddress,
 } from './ip.ts';
+import { prng } from '../../../test/support/random.ts';
 
 function v6bytes(text: string): number[] {
   const r = parseIPv6(text);
@@ -15,18 +16,6 @@ function addr(text: string): IpAddress {
   const r = parseIp(text);
   if (!r.ok) throw new Error(`${text}: ${r.error.message}`);
   return r.value;
-}
-
-/** mulberry32: a tiny seeded PRNG, so failures can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('parseIPv4', () => {

@@ -7,6 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { isIP } from 'node:net';
 import { validFixtures } from '../../../test/fixtures/protocol/load.ts';
 import { decodeMessage, encodeMessage, validateMessage, type Message } from './envelope.ts';
+import { prng, type Rand } from '../../../test/support/random.ts';
 
 /** FUZZ_SEED replays a run; CI uses one fixed seed so that its result is reproducible; elsewhere each run explores anew. */
 const SEED =
@@ -15,18 +16,6 @@ let inputs = 0;
 
 // ---- PRNG and helpers ------------------------------------------------------------------------
 
-type Rand = () => number;
-/** mulberry32 */
-function prng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const below = (rand: Rand, n: number): number => Math.floor(rand() * n);
 function pick<T>(rand: Rand, items: readonly T[]): T {
   return items[below(rand, items.length)] as T;

@@ -1,21 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { utf8ByteLength, utf8Decode, utf8Encode } from './utf8.ts';
+import { prng } from '../../../test/support/random.ts';
 
 // Node's WHATWG implementation is the oracle.
 const oracle = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EDGE_BYTES = [0x00, 0x0a, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xee, 0xef, 0xf0, 0xf4, 0xf5, 0xf8, 0xfe, 0xff];
 

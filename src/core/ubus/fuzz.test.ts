@@ -13,22 +13,11 @@ import { parseBoard } from './board.ts';
 import { parseInterfaceDump } from './dump.ts';
 import { parseListenLine } from './events.ts';
 import { buildInterfaceReport, sameReport } from './report.ts';
+import { prng, type Rand } from '../../../test/support/random.ts';
 
 const SEED =
   process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : process.env.CI ? 20261123 : (Math.random() * 2 ** 32) >>> 0;
 
-type Rand = () => number;
-/** mulberry32 */
-function prng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const below = (rand: Rand, n: number) => Math.floor(rand() * n);
 const pick = <T>(rand: Rand, items: readonly T[]): T => items[below(rand, items.length)] as T;
 

@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseUci, UCI_SYNTAX } from './parse.ts';
 import { quoteUci, renderUci } from './render.ts';
 import { anonymousName, type UciPackage, type UciSection } from './section.ts';
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../test/support/random.ts';
 
 function parsed(text: string): UciPackage {
   const r = parseUci(text);

@@ -1,5 +1,5 @@
 import { spawn as nodeSpawn } from 'node:child_process';
-import { EXIT_CANNOT_RUN } from '../../core/host/index.ts';
+import { checkArgv, EXIT_CANNOT_RUN } from '../../core/host/index.ts';
 import type { ChildProcess, ExitStatus, ProcessHost, SignalName, SpawnOptions } from '../../core/host/index.ts';
 import { LineSplitter } from '../../core/text/index.ts';
 
@@ -7,15 +7,8 @@ const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const decode = (bytes: Uint8Array) => decoder.decode(bytes);
 
-function validateArgv(argv: readonly string[]): void {
-  if (argv.length === 0) throw new TypeError('spawn: empty argument list');
-  for (const arg of argv) {
-    if (typeof arg !== 'string' || arg.includes('\0')) throw new TypeError('spawn: arguments must be strings without NUL');
-  }
-}
-
 function spawn(argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
-  validateArgv(argv);
+  checkArgv(argv);
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const child = nodeSpawn(argv[0]!, argv.slice(1), {
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import * as os from 'os';
-
+import { checkArgv } from '../../core/host/index.ts';
 import type { ChildProcess, ExitStatus, ProcessHost, SignalName, SpawnOptions } from '../../core/host/index.ts';
 import { LineSplitter, utf8Encode } from '../../core/text/index.ts';
 import { EAGAIN, EINTR } from './errno.ts';
@@ -103,15 +103,8 @@ class StdinWriter {
   }
 }
 
-function validateArgv(argv: readonly string[]): void {
-  if (argv.length === 0) throw new TypeError('spawn: empty argument list');
-  for (const arg of argv) {
-    if (typeof arg !== 'string' || arg.includes('\0')) throw new TypeError('spawn: arguments must be strings without NUL');
-  }
-}
-
 function spawn(argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
-  validateArgv(argv);
+  checkArgv(argv);
   handleSigpipe();
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const [stdinRead, stdinWrite] = openPipe();

@@ -1,0 +1,13 @@
+/** A seeded pseudo-random generator (mulberry32) for fuzz and property tests: a failing seed replays. */
+export type Rand = () => number;
+
+export function prng(seed: number): Rand {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
