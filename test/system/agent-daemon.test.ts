@@ -48,8 +48,8 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
   beforeAll(async () => {
     lab = buildRouterLab({ nat: true });
     ({ phone, router, far } = lab);
-    observe(far, [42000, 42010, 42100, 42200]);
-    observe(phone, [6000]);
+    observe(far, [42000, 42010, 42100, 42200, 42600]);
+    observe(phone, [6000, 6600]);
     temp = mkdtempSync(join(tmpdir(), 'callqos-agent-'));
     AgentProcess.writeConfig(join(temp, 'callqos'), join(temp, 'state'));
     agent = new AgentProcess(inject('qjsPath'), router, join(temp, 'callqos'));
@@ -70,6 +70,16 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     // The answer goes to the router's public address; conntrack maps it back to the phone.
     send(far, '203.0.113.9', 42000, '203.0.113.1', 6000, 0, 20);
     expect(counted(phone, '4', 6000, 'ef')).toBe(20);
+  });
+
+  it('marks an IPv6 gate EF both ways (no NAT for IPv6) and classes it in the queues', async () => {
+    const v6 = { lan: { address: '2001:db8:0:1::20', port: 6600 }, remote: { address: '2001:db8:ffff::9', port: 42600 } };
+    expect((await agent.gate('add', gate('call-v6', 6600, 42600, v6))).ok).toBe(true);
+    send(phone, '2001:db8:0:1::20', 6600, '2001:db8:ffff::9', 42600, 0, 20);
+    expect(counted(far, '6', 42600, 'ef')).toBe(20);
+    send(far, '2001:db8:ffff::9', 42600, '2001:db8:0:1::20', 6600, 0, 20);
+    expect(counted(phone, '6', 6600, 'ef')).toBe(20);
+    expect((await agent.gate('remove', 'call-v6')).ok).toBe(true);
   });
 
   it('shapes the WAN and LAN devices with an HTB priority class, and EF lands in it', async () => {
