@@ -144,6 +144,21 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     );
   });
 
+  it('modifies a gate whose kernel elements someone else changed, by rebuilding the table', async () => {
+    expect((await agent.gate('add', gate('drift', 6700, 42700))).ok).toBe(true);
+    // Another tool rewrites the gate's up element behind the agent's back (another class).
+    router.nft(
+      'delete element inet callqos up_v4 { 192.168.1.20 . 6700 . 203.0.113.9 . 42700 }\n' +
+        'add element inet callqos up_v4 { 192.168.1.20 . 6700 . 203.0.113.9 . 42700 : goto mark_af41_v4_up }\n',
+    );
+    const modified = await agent.gate('add', gate('drift', 6700, 42701));
+    expect(modified).toEqual({ ok: true, value: { replaced: true } });
+    expect(agent.log).toContain('gate change refused by the kernel; rebuilding the table');
+    expect(router.run(['nft', 'list', 'map', 'inet', 'callqos', 'up_v4']).stdout).toContain('192.168.1.20 . 6700 . 203.0.113.9 . 42701');
+    expect(gateIdsInKernel()).toContain('call-a');
+    expect((await agent.gate('remove', 'drift')).ok).toBe(true);
+  });
+
   it('refuses invalid gates with an error naming the field, and the kernel and the agent stay as they were', async () => {
     const before = gateIdsInKernel();
     const cases: Array<[string, string]> = [

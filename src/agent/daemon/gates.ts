@@ -110,11 +110,11 @@ export class GateManager {
     const others = [...this.entries.values()].filter((e) => e !== old).map((e) => e.elements);
     const clash = checkAgainst(others, elements.value);
     if (!clash.ok) return clash;
-    const applied = await this.dataplane.change(old ? [old.elements] : [], [elements.value]);
-    if (!applied.ok) return applied;
     const now = Math.round(this.host.clock.monotonicMs());
     const expiresAtMs = gate.lifetimeS === null ? null : now + gate.lifetimeS * 1000;
-    this.entries.set(gate.id, { live: { gate, source, installedAtMs: now, expiresAtMs }, elements: elements.value });
+    const entry: Entry = { live: { gate, source, installedAtMs: now, expiresAtMs }, elements: elements.value };
+    const applied = await this.applyOrRebuild(gate.id, entry, () => this.dataplane.change(old ? [old.elements] : [], [elements.value]));
+    if (!applied.ok) return applied;
     this.persist();
     this.log.info(old ? 'gate modified' : 'gate installed', { gate: gate.id, source, dscp: gate.dscp, rate: gate.rateKbit });
     return ok({ replaced: old !== undefined });
@@ -125,12 +125,28 @@ export class GateManager {
     const entry = this.entries.get(id);
     if (!entry) return ok(null);
     const usage = await this.dataplane.readUsage(entry.elements);
-    const applied = await this.dataplane.change([entry.elements], []);
+    const applied = await this.applyOrRebuild(id, null, () => this.dataplane.change([entry.elements], []));
     if (!applied.ok) return applied;
-    this.entries.delete(id);
     this.persist();
     this.log.info('gate removed', { gate: id, reason, packets_up: usage.up.packets, packets_down: usage.down.packets });
     return ok({ gate: entry.live.gate, usage });
+  }
+
+  /**
+   * Applies one gate's change and records it (entry null: the gate goes). When the kernel refuses
+   * the change (its table differs from what the agent last wrote), the whole table is rebuilt
+   * from the gates with the change made, and only if that fails too is the change refused.
+   */
+  private async applyOrRebuild(id: string, entry: Entry | null, change: () => Promise<Result<void>>): Promise<Result<void>> {
+    const previous = this.entries.get(id);
+    const record = (value: Entry | null | undefined) => (value ? this.entries.set(id, value) : this.entries.delete(id));
+    const applied = await change();
+    record(entry);
+    if (applied.ok) return applied;
+    this.log.warn('gate change refused by the kernel; rebuilding the table', { gate: id, reason: applied.error.message });
+    const rebuilt = await this.rebuild();
+    if (!rebuilt.ok) record(previous);
+    return rebuilt;
   }
 
   /** Removes the gates whose lifetime has ended. */

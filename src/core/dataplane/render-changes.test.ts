@@ -1,0 +1,41 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { goldenGates } from '../../../test/fixtures/dataplane/gates.ts';
+import { gateElements } from './gate-elements.ts';
+import type { GateElements } from './gate-elements.ts';
+import { renderGateChanges } from './render-changes.ts';
+
+const settings = { markMask: 0x003f0000, washUnadmittedEf: true, policeMarginPercent: 10, wifiEfToVoice: true };
+
+function elements(index: number, change: object = {}): GateElements {
+  const result = gateElements({ ...goldenGates[index]!, ...change }, settings);
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+}
+
+describe('renderGateChanges', () => {
+  it('modifies a gate (new remote port) and adds an IPv6 one in one transaction, touching no other gate', () => {
+    const batch = renderGateChanges({
+      remove: [elements(0)],
+      add: [elements(0, { remote: { address: '203.0.113.9', port: 40100 } }), elements(3)],
+    });
+    const path = new URL('../../../test/fixtures/dataplane/changes.nft', import.meta.url);
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, batch);
+    expect(batch).toBe(readFileSync(path, 'utf8'));
+    for (const other of ['call-1.video', 'nat-phone', 'sip-trunk']) expect(batch).not.toContain(other);
+  });
+
+  it('removes each element only after re-adding it, so an element the kernel timed out cannot fail the batch', () => {
+    const lines = renderGateChanges({ remove: [elements(3)], add: [] }).trim().split('\n');
+    const key = '2001:db8:0:1::20 . 5004 . 2001:db8:ffff::9 . 0-65535';
+    const addAt = lines.findIndex((l) => l.startsWith('add element inet callqos up_v6') && l.includes(key));
+    const deleteAt = lines.findIndex((l) => l.startsWith('delete element inet callqos up_v6') && l.includes(key));
+    expect(addAt).toBeGreaterThanOrEqual(0);
+    expect(deleteAt).toBeGreaterThan(addAt);
+    expect(lines.at(-1)).toMatch(/^delete limit inet callqos g[0-9a-f]{16}u$/);
+  });
+
+  it('renders nothing for no change', () => {
+    expect(renderGateChanges({ remove: [], add: [] })).toBe('');
+  });
+});
