@@ -59,6 +59,8 @@ async function main() {
     rmSync(temp, { recursive: true, force: true });
   }
   Object.assign(metrics, await (await import('./voice-under-load.mjs')).voiceUnderLoad());
+  Object.assign(metrics, await (await import('./classification-at-scale.mjs')).classificationAtScale());
+  Object.assign(metrics, await (await import('./footprint.mjs')).footprint());
 
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify(metrics, null, 2) + '\n');
