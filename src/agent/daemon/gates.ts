@@ -7,7 +7,7 @@
 import { gateElements } from '../../core/dataplane/gate-elements.ts';
 import type { GateElements, Usage } from '../../core/dataplane/gate-elements.ts';
 import type { DataplaneGate, DataplaneSettings } from '../../core/dataplane/model.ts';
-import { checkAgainst } from '../../core/dataplane/render-nft.ts';
+import { GateSet } from '../../core/dataplane/gate-set.ts';
 import { parseState, serializeState } from '../../core/gates/state.ts';
 import type { GateSource, LiveGate } from '../../core/gates/state.ts';
 import type { Host } from '../../core/host/index.ts';
@@ -35,6 +35,8 @@ function kernelGate(gate: DataplaneGate): DataplaneGate {
 
 export class GateManager {
   private readonly entries = new Map<string, Entry>();
+  /** The same gates' kernel elements, indexed for conflict checks; kept in step with entries. */
+  private readonly index = new GateSet();
 
   constructor(
     private readonly host: Host,
@@ -75,19 +77,28 @@ export class GateManager {
 
   private adopt(live: LiveGate): boolean {
     const elements = this.elementsOf(live.gate);
-    const others = [...this.entries.values()].filter((e) => e.live.gate.id !== live.gate.id).map((e) => e.elements);
-    const clash = elements.ok ? checkAgainst(others, elements.value) : elements;
+    const clash = elements.ok ? this.index.check(elements.value, live.gate.id) : elements;
     if (!elements.ok || !clash.ok) {
       this.log.warn('gate dropped', { gate: live.gate.id, reason: !elements.ok ? elements.error.message : !clash.ok ? clash.error.message : '' });
       return false;
     }
-    this.entries.set(live.gate.id, { live, elements: elements.value });
+    this.record(live.gate.id, { live, elements: elements.value });
     return true;
+  }
+
+  private record(id: string, entry: Entry | null | undefined): void {
+    if (entry) {
+      this.entries.set(id, entry);
+      this.index.set(entry.elements);
+    } else {
+      this.entries.delete(id);
+      this.index.delete(id);
+    }
   }
 
   /** Replaces the gates of the config with the given ones (kernel untouched: follow with rebuild). */
   setStaticGates(gates: readonly DataplaneGate[]): void {
-    for (const [id, entry] of this.entries) if (entry.live.source === 'static') this.entries.delete(id);
+    for (const [id, entry] of [...this.entries]) if (entry.live.source === 'static') this.record(id, null);
     const now = Math.round(this.host.clock.monotonicMs());
     for (const gate of gates) this.adopt({ gate, source: 'static', installedAtMs: now, expiresAtMs: null });
   }
@@ -107,8 +118,7 @@ export class GateManager {
     const elements = this.elementsOf(gate);
     if (!elements.ok) return elements;
     const old = this.entries.get(gate.id);
-    const others = [...this.entries.values()].filter((e) => e !== old).map((e) => e.elements);
-    const clash = checkAgainst(others, elements.value);
+    const clash = this.index.check(elements.value, gate.id);
     if (!clash.ok) return clash;
     const now = Math.round(this.host.clock.monotonicMs());
     const expiresAtMs = gate.lifetimeS === null ? null : now + gate.lifetimeS * 1000;
@@ -139,13 +149,12 @@ export class GateManager {
    */
   private async applyOrRebuild(id: string, entry: Entry | null, change: () => Promise<Result<void>>): Promise<Result<void>> {
     const previous = this.entries.get(id);
-    const record = (value: Entry | null | undefined) => (value ? this.entries.set(id, value) : this.entries.delete(id));
     const applied = await change();
-    record(entry);
+    this.record(id, entry);
     if (applied.ok) return applied;
     this.log.warn('gate change refused by the kernel; rebuilding the table', { gate: id, reason: applied.error.message });
     const rebuilt = await this.rebuild();
-    if (!rebuilt.ok) record(previous);
+    if (!rebuilt.ok) this.record(id, previous);
     return rebuilt;
   }
 

@@ -19,7 +19,8 @@
  */
 import { fail, ok } from '../result.ts';
 import type { Result } from '../result.ts';
-import { gateElements, gatesOverlap, nftText, usageKey } from './gate-elements.ts';
+import { gateElements, nftText, usageKey } from './gate-elements.ts';
+import { GateSet } from './gate-set.ts';
 import type { GateElements, Usage } from './gate-elements.ts';
 import { classMap, FAMILIES, GATE_CLASSES, limitMap, NFT_TABLE, SCHEMA_MARK, WAYS } from './model.ts';
 import type { DataplaneGate, DataplaneSettings, Family, Way } from './model.ts';
@@ -122,26 +123,15 @@ function renderForward(settings: DataplaneSettings): string[] {
 
 /** Every gate checked and formatted; the first bad one names itself and its field. */
 export function allGateElements(settings: DataplaneSettings, gates: readonly DataplaneGate[]): Result<GateElements[]> {
-  const all: GateElements[] = [];
+  const set = new GateSet();
   for (const gate of gates) {
     const elements = gateElements(gate, settings);
     if (!elements.ok) return elements;
-    const clash = checkAgainst(all, elements.value);
+    const clash = set.check(elements.value);
     if (!clash.ok) return clash;
-    all.push(elements.value);
+    set.set(elements.value);
   }
-  return ok(all);
-}
-
-/** A gate may join the others only with an id of its own and flows no other gate covers. */
-export function checkAgainst(others: readonly GateElements[], gate: GateElements): Result<void> {
-  for (const other of others) {
-    if (other.id === gate.id) return fail({ code: 'E_GATE', message: `gate ${JSON.stringify(gate.id)}: gate id is used twice`, path: 'id' });
-    if (gatesOverlap(other, gate)) {
-      return fail({ code: 'E_GATE_CONFLICT', message: `gate ${JSON.stringify(gate.id)}: its flows overlap gate ${JSON.stringify(other.id)}`, path: 'lan' });
-    }
-  }
-  return ok(undefined);
+  return ok([...set.values()]);
 }
 
 /**
