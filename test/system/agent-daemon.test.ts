@@ -218,6 +218,9 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     }
     send(phone, '192.168.1.20', 6000, '203.0.113.9', 42000, 0, 20);
     expect(counted(far, '4', 42000, 'ef')).toBe(60);
+    // The monitor also reports the agent's own table replacement; that must not start another.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(agent.log.match(/converged reason="table deleted"/g)).toHaveLength(1);
   });
 
   it('keeps marking while the agent is killed, and converges within 2 s after it restarts', async () => {

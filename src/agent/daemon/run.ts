@@ -1,10 +1,11 @@
 /**
  * `callqos-agent run`: the daemon procd starts. It converges the kernel to its gates on start
- * (one atomic rebuild, counters kept: no gap in marking for live calls), then checks every
- * CHECK_INTERVAL_MS that its table is still there and current (firewall stop and `nft flush
- * ruleset` delete it, an upgrade changes its layout) and rebuilds it when not, removes gates whose
- * lifetime ended, serves the local command FIFO, re-reads its config on SIGHUP and stops on SIGTERM
- * (leaving the kernel as it is, so that a restart loses no marking).
+ * (one atomic rebuild, counters kept: no gap in marking for live calls), rebuilds its table the
+ * moment `nft monitor` reports it deleted (firewall stop, `nft flush ruleset`) and, as a safety
+ * net, whenever a check every CHECK_INTERVAL_MS finds it missing or from an older agent; removes
+ * gates whose lifetime ended (checked every TICK_MS), serves the local command FIFO, re-reads its
+ * config on SIGHUP and stops on SIGTERM (leaving the kernel as it is, so that a restart loses no
+ * marking).
  */
 import type { AgentConfig } from '../../core/config/index.ts';
 import { dataplaneSettings } from '../../core/dataplane/settings.ts';
@@ -21,11 +22,14 @@ import { AGENT_VERSION } from '../version.ts';
 import { Dataplane } from './dataplane.ts';
 import { GateManager } from './gates.ts';
 import { Queueing } from './queueing.ts';
+import { TableMonitor } from './table-monitor.ts';
 import { InterfaceWatcher } from '../system/index.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { TcDevices } from '../../core/queueing/index.ts';
 
-export const CHECK_INTERVAL_MS = 2_000;
+/** A table check lists the whole table (nft 1.0.6 has no cheaper query): rare, since the monitor tells. */
+export const CHECK_INTERVAL_MS = 60_000;
+export const TICK_MS = 2_000;
 
 const staticGates = (config: AgentConfig): DataplaneGate[] => config.gates.map((gate) => ({ ...gate, lifetimeS: null }));
 
@@ -167,13 +171,24 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   watcher.start();
   log.info('callqos agent running', { version: AGENT_VERSION, gates: gates.list().length });
 
+  // Each rebuild replaces the table, so the monitor reports the agent's own deletes too: check first.
+  const monitor = new TableMonitor(host, log.child('nft'), () => {
+    void serial(async () => {
+      if (!(await dataplane.isCurrent())) await rebuild('table deleted');
+    });
+  });
+  monitor.start();
+
+  let lastCheck = host.clock.monotonicMs();
   const tick = () => {
     void serial(async () => {
       await gates.expire();
+      if (host.clock.monotonicMs() - lastCheck < CHECK_INTERVAL_MS) return;
+      lastCheck = host.clock.monotonicMs();
       if (!(await dataplane.isCurrent())) await rebuild('table missing or outdated');
-    }).finally(() => host.timers.setTimeout(tick, Math.min(CHECK_INTERVAL_MS, gates.nextExpiryInMs() ?? CHECK_INTERVAL_MS)));
+    }).finally(() => host.timers.setTimeout(tick, Math.min(TICK_MS, gates.nextExpiryInMs() ?? TICK_MS)));
   };
-  host.timers.setTimeout(tick, CHECK_INTERVAL_MS);
+  host.timers.setTimeout(tick, TICK_MS);
 
   return new Promise<number>((resolve) => {
     host.onSignal('SIGHUP', () => void serial(reload));
@@ -181,6 +196,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
       void serial(async () => {
         if (fifo.ok) fifo.value.close();
         watcher?.stop();
+        monitor.stop();
         gates.persist();
         log.info('callqos agent stopped; the kernel keeps its gates until they expire');
         resolve(0);
