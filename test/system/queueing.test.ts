@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTcCommands, renderTc, renderTcTeardown, type TcCommand, type TcShaping } from '../../src/core/queueing/index.ts';
 import { describeSystem } from './support/guard.ts';
-import { Lab, type Namespace } from './support/netns.ts';
+import type { Namespace } from './support/netns.ts';
+import { buildRouterLab, type RouterLab } from './support/router-lab.ts';
 
 const SEND_UDP = join(import.meta.dirname, 'support', 'send-udp.py');
 const PACKETS = 20;
@@ -84,27 +85,15 @@ async function deltasAfter(ns: Namespace, dev: string, send: () => void, settled
 }
 
 describeSystem('queueing: rendered HTB shaping in the kernel', ['ip', 'tc', 'python3'], () => {
-  const lab = new Lab();
+  let lab: RouterLab | undefined;
   let phone: Namespace;
   let router: Namespace;
   let far: Namespace;
   let shaping: TcShaping;
 
   beforeAll(() => {
-    phone = lab.namespace('phone');
-    router = lab.namespace('rtr');
-    far = lab.namespace('far');
-    lab.link(phone, 'eth0', '192.168.1.20/24', router, 'br-lan', '192.168.1.1/24');
-    lab.link(router, 'wan', '203.0.113.1/24', far, 'eth0', '203.0.113.9/24');
-    phone.run(['ip', 'addr', 'add', '2001:db8:0:1::20/64', 'dev', 'eth0']);
-    router.run(['ip', 'addr', 'add', '2001:db8:0:1::1/64', 'dev', 'br-lan']);
-    router.run(['ip', 'addr', 'add', '2001:db8:ffff::1/64', 'dev', 'wan']);
-    far.run(['ip', 'addr', 'add', '2001:db8:ffff::9/64', 'dev', 'eth0']);
-    phone.run(['ip', 'route', 'add', 'default', 'via', '192.168.1.1']);
-    phone.run(['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:0:1::1']);
-    far.run(['ip', 'route', 'add', '192.168.1.0/24', 'via', '203.0.113.1']);
-    far.run(['ip', '-6', 'route', 'add', '2001:db8:0:1::/64', 'via', '2001:db8:ffff::1']);
-    router.run(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    lab = buildRouterLab();
+    ({ phone, router, far } = lab);
 
     // What the agent would do: sfq where the kernel has it (this project's test kernel has not).
     shaping = {
@@ -121,7 +110,7 @@ describeSystem('queueing: rendered HTB shaping in the kernel', ['ip', 'tc', 'pyt
     applyTc(router, commands.value);
   });
 
-  afterAll(() => lab.destroy());
+  afterAll(() => lab?.lab.destroy());
 
   it('builds the classes and leaves on both devices, and builds them again from scratch', () => {
     const commands = renderTc(shaping);
