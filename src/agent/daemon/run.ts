@@ -59,13 +59,6 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     return wanDevice && lanDevice ? { wanDevice, lanDevice } : null;
   };
   let watcher: InterfaceWatcher | null = null;
-  const shape = async (force: boolean) => {
-    const shapedDevices = devices();
-    const applied = await queueing.apply(config, shapedDevices, force);
-    writeStatus({ devices: shapedDevices });
-    if (!applied.ok) log.error('cannot apply queueing', { error: applied.error.message });
-    return applied;
-  };
   const gates = new GateManager(host, log.child('gates'), dataplane, `${stateDir}/state.json`, dataplaneSettings(config));
   gates.loadState();
   gates.setStaticGates(staticGates(config));
@@ -83,6 +76,14 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   const writeStatus = (update: Record<string, unknown> = {}) => {
     Object.assign(statusFields, update, { gates: gates.list().length, updatedAtMs: Math.round(host.clock.wallMs()) });
     host.files.writeAtomic(`${stateDir}/status.json`, JSON.stringify(statusFields) + '\n');
+  };
+
+  const shape = async (force: boolean) => {
+    const shapedDevices = devices();
+    const applied = await queueing.apply(config, shapedDevices, force);
+    writeStatus({ devices: shapedDevices });
+    if (!applied.ok) log.error('cannot apply queueing', { error: applied.error.message });
+    return applied;
   };
 
   const rebuild = async (why: string): Promise<Result<void>> => {
