@@ -23,11 +23,7 @@
 //    daemon runs every 2 s), each with its time and peak memory.
 //
 // The tables are rendered by the project's own code (bundled from src/ with esbuild, as
-// bench/run.mjs does): renderNftBatch for the table, renderGateChanges for a gate, gateElements and
-// nftText for the 10,000 gates' elements, which are put into the empty table's maps exactly where
-// renderNftBatch puts them (checked against renderNftBatch itself on 300 gates). renderNftBatch is
-// not called with 10,000 gates because its conflict check compares every gate with every other
-// one: about 30 s in Node, minutes under qjs.
+// bench/run.mjs does): renderNftBatch for the table, renderGateChanges for a gate.
 //
 // `node bench/classification-at-scale.mjs` runs it alone (after `npm run build`); `npm run bench`
 // merges it into latest.json. Needs root; otherwise returns one metric saying it was skipped.
@@ -171,8 +167,8 @@ export async function projectCode() {
   const contents = [
     `export { renderNftBatch } from './src/core/dataplane/render-nft.ts';`,
     `export { renderGateChanges } from './src/core/dataplane/render-changes.ts';`,
-    `export { gateElements, nftText } from './src/core/dataplane/gate-elements.ts';`,
-    `export { classMap, limitMap, FAMILIES, WAYS } from './src/core/dataplane/model.ts';`,
+    `export { gateElements } from './src/core/dataplane/gate-elements.ts';`,
+    `export { classMap, FAMILIES, WAYS } from './src/core/dataplane/model.ts';`,
     `export { dataplaneSettings } from './src/core/dataplane/settings.ts';`,
     `export { parseAgentConfig } from './src/core/config/agent-config.ts';`,
     `export { serializeState } from './src/core/gates/state.ts';`,
@@ -219,45 +215,11 @@ export function stateFile(code, gates) {
 
 const kernelGate = (gate) => ({ ...gate, lifetimeS: gate.lifetimeS === null ? null : gate.lifetimeS + KERNEL_GRACE_S });
 
-/**
- * renderNftBatch(settings, gates) without its all-pairs conflict check: the empty table's batch,
- * with each gate's limits and map elements (nftText, in renderNftBatch's order) put in.
- */
+/** The whole table for these gates, as the daemon's rebuild renders it. */
 export function fullBatch(code, settings, gates) {
-  const empty = code.renderNftBatch(settings, []);
-  if (!empty.ok) throw new Error(empty.error.message);
-  const all = gates.map((gate) => {
-    const e = code.gateElements(kernelGate(gate), settings);
-    if (!e.ok) throw new Error(e.error.message);
-    return e.value;
-  });
-  const maps = new Map();
-  for (const family of code.FAMILIES) {
-    for (const way of code.WAYS) {
-      const mine = all.filter((g) => g.family === family).flatMap((g) => g.ways.filter((w) => w.way === way).map((w) => ({ g, w })));
-      maps.set(code.classMap(way, family), mine.map(({ g, w }) => code.nftText.classElement(g, w)));
-      maps.set(code.limitMap(way, family), mine.map(({ g, w }) => code.nftText.limitElement(g, w)));
-    }
-  }
-  const limits = all.flatMap((g) => g.ways.map((w) => `\tlimit ${w.limitName} { ${code.nftText.limitSpec(w)} }`));
-  const out = [];
-  let map = null;
-  for (const line of empty.value.split('\n')) {
-    if (out.length === 0) {
-      out.push(line.replace(': 0 gate(s).', `: ${gates.length} gate(s).`));
-      continue;
-    }
-    const opened = /^\tmap (\S+) \{$/.exec(line);
-    if (opened) map = opened[1];
-    if (line === '\t}' && map !== null) {
-      const elements = maps.get(map) ?? [];
-      if (elements.length > 0) out.push(`\t\telements = {\n\t\t\t${elements.join(',\n\t\t\t')}\n\t\t}`);
-      map = null;
-    }
-    out.push(line);
-    if (line === 'table inet callqos {' && limits.length > 0) out.push(...limits, '');
-  }
-  return out.join('\n');
+  const batch = code.renderNftBatch(settings, gates.map(kernelGate));
+  if (!batch.ok) throw new Error(batch.error.message);
+  return batch.value;
 }
 
 /** The one-gate batch the daemon's gate_add applies (renderGateChanges), and its command. */
@@ -417,10 +379,6 @@ export async function classificationAtScale() {
     if (!parsed.ok) throw new Error(`bench config: ${parsed.error.message}`);
     const settings = code.dataplaneSettings(parsed.value.config);
 
-    // The reconstruction is renderNftBatch's text, checked where renderNftBatch is still quick.
-    const probe = makeGates(300);
-    const reference = code.renderNftBatch(settings, probe.map(kernelGate));
-    if (!reference.ok || reference.value !== fullBatch(code, settings, probe)) throw new Error('the 10,000-gate batch would differ from what renderNftBatch renders');
     const gates = makeGates(SCALE);
     const tables = { 0: fullBatch(code, settings, []), [SCALE]: fullBatch(code, settings, gates) };
     const load = (n) => (n === 'none' ? dropTable(lab, ns.router) : lab.in(ns.router, ['nft', '-f', '-'], { input: tables[n] }));

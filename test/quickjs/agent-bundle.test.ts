@@ -47,7 +47,7 @@ describe('router bundle under qjs 2021-03-27', () => {
       gates.map((gate) => ({ ...gate, lifetimeS: null })),
     );
     expect(expected.ok && expected.value).toBe(run.stdout);
-    expect(run.stdout).toContain('192.168.1.20 . 10000 . 0.0.0.0/0 . 0-65535 comment "deskphone" : goto mark_ef_v4_up');
+    expect(run.stdout).toContain('192.168.1.20 . 10000 . 0.0.0.0/0 . 0-65535 counter limit rate 13750 bytes/second burst 3000 bytes comment "deskphone" : goto mark_ef_v4');
   });
 
   it('reports a missing config file by path and errno, with exit code 1', () => {

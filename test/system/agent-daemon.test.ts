@@ -133,15 +133,14 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     expect(demoted).toBeGreaterThan(0);
   });
 
-  it('removes a gate with its kernel objects and answers with the usage it counted', async () => {
+  it('removes a gate with its kernel elements and answers with the usage it counted', async () => {
     const removed = (await agent.gate('remove', 'call-p')) as { ok: boolean; value: { usage: { up: { packets: number } } } };
     expect(removed.ok).toBe(true);
     expect(removed.value.usage.up.packets).toBe(400);
     expect(gateIdsInKernel()).not.toContain('call-p');
-    expect(router.run(['nft', 'list', 'limits', 'table', 'inet', 'callqos']).stdout.split('\n').filter((l) => l.includes('limit g')).length).toBe(
-      // the lab config's four static gates (one up-only) and call-a: 2 + 2 + 2 + 1 + 2
-      9,
-    );
+    const table = router.run(['nft', 'list', 'table', 'inet', 'callqos']).stdout;
+    expect(table).not.toContain('"call-p"');
+    expect(table).not.toContain('6100');
   });
 
   it('modifies a gate whose kernel elements someone else changed, by rebuilding the table', async () => {
@@ -149,7 +148,7 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     // Another tool rewrites the gate's up element behind the agent's back (another class).
     router.nft(
       'delete element inet callqos up_v4 { 192.168.1.20 . 6700 . 203.0.113.9 . 42700 }\n' +
-        'add element inet callqos up_v4 { 192.168.1.20 . 6700 . 203.0.113.9 . 42700 : goto mark_af41_v4_up }\n',
+        'add element inet callqos up_v4 { 192.168.1.20 . 6700 . 203.0.113.9 . 42700 : goto mark_af41_v4 }\n',
     );
     const modified = await agent.gate('add', gate('drift', 6700, 42701));
     expect(modified).toEqual({ ok: true, value: { replaced: true } });

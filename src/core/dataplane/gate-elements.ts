@@ -1,10 +1,9 @@
 /**
- * One gate as the kernel holds it: for each direction it covers, an element in the class map
- * (key -> goto the class chain, with a timeout and a counter), a named limit object (the admitted
- * rate plus margin) and an element in the limit map (key -> that object). Every value is checked
- * and formatted here, so nothing from outside reaches an nft script as text.
+ * One gate as the kernel holds it: for each direction it covers, an element in that direction's
+ * class map: key -> goto the class chain, with a timeout, a counter and a limit at the admitted
+ * rate plus margin. A packet over the limit fails the lookup and so is not marked. Every value is
+ * checked and formatted here, so nothing from outside reaches an nft script as text.
  */
-import { fnv1a64 } from '../protocol/digest.ts';
 import { fail, ok } from '../result.ts';
 import type { CoreError, Result } from '../result.ts';
 import { GATE_CLASSES } from './model.ts';
@@ -18,7 +17,6 @@ export interface WayElements {
   readonly way: Way;
   /** `lan . lport . remote . rport`, as nft prints it, so kernel listings compare equal. */
   readonly key: string;
-  readonly limitName: string;
   readonly limitBytesPerSecond: number;
   readonly limitBurstBytes: number;
 }
@@ -37,11 +35,6 @@ function gateError(gate: DataplaneGate, field: string, problem: string): CoreErr
   return { code: 'E_GATE', message: `gate ${JSON.stringify(gate.id)}: ${problem}`, path: field };
 }
 
-/** Named limits need names nft accepts; gate ids may hold `:` and `.`, so the name is a hash. */
-export function limitName(gateId: string, way: Way): string {
-  return `g${fnv1a64(gateId)}${way === 'up' ? 'u' : 'd'}`;
-}
-
 /**
  * Rate plus margin in bytes/s, and a burst of 50 ms at that rate, at least two full packets. The
  * kernel's byte limit holds one second of rate on top of the burst, so a gate may also send at up
@@ -49,8 +42,11 @@ export function limitName(gateId: string, way: Way): string {
  */
 export function policeRate(rateKbit: number, marginPercent: number): { bytesPerSecond: number; burstBytes: number } {
   const bytesPerSecond = Math.ceil((rateKbit * 1000 * (100 + marginPercent)) / 100 / 8);
-  return { bytesPerSecond, burstBytes: Math.max(3000, Math.ceil(bytesPerSecond / 20)) };
+  return { bytesPerSecond, burstBytes: Math.max(MIN_BURST_BYTES, Math.ceil(bytesPerSecond / 20)) };
 }
+
+/** Two full-size packets. */
+export const MIN_BURST_BYTES = 3000;
 
 export function gateElements(gate: DataplaneGate, settings: DataplaneSettings): Result<GateElements> {
   const comment = nftComment(gate.id);
@@ -95,7 +91,7 @@ export function gateElements(gate: DataplaneGate, settings: DataplaneSettings): 
     className,
     comment,
     timeout: timeout === '' ? '' : ` timeout ${timeout}`,
-    ways: ways.map((way) => ({ way, key, limitName: limitName(gate.id, way), limitBytesPerSecond: bytesPerSecond, limitBurstBytes: burstBytes })),
+    ways: ways.map((way) => ({ way, key, limitBytesPerSecond: bytesPerSecond, limitBurstBytes: burstBytes })),
   });
 }
 
@@ -109,18 +105,17 @@ export interface Usage {
 export const usageKey = (gateId: string, way: Way) => `${gateId}/${way}`;
 
 function counterText(usage: Usage | undefined): string {
-  if (!usage || !Number.isSafeInteger(usage.packets) || !Number.isSafeInteger(usage.bytes) || usage.packets < 0 || usage.bytes < 0) return '';
+  if (!usage || !Number.isSafeInteger(usage.packets) || !Number.isSafeInteger(usage.bytes) || usage.packets < 0 || usage.bytes < 0) return ' counter';
   return ` counter packets ${usage.packets} bytes ${usage.bytes}`;
 }
 
-/** Statement text for each object of a gate, shared by the full table and the changes. */
+/** Statement text of a gate's elements, shared by the full table and the changes. */
 export const nftText = {
-  limitSpec: (w: WayElements) => `rate over ${w.limitBytesPerSecond} bytes/second burst ${w.limitBurstBytes} bytes`,
-  classVerdict: (g: GateElements, w: WayElements) => `goto mark_${g.className}_${g.family}_${w.way}`,
-  /** nft wants the counter before the timeout and the comment. */
+  limit: (w: WayElements) => `limit rate ${w.limitBytesPerSecond} bytes/second burst ${w.limitBurstBytes} bytes`,
+  classVerdict: (g: GateElements) => `goto mark_${g.className}_${g.family}`,
+  /** nft wants the counter and the limit before the timeout and the comment. */
   classElement: (g: GateElements, w: WayElements, usage?: Usage) =>
-    `${w.key}${counterText(usage)}${g.timeout} comment ${g.comment} : ${nftText.classVerdict(g, w)}`,
-  limitElement: (g: GateElements, w: WayElements) => `${w.key}${g.timeout} : "${w.limitName}"`,
+    `${w.key}${counterText(usage)} ${nftText.limit(w)}${g.timeout} comment ${g.comment} : ${nftText.classVerdict(g)}`,
 };
 
 /** True when two gates would match some packet in common, which the maps cannot hold apart. */

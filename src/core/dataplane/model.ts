@@ -44,14 +44,15 @@ export const NFT_TABLE = 'callqos';
  * Changes whenever the table's layout changes, so that an agent meeting an older table replaces it.
  * It is the comment of the first rule of the forward chain, which is cheap to read.
  */
-export const SCHEMA_MARK = 'callqos schema 3';
+export const SCHEMA_MARK = 'callqos schema 4';
 
 export type Family = 'v4' | 'v6';
 export type Way = 'up' | 'down';
 export const FAMILIES: readonly Family[] = ['v4', 'v6'];
 export const WAYS: readonly Way[] = ['up', 'down'];
 
-/** The verdict map of one family and direction: gate 5-tuple -> the class chain, with counters. */
+/**
+ * The verdict map of one family and direction: gate 5-tuple -> the class chain, each element with
+ * its own counter and rate limit.
+ */
 export const classMap = (way: Way, family: Family) => `${way}_${family}`;
-/** The object map of one family and direction: gate 5-tuple -> the gate's rate limit. */
-export const limitMap = (way: Way, family: Family) => `limit_${way}_${family}`;
