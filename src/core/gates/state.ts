@@ -25,7 +25,8 @@ export interface LiveGate {
 export const STATE_VERSION = 1;
 
 export function serializeState(gates: readonly LiveGate[]): string {
-  return JSON.stringify({ version: STATE_VERSION, gates }, null, 1) + '\n';
+  // Compact: the agent rewrites it on every change, megabytes with thousands of gates even so.
+  return JSON.stringify({ version: STATE_VERSION, gates }) + '\n';
 }
 
 type Json = Record<string, unknown>;
