@@ -10,6 +10,8 @@ import type { Result } from '../../core/result.ts';
 import { execute } from '../exec.ts';
 
 const REPLY_TIMEOUT_MS = 10_000;
+// A reply file is looked for this often: a stat, cheap beside the nft run the answer waits for.
+const REPLY_POLL_MS = 5;
 
 export async function sendLocalCommand(host: Host, stateDir: string, command: Record<string, unknown>): Promise<Result<unknown>> {
   const reply = `r${Math.round(host.clock.monotonicMs())}${Math.random().toString(36).slice(2, 8)}`;
@@ -30,7 +32,7 @@ export async function sendLocalCommand(host: Host, stateDir: string, command: Re
       const parsed = parseStrictJson(text.value);
       return parsed.ok ? (parsed.value as Result<unknown>) : parsed;
     }
-    await new Promise<void>((resolve) => host.timers.setTimeout(resolve, 20));
+    await new Promise<void>((resolve) => host.timers.setTimeout(resolve, REPLY_POLL_MS));
   }
   return fail({ code: 'E_AGENT_TIMEOUT', message: `no answer from the agent within ${REPLY_TIMEOUT_MS / 1000} s` });
 }
