@@ -29,6 +29,7 @@
 // merges it into latest.json. Needs root; otherwise returns one metric saying it was skipped.
 // Writes bench/results/classification-at-scale.json when it measured.
 import { build } from 'esbuild';
+import { ADDR, buildRouterLab, dropTable, Lab, missing, run, sleep } from './lab.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,65 +46,23 @@ const FLOOD_ORDER = ['none', 0, SCALE, SCALE, 0, 0, SCALE, 'none'];
 const ADD_SAMPLES = 50;
 const SMALL_DAEMON_SIZES = [1_000, 2_000];
 const SMALL_DAEMON_ADD_SAMPLES = 20;
-const ADDR = { phone: '192.168.1.20', routerLan: '192.168.1.1', routerWan: '203.0.113.1', far: '203.0.113.9' };
 const LIFETIME_S = 3600;
 /** What the daemon adds to a gate's lifetime for the kernel (src/agent/daemon/gates.ts). */
 const KERNEL_GRACE_S = 5;
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export function run(argv, { input, what = argv.join(' '), timeoutMs = 30_000 } = {}) {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', input, timeout: timeoutMs, maxBuffer: 256 << 20 });
-  if (r.status !== 0) throw new Error(`${what} exited ${r.status}: ${(r.stderr ?? r.error?.message ?? '').trim().slice(0, 500)}`);
-  return r.stdout;
-}
-
 const has = (tool) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status === 0;
 
-export function missing(tools) {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, nftables)';
-  for (const tool of tools) if (!has(tool)) return `needs ${tool}`;
-  return null;
-}
-
-/** Namespaces, and every child started in them, all removed by close(). */
-export class Lab {
-  prefix = `cqsc${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
-  names = [];
-  children = new Set();
-
-  ns(role) {
-    const name = `${this.prefix}-${role}`;
-    run(['ip', 'netns', 'add', name]);
-    this.names.push(name);
-    this.in(name, ['ip', 'link', 'set', 'lo', 'up']);
-    return name;
-  }
-
-  in(ns, argv, options) {
-    return run(['ip', 'netns', 'exec', ns, ...argv], options);
-  }
-
-  /** A long-running child in ns, killed by close(); `log` collects its output with arrival times. */
-  start(ns, argv) {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.children.add(child);
-    const proc = { child, startedAt: performance.now(), lines: [], text: '' };
-    const take = (d) => {
-      proc.text += d;
-      proc.lines.push({ at: performance.now(), text: String(d) });
-    };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
-    child.on('error', () => {});
-    child.on('close', () => this.children.delete(child));
-    return proc;
-  }
-
-  close() {
-    for (const child of this.children) child.kill('SIGKILL');
-    for (const name of this.names.splice(0)) spawnSync('ip', ['netns', 'del', name]);
-  }
+/** A long-running child in ns, killed by lab.close(); `lines` collects its output with arrival times. */
+export function startLogged(lab, ns, argv) {
+  const child = lab.spawn(ns, argv);
+  const proc = { child, startedAt: performance.now(), lines: [], text: '' };
+  const take = (d) => {
+    proc.text += d;
+    proc.lines.push({ at: performance.now(), text: String(d) });
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  return proc;
 }
 
 /** The agent daemon under real qjs in a namespace. */
@@ -116,7 +75,7 @@ export class Daemon {
   }
 
   start() {
-    this.proc = this.lab.start(this.ns, [this.qjs, AGENT_BUNDLE, 'run', '--config', this.configPath]);
+    this.proc = startLogged(this.lab, this.ns, [this.qjs, AGENT_BUNDLE, 'run', '--config', this.configPath]);
     return this;
   }
 
@@ -304,26 +263,6 @@ async function fifoRoundTrip(stateDir, fd, command, name, timeoutMs = 10_000) {
   return { ms, reply };
 }
 
-function dropTable(lab, router) {
-  spawnSync('ip', ['netns', 'exec', router, 'nft', 'delete', 'table', 'inet', 'callqos'], { stdio: 'ignore' });
-}
-
-function setUp(lab) {
-  const phone = lab.ns('phone');
-  const router = lab.ns('rtr');
-  const far = lab.ns('far');
-  run(['ip', 'link', 'add', 'name', 'eth0', 'netns', phone, 'type', 'veth', 'peer', 'name', 'br-lan', 'netns', router]);
-  run(['ip', 'link', 'add', 'name', 'wan', 'netns', router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', far]);
-  for (const [ns, dev, addr] of [[phone, 'eth0', `${ADDR.phone}/24`], [router, 'br-lan', `${ADDR.routerLan}/24`], [router, 'wan', `${ADDR.routerWan}/24`], [far, 'eth0', `${ADDR.far}/24`]]) {
-    lab.in(ns, ['ip', 'addr', 'add', addr, 'dev', dev]);
-    lab.in(ns, ['ip', 'link', 'set', dev, 'up']);
-  }
-  lab.in(phone, ['ip', 'route', 'add', 'default', 'via', ADDR.routerLan]);
-  lab.in(far, ['ip', 'route', 'add', '192.168.1.0/24', 'via', ADDR.routerWan]);
-  lab.in(router, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  return { phone, router, far };
-}
-
 const wanTxPackets = (lab, router) => JSON.parse(lab.in(router, ['ip', '-s', '-j', 'link', 'show', 'dev', 'wan']))[0].stats64.tx.packets;
 
 /** One saturated small-packet flood through the router: packets per second it forwarded. */
@@ -359,7 +298,7 @@ export async function classificationAtScale() {
   };
   const mib = (kib) => kib / 1024;
 
-  const lab = new Lab();
+  const lab = new Lab('sc');
   const temp = mkdtempSync(join(tmpdir(), 'callqos-scale-'));
   const daemons = [];
   let fifoFd = null;
@@ -371,7 +310,7 @@ export async function classificationAtScale() {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    const ns = setUp(lab);
+    const ns = buildRouterLab(lab);
     const stateDir = join(temp, 'state');
     const configPath = join(temp, 'callqos');
     writeFileSync(configPath, benchConfig(stateDir));
@@ -384,7 +323,7 @@ export async function classificationAtScale() {
     const load = (n) => (n === 'none' ? dropTable(lab, ns.router) : lab.in(ns.router, ['nft', '-f', '-'], { input: tables[n] }));
 
     // 1. Forwarding rate, 0 versus 10,000 gates, alternated.
-    lab.start(ns.far, ['iperf3', '-s', '-B', ADDR.far, '-p', '5201', ...(Number(run(['nproc']).trim()) >= 2 ? ['-A', '1'] : [])]);
+    startLogged(lab, ns.far, ['iperf3', '-s', '-B', ADDR.far, '-p', '5201', ...(Number(run(['nproc']).trim()) >= 2 ? ['-A', '1'] : [])]);
     await sleep(300);
     const rates = { none: [], 0: [], [SCALE]: [] };
     let loaded = null;

@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
-import { AGENT_BUNDLE, Daemon, Lab, benchConfig, makeGates, missing, printMetrics, projectCode, root, sleep, stateFile } from './classification-at-scale.mjs';
+import { AGENT_BUNDLE, Daemon, benchConfig, makeGates, printMetrics, projectCode, root, stateFile } from './classification-at-scale.mjs';
+import { dropTable, Lab, missing, sleep } from './lab.mjs';
 
 const SETTLE_MS = 2_500;
 const LAB_GATES = 4;
@@ -47,7 +48,7 @@ export async function footprint() {
   const qjs = ensureQjs();
   const code = await projectCode();
   const started = Date.now();
-  const lab = new Lab();
+  const lab = new Lab('fp');
   const temp = mkdtempSync(join(tmpdir(), 'callqos-footprint-'));
   const daemons = [];
   const interrupted = () => {
@@ -89,15 +90,6 @@ export async function footprint() {
     for (const d of daemons) await d.stop();
     lab.close();
     rmSync(temp, { recursive: true, force: true });
-  }
-}
-
-/** Each case starts from a kernel without the agent's table. */
-function dropTable(lab, router) {
-  try {
-    lab.in(router, ['nft', 'delete', 'table', 'inet', 'callqos']);
-  } catch {
-    // none yet
   }
 }
 

@@ -27,7 +27,8 @@
 // Needs root; otherwise returns one metric saying it was skipped. Writes
 // bench/results/voice-under-load.json when it measured.
 import { build } from 'esbuild';
-import { spawn, spawnSync } from 'node:child_process';
+import { ADDR, buildRouterLab, Lab, missing, sleep } from './lab.mjs';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -80,71 +81,28 @@ else:
     print(json.dumps(list(delays.values())))
 `;
 
-const ADDR = { phone: '192.168.1.20', routerLan: '192.168.1.1', routerWan: '203.0.113.1', far: '203.0.113.9' };
-
-function run(argv, what = argv.join(' ')) {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`${what} exited ${r.status}: ${(r.stderr ?? r.error?.message ?? '').trim()}`);
-  return r.stdout;
-}
-
-function missing() {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, tc)';
-  for (const tool of ['ip', 'tc', 'iperf3', 'python3']) {
-    if (spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status !== 0) return `needs ${tool}`;
-  }
-  return null;
-}
-
-/** The three namespaces, and every child started in them, all removed by close(). */
-class Lab {
-  prefix = `cqvl${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
-  names = [];
-  children = new Set();
-
-  ns(role) {
-    const name = `${this.prefix}-${role}`;
-    run(['ip', 'netns', 'add', name]);
-    this.names.push(name);
-    return name;
-  }
-
-  in(ns, argv) {
-    return run(['ip', 'netns', 'exec', ns, ...argv]);
-  }
-
-  /** Starts argv in ns; resolves `ready` once stderr or stdout shows readyText (if given). */
-  start(ns, argv, readyText) {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.children.add(child);
-    let out = '';
-    let err = '';
-    let onReady;
-    const ready = new Promise((resolve) => (onReady = resolve));
-    const seen = () => readyText !== undefined && (out + err).includes(readyText) && onReady();
-    child.stdout.on('data', (d) => ((out += d), seen()));
-    child.stderr.on('data', (d) => ((err += d), seen()));
-    const done = new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (status) => {
-        this.children.delete(child);
-        onReady();
-        if (status === 0) resolve(out);
-        else reject(new Error(`${argv.join(' ')} in ${ns} exited ${status}: ${err.trim()}`));
-      });
+/** Starts argv in ns; `ready` resolves once its output shows readyText (if given), `done` with its stdout. */
+function start(lab, ns, argv, readyText) {
+  const child = lab.spawn(ns, argv);
+  let out = '';
+  let err = '';
+  let onReady;
+  const ready = new Promise((resolve) => (onReady = resolve));
+  const seen = () => readyText !== undefined && (out + err).includes(readyText) && onReady();
+  child.stdout.on('data', (d) => ((out += d), seen()));
+  child.stderr.on('data', (d) => ((err += d), seen()));
+  const done = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => {
+      onReady();
+      if (status === 0) resolve(out);
+      else reject(new Error(`${argv.join(' ')} in ${ns} exited ${status}: ${err.trim()}`));
     });
-    // Awaited later; until then a failure must not end the process before close() has run.
-    done.catch(() => {});
-    return { ready, done };
-  }
-
-  close() {
-    for (const child of this.children) child.kill('SIGKILL');
-    for (const name of this.names.splice(0)) spawnSync('ip', ['netns', 'del', name]);
-  }
+  });
+  // Awaited later; until then a failure must not end the process before close() has run.
+  done.catch(() => {});
+  return { ready, done };
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function applyTc(ns, commands) {
   for (const { argv, mayFail } of commands) {
@@ -170,42 +128,22 @@ function summary(delays, sent) {
   return { p50: rank(50), p99: rank(99), lossPercent: (100 * (sent - sorted.length)) / sent, received: sorted.length, sent };
 }
 
-function setUp(lab) {
-  const phone = lab.ns('phone');
-  const router = lab.ns('rtr');
-  const far = lab.ns('far');
-  run(['ip', 'link', 'add', 'name', 'eth0', 'netns', phone, 'type', 'veth', 'peer', 'name', 'br-lan', 'netns', router]);
-  run(['ip', 'link', 'add', 'name', 'wan', 'netns', router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', far]);
-  for (const [ns, dev, addr] of [[phone, 'eth0', `${ADDR.phone}/24`], [router, 'br-lan', `${ADDR.routerLan}/24`], [router, 'wan', `${ADDR.routerWan}/24`], [far, 'eth0', `${ADDR.far}/24`]]) {
-    lab.in(ns, ['ip', 'addr', 'add', addr, 'dev', dev]);
-    lab.in(ns, ['ip', 'link', 'set', dev, 'up']);
-  }
-  for (const ns of [phone, router, far]) lab.in(ns, ['ip', 'link', 'set', 'lo', 'up']);
-  // A wire delivers frames of at most the MTU; a veth would pass the sender's TSO aggregates (up
-  // to 64 kB) through the router, and a queue counted in packets would then hold about 40 times the bytes.
-  for (const ns of [phone, far]) lab.in(ns, ['ip', 'link', 'set', 'dev', 'eth0', 'gso_max_segs', '1']);
-  lab.in(phone, ['ip', 'route', 'add', 'default', 'via', ADDR.routerLan]);
-  lab.in(far, ['ip', 'route', 'add', '192.168.1.0/24', 'via', ADDR.routerWan]);
-  lab.in(router, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  return { phone, router, far };
-}
-
 /** Voice flows (and bulk TCP, if any) through the router; returns each flow's summary. */
 async function measure(lab, ns, { way, flows, packets, bulk, port }) {
   const [senderNs, senderAddr, receiverNs, receiverAddr] = way === 'up' ? [ns.phone, ADDR.phone, ns.far, ADDR.far] : [ns.far, ADDR.far, ns.phone, ADDR.phone];
   const listenS = (bulk ? VOICE_DELAY_MS / 1000 : 0) + (packets * 20) / 1000 + 2;
-  const receivers = flows.map((_, i) => lab.start(receiverNs, ['python3', '-c', PROBE, 'recv', receiverAddr, String(port + 1 + i), String(listenS)], 'ready'));
+  const receivers = flows.map((_, i) => start(lab, receiverNs, ['python3', '-c', PROBE, 'recv', receiverAddr, String(port + 1 + i), String(listenS)], 'ready'));
   await Promise.all(receivers.map((r) => r.ready));
   let iperf = null;
   if (bulk) {
-    const server = lab.start(ns.far, ['iperf3', '-s', '-1', '--forceflush', '-B', ADDR.far, '-p', String(port)], 'Server listening');
+    const server = start(lab, ns.far, ['iperf3', '-s', '-1', '--forceflush', '-B', ADDR.far, '-p', String(port)], 'Server listening');
     await server.ready;
-    const client = lab.start(ns.phone, ['iperf3', '-c', ADDR.far, '-p', String(port), '-t', String(BULK_SECONDS), '-C', 'cubic', '-J', ...(way === 'down' ? ['-R'] : [])]);
+    const client = start(lab, ns.phone, ['iperf3', '-c', ADDR.far, '-p', String(port), '-t', String(BULK_SECONDS), '-C', 'cubic', '-J', ...(way === 'down' ? ['-R'] : [])]);
     iperf = Promise.all([client.done, server.done]).then(([json]) => JSON.parse(json));
     iperf.catch(() => {});
     await sleep(VOICE_DELAY_MS);
   }
-  const senders = flows.map((flow, i) => lab.start(senderNs, ['python3', '-c', PROBE, 'send', senderAddr, receiverAddr, String(port + 1 + i), String(flow.tos), String(packets)]));
+  const senders = flows.map((flow, i) => start(lab, senderNs, ['python3', '-c', PROBE, 'send', senderAddr, receiverAddr, String(port + 1 + i), String(flow.tos), String(packets)]));
   await Promise.all(senders.map((s) => s.done));
   const results = {};
   for (const [i, flow] of flows.entries()) results[flow.name] = summary(JSON.parse(await receivers[i].done), packets);
@@ -243,14 +181,14 @@ function metricsOf(runs) {
 
 /** Runs the benchmark; returns its metrics ({ name: { value, unit, note } }). */
 export async function voiceUnderLoad() {
-  const reason = missing();
+  const reason = missing(['ip', 'tc', 'iperf3', 'python3']);
   if (reason !== null) {
     console.warn(`voice-under-load: skipped, ${reason}`);
     return { 'voice_under_load.skipped': { value: 1, unit: 'flag', note: `skipped: ${reason}` } };
   }
   const { renderTc } = await renderer();
   const started = Date.now();
-  const lab = new Lab();
+  const lab = new Lab('vl');
   const interrupted = () => {
     lab.close();
     process.exit(130);
@@ -258,7 +196,7 @@ export async function voiceUnderLoad() {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    const ns = setUp(lab);
+    const ns = buildRouterLab(lab, { wireFrames: true });
     const callqos = renderTc({ wanDevice: 'wan', lanDevice: 'br-lan', uplinkKbit: UP_KBIT, downlinkKbit: DOWN_KBIT, efBudgetPercent: EF_BUDGET_PERCENT, backend: 'htb' });
     if (!callqos.ok) throw new Error(callqos.error.message);
     const ef = { name: 'ef', tos: EF_TOS };
