@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { fnv1a64, gateHash } from './digest.ts';
+import { desiredDigest, fnv1a64, gateHash } from './digest.ts';
 import { gate as gateSchema, type Gate } from './messages/gates.ts';
 import { validate } from './schema.ts';
 
@@ -52,5 +52,15 @@ describe('gateHash', () => {
       { ...base, dscp: 34 }, { ...base, rateKbps: 105 }, { ...base, lifetimeS: 601 }, { ...base, session: 'c1' },
     ];
     for (const v of variants) expect(gateHash(valid(v)), JSON.stringify(v)).not.toBe(h);
+  });
+});
+
+describe('desiredDigest', () => {
+  it('does not depend on order and changes with any gate', () => {
+    const a = { id: 'g1', hash: '0123456789abcdef' };
+    const b = { id: 'g2', hash: 'fedcba9876543210' };
+    expect(desiredDigest([a, b])).toBe(desiredDigest([b, a]));
+    expect(desiredDigest([a, b])).not.toBe(desiredDigest([a, { ...b, hash: 'fedcba9876543211' }]));
+    expect(desiredDigest([])).toMatch(/^[0-9a-f]{16}$/);
   });
 });

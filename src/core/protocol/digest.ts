@@ -58,3 +58,13 @@ export function gateHash(gate: Gate): string {
     ]),
   );
 }
+
+/**
+ * The digest of a whole gate list, as the retained `desired` message carries it: order-free
+ * (sorted by id), so device and server agree whatever order they hold their gates in.
+ */
+export function desiredDigest(gates: readonly { id: string; hash: string }[]): string {
+  const lines = gates.map((g) => `${g.id} ${g.hash}`);
+  lines.sort();
+  return fnv1a64(lines.join('\n'));
+}

@@ -14,7 +14,7 @@ import { parseStrictJson } from './strict-json.ts';
 import { ok, type Result } from '../result.ts';
 import { deviceId, messageId, timestamp } from './fields.ts';
 import {
-  acceptBody, accountingBody, closeBody, commandBody, deleteBody, failureBody, installBody, interfacesBody,
+  acceptBody, accountingBody, closeBody, commandBody, deleteBody, desiredBody, failureBody, installBody, interfacesBody,
   keepaliveBody, modifyBody, openBody, removeBody, requestBody, resultBody, statusBody, successBody,
   syncCompleteBody, syncRequestBody,
 } from './messages/index.ts';
@@ -66,6 +66,7 @@ const messages = union(
     message('delete', deleteBody),
     message('sync.request', syncRequestBody),
     reply('sync.complete', syncCompleteBody),
+    message('desired', desiredBody),
     message('command', commandBody),
     reply('result', resultBody),
   ],
@@ -80,7 +81,7 @@ export type BodyOf<T extends MessageType> = MessageOf<T>['body'];
 export const MESSAGE_TYPES: readonly MessageType[] = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install',
   'decision.modify', 'decision.remove', 'report.success', 'report.failure', 'report.accounting',
-  'delete', 'sync.request', 'sync.complete', 'command', 'result',
+  'delete', 'sync.request', 'sync.complete', 'desired', 'command', 'result',
 ];
 
 export type OpenMessage = MessageOf<'open'>;
@@ -99,6 +100,7 @@ export type AccountingMessage = MessageOf<'report.accounting'>;
 export type DeleteMessage = MessageOf<'delete'>;
 export type SyncRequestMessage = MessageOf<'sync.request'>;
 export type SyncCompleteMessage = MessageOf<'sync.complete'>;
+export type DesiredMessage = MessageOf<'desired'>;
 export type CommandMessage = MessageOf<'command'>;
 export type ResultMessage = MessageOf<'result'>;
 

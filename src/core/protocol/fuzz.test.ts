@@ -53,7 +53,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
 const TYPES = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install', 'decision.modify',
   'decision.remove', 'report.success', 'report.failure', 'report.accounting', 'delete', 'sync.request', 'sync.complete',
-  'command', 'result',
+  'desired', 'command', 'result',
 ];
 const REPLIES = ['accept', 'report.success', 'report.failure', 'sync.complete', 'result'];
 const HEADER_KEYS = ['v', 'type', 'id', 'corr', 'device', 'session', 'seq', 'ts', 'body'];
@@ -62,7 +62,7 @@ const BODY_KEYS = new Set([
   'server', 'accountingS', 'version', 'reason', 'text', 'state', 'since', 'interfaces', 'device', 'role', 'up', 'ipv4',
   'ipv6Prefixes', 'address', 'prefixLength', 'handle', 'flows', 'gates', 'id', 'direction', 'lan', 'remote', 'port', 'dscp',
   'rateKbps', 'lifetimeS', 'session', 'code', 'message', 'down', 'packets', 'bytes', 'firstSeen', 'lastSeen', 'ended',
-  'part', 'index', 'count', 'hash', 'args', 'ok', 'data', 'error',
+  'part', 'index', 'count', 'hash', 'digest', 'args', 'ok', 'data', 'error',
 ]);
 const wellFormed = (s: string): boolean => {
   try {

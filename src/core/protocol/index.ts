@@ -14,7 +14,8 @@
 export * from './envelope.ts';
 export * from './messages/index.ts';
 export * from './fields.ts';
-export { gateHash, fnv1a64 } from './digest.ts';
+export { desiredDigest, gateHash, fnv1a64 } from './digest.ts';
+export * from './topics.ts';
 export {
   canonicalIp, formatIp, formatIPv4, formatIPv6, hostBitsZero, ipFamily, isMulticast, isUnspecified,
   parseIp, parseIPv4, parseIPv6, prefixContains, type IpAddress, type IpFamily,

@@ -132,7 +132,16 @@ export const syncRequestBody = obj({
  */
 export const syncCompleteBody = obj({ version: stateVersion, part, gates: gateList(0) });
 
+/**
+ * `desired` (server, retained on the device's desired-state topic): a summary of the gate list the
+ * server wants the device to hold. A device whose own `desiredDigest` differs asks for a sync;
+ * one that matches has nothing to do, however many gates it holds. No COPS counterpart: COPS
+ * keeps this state in the TCP connection, MQTT keeps it in the broker.
+ */
+export const desiredBody = obj({ version: stateVersion, count: int({ min: 0, max: 65535 }), digest: gateHashText });
+
 export type Gate = Infer<typeof gate>;
+export type DesiredBody = Infer<typeof desiredBody>;
 export type FlowSpec = Infer<typeof flowSpec>;
 export type Usage = Infer<typeof usage>;
 export type EndReason = (typeof END_REASONS)[number];

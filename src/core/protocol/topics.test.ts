@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { allCcFilter, allDevicesFilter, ccTopic, deviceTopic, parseTopic } from './topics.ts';
+
+describe('topics', () => {
+  it('builds and parses device and call-control topics', () => {
+    expect(deviceTopic('owrt-9c3a1f', 'up')).toBe('callqos/v1/dev/owrt-9c3a1f/up');
+    expect(parseTopic(deviceTopic('owrt-9c3a1f', 'desired'))).toEqual({ kind: 'dev', id: 'owrt-9c3a1f', channel: 'desired' });
+    expect(parseTopic(ccTopic('kamailio-1', 'req'))).toEqual({ kind: 'cc', id: 'kamailio-1', channel: 'req' });
+  });
+
+  it('refuses ids that would change the topic structure', () => {
+    for (const bad of ['a/b', '+', '#', '', 'x'.repeat(65), '.hidden']) {
+      expect(() => deviceTopic(bad, 'up')).toThrow(/topic/);
+    }
+  });
+
+  it('builds shared-subscription filters', () => {
+    expect(allDevicesFilter('up')).toBe('callqos/v1/dev/+/up');
+    expect(allDevicesFilter('up', 'qos-servers')).toBe('$share/qos-servers/callqos/v1/dev/+/up');
+    expect(allCcFilter('req', 'qos-servers')).toBe('$share/qos-servers/callqos/v1/cc/+/req');
+  });
+
+  it('ignores topics outside the tree', () => {
+    for (const t of ['callqos/v2/dev/a/up', 'callqos/v1/dev/a/sideways', 'callqos/v1/dev/a/up/x', 'callqos/v1/dev/a+b/up', 'other']) {
+      expect(parseTopic(t)).toBeUndefined();
+    }
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * topics: the MQTT topic tree (DESIGN.md section 4; docs/protocol.md). Every name is built
+ * here, so a device id that is not a safe topic level (no `/`, `+`, `#`) never becomes one.
+ *
+ *   callqos/v1/dev/<device>/up        device -> server  (open, keepalive, interfaces, reports, ...)
+ *   callqos/v1/dev/<device>/down      server -> device  (accept, decisions, sync.complete, command)
+ *   callqos/v1/dev/<device>/status    device, retained; the broker publishes the offline will
+ *   callqos/v1/dev/<device>/desired   server, retained: version, count and digest of desired gates
+ *   callqos/v1/cc/<client>/req        call control -> server (session add/modify/delete)
+ *   callqos/v1/cc/<client>/res        server -> call control (answers, QoS-active notices)
+ */
+import { DEVICE_ID } from './fields.ts';
+
+export const TOPIC_ROOT = 'callqos/v1';
+
+export const DEVICE_CHANNELS = ['up', 'down', 'status', 'desired'] as const;
+export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
+
+export const CC_CHANNELS = ['req', 'res'] as const;
+export type CcChannel = (typeof CC_CHANNELS)[number];
+
+function checkId(id: string): string {
+  if (!DEVICE_ID.test(id)) throw new TypeError(`not a device or client id usable in a topic: ${JSON.stringify(id)}`);
+  return id;
+}
+
+export function deviceTopic(device: string, channel: DeviceChannel): string {
+  return `${TOPIC_ROOT}/dev/${checkId(device)}/${channel}`;
+}
+
+export function ccTopic(client: string, channel: CcChannel): string {
+  return `${TOPIC_ROOT}/cc/${checkId(client)}/${channel}`;
+}
+
+/** Subscription filters for a server: every device's channel, optionally as a shared subscription. */
+export function allDevicesFilter(channel: DeviceChannel, shareGroup?: string): string {
+  const filter = `${TOPIC_ROOT}/dev/+/${channel}`;
+  return shareGroup === undefined ? filter : `$share/${checkId(shareGroup)}/${filter}`;
+}
+
+export function allCcFilter(channel: CcChannel, shareGroup?: string): string {
+  const filter = `${TOPIC_ROOT}/cc/+/${channel}`;
+  return shareGroup === undefined ? filter : `$share/${checkId(shareGroup)}/${filter}`;
+}
+
+export type ParsedTopic =
+  | { readonly kind: 'dev'; readonly id: string; readonly channel: DeviceChannel }
+  | { readonly kind: 'cc'; readonly id: string; readonly channel: CcChannel };
+
+/** A received topic name -> who and which channel; undefined for anything outside the tree. */
+export function parseTopic(topic: string): ParsedTopic | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) return undefined;
+  const [, , kind, id, channel] = parts as [string, string, string, string, string];
+  if (!DEVICE_ID.test(id)) return undefined;
+  if (kind === 'dev' && (DEVICE_CHANNELS as readonly string[]).includes(channel)) {
+    return { kind, id, channel: channel as DeviceChannel };
+  }
+  if (kind === 'cc' && (CC_CHANNELS as readonly string[]).includes(channel)) return { kind, id, channel: channel as CcChannel };
+  return undefined;
+}
