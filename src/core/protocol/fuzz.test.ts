@@ -58,7 +58,7 @@ const TYPES = [
 const REPLIES = ['accept', 'report.success', 'report.failure', 'sync.complete', 'result'];
 const HEADER_KEYS = ['v', 'type', 'id', 'corr', 'device', 'session', 'seq', 'ts', 'body'];
 const BODY_KEYS = new Set([
-  'agentVersion', 'board', 'model', 'name', 'release', 'target', 'capabilities', 'queues', 'ipv6', 'maxGates', 'keepaliveS',
+  'agentVersion', 'board', 'model', 'name', 'release', 'target', 'capabilities', 'queues', 'ipv6', 'maxGates', 'link', 'upKbps', 'downKbps', 'efBudgetPercent', 'keepaliveS',
   'server', 'accountingS', 'version', 'reason', 'text', 'state', 'since', 'interfaces', 'device', 'role', 'up', 'ipv4',
   'ipv6Prefixes', 'address', 'prefixLength', 'handle', 'flows', 'gates', 'id', 'direction', 'lan', 'remote', 'port', 'dscp',
   'rateKbps', 'lifetimeS', 'session', 'code', 'message', 'down', 'packets', 'bytes', 'firstSeen', 'lastSeen', 'ended',

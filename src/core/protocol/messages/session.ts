@@ -23,6 +23,15 @@ export const openBody = obj({
     /** How many gates the device can hold at once. */
     maxGates: int({ min: 1, max: 65535 }),
   }),
+  /**
+   * The shaped link and its priority share, from UCI (`uplink_kbit`, `downlink_kbit`,
+   * `ef_budget_percent`): the server admits gates against this budget in each direction.
+   */
+  link: obj({
+    upKbps: int({ min: 1, max: 100000000 }),
+    downKbps: int({ min: 1, max: 100000000 }),
+    efBudgetPercent: int({ min: 1, max: 100 }),
+  }),
   keepaliveS,
 });
 
