@@ -217,6 +217,25 @@ const fileCases: ContractCase[] = [
     },
   },
   {
+    name: 'files: append creates, extends, keeps UTF-8 and reports errors',
+    async run({ host, tempDir }) {
+      const { files } = host;
+      const path = `${tempDir}/journal`;
+      checkEqual(files.append(path, 'one ☎\n'), { ok: true, value: undefined }, 'append creates');
+      checkEqual(files.append(path, 'two 😀\n'), { ok: true, value: undefined }, 'append extends');
+      checkEqual(files.append(path, ''), { ok: true, value: undefined }, 'empty append');
+      checkEqual(files.readText(path), { ok: true, value: 'one ☎\ntwo 😀\n' }, 'read appended');
+      checkEqual(files.writeAtomic(path, ''), { ok: true, value: undefined }, 'truncate by replacing');
+      checkEqual(files.append(path, 'three\n'), { ok: true, value: undefined }, 'append after replace');
+      checkEqual(files.readText(path), { ok: true, value: 'three\n' }, 'read after replace');
+      const missing = files.append(`${tempDir}/no/such/file`, 'x');
+      check(!missing.ok && missing.error.code === 'ENOENT', `append into a missing dir: ${JSON.stringify(missing)}`);
+      const onDir = files.append(tempDir, 'x');
+      check(!onDir.ok && onDir.error.code === 'EISDIR', `append to a directory: ${JSON.stringify(onDir)}`);
+      files.remove(path);
+    },
+  },
+  {
     name: 'files: errors carry the errno name and the path, and leave nothing behind',
     async run({ host, tempDir }) {
       const { files } = host;

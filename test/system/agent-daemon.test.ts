@@ -48,7 +48,7 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
   beforeAll(async () => {
     lab = buildRouterLab({ nat: true });
     ({ phone, router, far } = lab);
-    observe(far, [42000, 42010, 42100, 42200, 42600]);
+    observe(far, [42000, 42010, 42100, 42200, 42300, 42600]);
     observe(phone, [6000, 6600]);
     temp = mkdtempSync(join(tmpdir(), 'callqos-agent-'));
     AgentProcess.writeConfig(join(temp, 'callqos'), join(temp, 'state'));
@@ -131,6 +131,21 @@ describeSystem('agent daemon under qjs: gates, policing, reconcile', ['ip', 'nft
     expect(ef).toBeLessThanOrEqual(Math.ceil((4400 * (seconds + 1) + 3000) / 228) + 5);
     expect(ef).toBeGreaterThanOrEqual(13);
     expect(demoted).toBeGreaterThan(0);
+  });
+
+  it('keeps a wildcard gate\'s LAN endpoint in its set while another wildcard gate there needs it', async () => {
+    const wild = (id: string, address: string) => gate(id, 6300, null, { direction: 'up', remote: { address, port: null } });
+    const lanSet = () => router.run(['nft', 'list', 'set', 'inet', 'callqos', 'up_v4_lan']).stdout;
+    expect((await agent.gate('add', wild('wild-a', '203.0.113.9'))).ok).toBe(true);
+    expect((await agent.gate('add', wild('wild-b', '198.51.100.1'))).ok).toBe(true);
+    expect((await agent.gate('remove', 'wild-b')).ok).toBe(true);
+    expect(lanSet()).toContain('192.168.1.20 . 6300');
+    send(phone, '192.168.1.20', 6300, '203.0.113.9', 42300, 0, 20);
+    expect(counted(far, '4', 42300, 'ef')).toBe(20);
+    expect((await agent.gate('remove', 'wild-a')).ok).toBe(true);
+    expect(lanSet()).not.toContain('192.168.1.20 . 6300');
+    send(phone, '192.168.1.20', 6300, '203.0.113.9', 42300, 0, 20);
+    expect(counted(far, '4', 42300, 'cs0')).toBe(20);
   });
 
   it('removes a gate with its kernel elements and answers with the usage it counted', async () => {

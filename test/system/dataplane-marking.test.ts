@@ -92,6 +92,8 @@ describeSystem('data plane: per-gate DSCP marking in the kernel', ['ip', 'nft', 
     expect(packetsOf(list('up_v4'), 'audio')).toBe(PACKETS);
     expect(packetsOf(list('down_v4'), 'audio')).toBe(PACKETS);
     expect(packetsOf(list('up_v4'), 'video')).toBe(PACKETS);
-    expect(packetsOf(list('up_v6'), 'v6phone')).toBe(PACKETS);
+    expect(packetsOf(list('up_v6_any'), 'v6phone')).toBe(PACKETS);
+    // The wildcard gate's LAN endpoint is what lets packets reach the interval map at all.
+    expect(router.run(['nft', 'list', 'set', 'inet', 'callqos', 'up_v6_lan']).stdout).toContain('2001:db8:0:1::20 . 5004');
   });
 });

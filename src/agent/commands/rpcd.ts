@@ -6,8 +6,8 @@
  */
 import type { AgentConfig } from '../../core/config/index.ts';
 import { parseClassMap } from '../../core/dataplane/kernel-state.ts';
-import { classMap, FAMILIES, NFT_TABLE, WAYS } from '../../core/dataplane/model.ts';
-import { parseState } from '../../core/gates/state.ts';
+import { CLASS_MAPS, NFT_TABLE } from '../../core/dataplane/model.ts';
+import { readSavedState } from '../../core/gates/state.ts';
 import type { Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
 import { parseStrictJson } from '../../core/protocol/strict-json.ts';
@@ -39,12 +39,10 @@ function readJsonFile(host: Host, path: string): unknown {
 }
 
 function gatesOf(host: Host, config: AgentConfig): Json {
-  const text = host.files.readText(`${config.agent.stateDir}/state.json`);
-  const state = text.ok ? parseState(text.value) : null;
-  if (!state?.ok) return { gates: [] };
+  const state = readSavedState(host.files, `${config.agent.stateDir}/state.json`);
   const now = host.clock.monotonicMs();
   return {
-    gates: state.value.gates.map(({ gate, source, expiresAtMs }) => ({
+    gates: state.gates.map(({ gate, source, expiresAtMs }) => ({
       ...gate,
       source,
       expiresInS: expiresAtMs === null ? null : Math.max(0, Math.round((expiresAtMs - now) / 1000)),
@@ -58,17 +56,15 @@ async function statsOf(host: Host, config: AgentConfig): Promise<Json> {
   const classes: Record<string, { packets: number; bytes: number }> = {};
   const dscpOf = new Map<string, number>();
   for (const g of (gatesOf(host, config).gates as Array<{ id: string; dscp: number }>)) dscpOf.set(g.id, g.dscp);
-  for (const family of FAMILIES) {
-    for (const way of WAYS) {
-      const listed = await execute(host, ['nft', '-j', 'list', 'map', 'inet', NFT_TABLE, classMap(way, family)]);
-      const elements = listed.status.code === 0 ? parseClassMap(listed.stdout.join('\n'), way) : null;
-      for (const e of elements?.ok ? elements.value : []) {
-        gates.push({ id: e.gateId, way, packets: e.packets, bytes: e.bytes });
-        const name = String(dscpOf.get(e.gateId ?? '') ?? 'unknown');
-        const sum = (classes[name] ??= { packets: 0, bytes: 0 });
-        sum.packets += e.packets;
-        sum.bytes += e.bytes;
-      }
+  for (const { name: map, way } of CLASS_MAPS) {
+    const listed = await execute(host, ['nft', '-j', 'list', 'map', 'inet', NFT_TABLE, map]);
+    const elements = listed.status.code === 0 ? parseClassMap(listed.stdout.join('\n'), way) : null;
+    for (const e of elements?.ok ? elements.value : []) {
+      gates.push({ id: e.gateId, way, packets: e.packets, bytes: e.bytes });
+      const name = String(dscpOf.get(e.gateId ?? '') ?? 'unknown');
+      const sum = (classes[name] ??= { packets: 0, bytes: 0 });
+      sum.packets += e.packets;
+      sum.bytes += e.bytes;
     }
   }
   const queues: Json = {};

@@ -8,9 +8,10 @@ import { parseElementCounter } from '../../core/dataplane/element-counter.ts';
 import { usageKey } from '../../core/dataplane/gate-elements.ts';
 import type { GateElements, Usage } from '../../core/dataplane/gate-elements.ts';
 import { hasCurrentSchema, parseClassMap } from '../../core/dataplane/kernel-state.ts';
-import { classMap, FAMILIES, NFT_TABLE, WAYS } from '../../core/dataplane/model.ts';
+import { CLASS_MAPS, NFT_TABLE } from '../../core/dataplane/model.ts';
 import type { DataplaneGate, DataplaneSettings } from '../../core/dataplane/model.ts';
 import { renderGateChanges } from '../../core/dataplane/render-changes.ts';
+import type { GateChange } from '../../core/dataplane/render-changes.ts';
 import { renderNftBatch } from '../../core/dataplane/render-nft.ts';
 import type { Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
@@ -40,14 +41,12 @@ export class Dataplane {
   /** Counters of every gate element in the kernel now, by usageKey; empty when there is no current table. */
   async readAllUsage(): Promise<Map<string, Usage>> {
     const usage = new Map<string, Usage>();
-    for (const family of FAMILIES) {
-      for (const way of WAYS) {
-        const listed = await this.nft(['-j', 'list', 'map', 'inet', NFT_TABLE, classMap(way, family)]);
-        if (!listed.ok) continue;
-        const elements = parseClassMap(listed.value.join('\n'), way);
-        if (!elements.ok) continue;
-        for (const e of elements.value) if (e.gateId !== null) usage.set(usageKey(e.gateId, way), { packets: e.packets, bytes: e.bytes });
-      }
+    for (const { name, way } of CLASS_MAPS) {
+      const listed = await this.nft(['-j', 'list', 'map', 'inet', NFT_TABLE, name]);
+      if (!listed.ok) continue;
+      const elements = parseClassMap(listed.value.join('\n'), way);
+      if (!elements.ok) continue;
+      for (const e of elements.value) if (e.gateId !== null) usage.set(usageKey(e.gateId, way), { packets: e.packets, bytes: e.bytes });
     }
     return usage;
   }
@@ -56,7 +55,7 @@ export class Dataplane {
   async readUsage(gate: GateElements): Promise<Record<'up' | 'down', Usage>> {
     const usage = { up: { packets: 0, bytes: 0 }, down: { packets: 0, bytes: 0 } };
     for (const w of gate.ways) {
-      const got = await this.nft(['get', 'element', 'inet', NFT_TABLE, classMap(w.way, gate.family), `{ ${w.key} }`]);
+      const got = await this.nft(['get', 'element', 'inet', NFT_TABLE, w.map, `{ ${w.key} }`]);
       const counter = got.ok ? parseElementCounter(got.value.join('\n')) : null;
       if (counter) usage[w.way] = counter;
     }
@@ -74,9 +73,9 @@ export class Dataplane {
     return ok(undefined);
   }
 
-  async change(remove: readonly GateElements[], add: readonly GateElements[]): Promise<Result<void>> {
-    if (remove.length === 0 && add.length === 0) return ok(undefined);
-    const applied = await this.nft(['-f', '-'], renderGateChanges({ remove, add }));
+  async change(change: GateChange): Promise<Result<void>> {
+    if (change.remove.length === 0 && change.add.length === 0) return ok(undefined);
+    const applied = await this.nft(['-f', '-'], renderGateChanges(change));
     return applied.ok ? ok(undefined) : applied;
   }
 

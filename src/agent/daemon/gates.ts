@@ -1,6 +1,6 @@
 /**
  * The agent's live gates: validated, kept conflict-free, applied to the kernel one change at a
- * time, persisted after every change, and removed when their lifetime ends. The kernel's own
+ * time, journalled after every change (see core/gates/state.ts), and removed when their lifetime ends. The kernel's own
  * element timeout is the lifetime plus a grace period: a safety net for an agent that is down,
  * while a running agent removes the gate itself and so can read its final counters first.
  */
@@ -8,8 +8,9 @@ import { gateElements } from '../../core/dataplane/gate-elements.ts';
 import type { GateElements, Usage } from '../../core/dataplane/gate-elements.ts';
 import type { DataplaneGate, DataplaneSettings } from '../../core/dataplane/model.ts';
 import { GateSet } from '../../core/dataplane/gate-set.ts';
-import { parseState, serializeState } from '../../core/gates/state.ts';
-import type { GateSource, LiveGate } from '../../core/gates/state.ts';
+import type { KeepLan } from '../../core/dataplane/render-changes.ts';
+import { journalLine, journalPathOf, readSavedState, serializeState } from '../../core/gates/state.ts';
+import type { GateSource, JournalEntry, LiveGate } from '../../core/gates/state.ts';
 import type { Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
 import { ok } from '../../core/result.ts';
@@ -17,6 +18,8 @@ import type { Result } from '../../core/result.ts';
 import type { Dataplane } from './dataplane.ts';
 
 export const KERNEL_GRACE_S = 5;
+/** The journal is folded into the snapshot once it has this many lines, or twice as many as gates. */
+export const JOURNAL_COMPACT_LINES = 1000;
 
 interface Entry {
   readonly live: LiveGate;
@@ -37,6 +40,8 @@ export class GateManager {
   private readonly entries = new Map<string, Entry>();
   /** The same gates' kernel elements, indexed for conflict checks; kept in step with entries. */
   private readonly index = new GateSet();
+  private readonly journalPath: string;
+  private journalLines = 0;
 
   constructor(
     private readonly host: Host,
@@ -44,7 +49,9 @@ export class GateManager {
     private readonly dataplane: Dataplane,
     private readonly statePath: string,
     private settings: DataplaneSettings,
-  ) {}
+  ) {
+    this.journalPath = journalPathOf(statePath);
+  }
 
   list(): LiveGate[] {
     return [...this.entries.values()].map((e) => e.live);
@@ -54,25 +61,20 @@ export class GateManager {
     return gateElements(kernelGate(gate), this.settings);
   }
 
-  /** Takes the gates a previous agent saved; ones that no longer validate are dropped with a warning. */
+  /**
+   * Takes the gates a previous agent saved (snapshot plus journal); ones that no longer validate
+   * are dropped with a warning. The result is written back as a fresh snapshot.
+   */
   loadState(): void {
-    const text = this.host.files.readText(this.statePath);
-    if (!text.ok) {
-      if (text.error.code !== 'ENOENT') this.log.warn('cannot read state file', { path: this.statePath, code: text.error.code });
-      return;
-    }
-    const state = parseState(text.value);
-    if (!state.ok) {
-      this.log.warn('state file ignored', { path: this.statePath, reason: state.error.message });
-      return;
-    }
-    if (state.value.skipped > 0) this.log.warn('state file entries skipped', { count: state.value.skipped });
+    const saved = readSavedState(this.host.files, this.statePath);
+    for (const { message, fields } of saved.warnings) this.log.warn(message, fields);
     const now = this.host.clock.monotonicMs();
-    for (const live of state.value.gates) {
+    for (const live of saved.gates) {
       // The kernel dropped these by itself while no agent ran; installing them again would revive them.
       if (live.expiresAtMs !== null && live.expiresAtMs <= now) this.log.info('gate expired while the agent was down', { gate: live.gate.id });
       else this.adopt(live);
     }
+    this.persist();
   }
 
   private adopt(live: LiveGate): boolean {
@@ -101,11 +103,13 @@ export class GateManager {
     for (const [id, entry] of [...this.entries]) if (entry.live.source === 'static') this.record(id, null);
     const now = Math.round(this.host.clock.monotonicMs());
     for (const gate of gates) this.adopt({ gate, source: 'static', installedAtMs: now, expiresAtMs: null });
+    this.persist();
   }
 
   setSettings(settings: DataplaneSettings): void {
     this.settings = settings;
     for (const entry of [...this.entries.values()]) this.adopt(entry.live);
+    this.persist();
   }
 
   /** Makes the kernel hold exactly the live gates, in one transaction. */
@@ -123,9 +127,11 @@ export class GateManager {
     const now = Math.round(this.host.clock.monotonicMs());
     const expiresAtMs = gate.lifetimeS === null ? null : now + gate.lifetimeS * 1000;
     const entry: Entry = { live: { gate, source, installedAtMs: now, expiresAtMs }, elements: elements.value };
-    const applied = await this.applyOrRebuild(gate.id, entry, () => this.dataplane.change(old ? [old.elements] : [], [elements.value]));
+    const applied = await this.applyOrRebuild(gate.id, entry, () =>
+      this.dataplane.change({ remove: old ? [old.elements] : [], add: [elements.value], keepLan: this.keepLan(gate.id) }),
+    );
     if (!applied.ok) return applied;
-    this.persist();
+    this.journal({ put: entry.live });
     this.log.info(old ? 'gate modified' : 'gate installed', { gate: gate.id, source, dscp: gate.dscp, rate: gate.rateKbit });
     return ok({ replaced: old !== undefined });
   }
@@ -135,11 +141,17 @@ export class GateManager {
     const entry = this.entries.get(id);
     if (!entry) return ok(null);
     const usage = await this.dataplane.readUsage(entry.elements);
-    const applied = await this.applyOrRebuild(id, null, () => this.dataplane.change([entry.elements], []));
+    const applied = await this.applyOrRebuild(id, null, () => this.dataplane.change({ remove: [entry.elements], add: [], keepLan: this.keepLan(id) }));
     if (!applied.ok) return applied;
-    this.persist();
+    this.journal({ remove: id });
     this.log.info('gate removed', { gate: id, reason, packets_up: usage.up.packets, packets_down: usage.down.packets });
     return ok({ gate: entry.live.gate, usage });
+  }
+
+  /** For a change to gate `id`: whether another gate keeps a LAN endpoint in use. */
+  private keepLan(id: string): KeepLan {
+    const except = new Set([id]);
+    return (gate, way) => this.index.otherGateAt(gate, way, except);
   }
 
   /**
@@ -173,8 +185,23 @@ export class GateManager {
     return next === null ? null : Math.max(0, next - this.host.clock.monotonicMs());
   }
 
+  /** Records one change; folds the journal into a new snapshot once it has grown. */
+  private journal(entry: JournalEntry): void {
+    const appended = this.host.files.append(this.journalPath, journalLine(entry));
+    if (!appended.ok) this.log.error('cannot append to state journal', { path: this.journalPath, code: appended.error.code });
+    this.journalLines += 1;
+    if (!appended.ok || this.journalLines >= Math.max(JOURNAL_COMPACT_LINES, 2 * this.entries.size)) this.persist();
+  }
+
+  /** Writes the whole state as the snapshot, then empties the journal (a crash between the two only replays entries already in it). */
   persist(): void {
     const written = this.host.files.writeAtomic(this.statePath, serializeState(this.list()));
-    if (!written.ok) this.log.error('cannot write state file', { path: this.statePath, code: written.error.code });
+    if (!written.ok) {
+      this.log.error('cannot write state file', { path: this.statePath, code: written.error.code });
+      return;
+    }
+    const emptied = this.host.files.writeAtomic(this.journalPath, '');
+    if (!emptied.ok) this.log.error('cannot reset state journal', { path: this.journalPath, code: emptied.error.code });
+    this.journalLines = 0;
   }
 }

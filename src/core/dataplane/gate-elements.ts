@@ -6,8 +6,8 @@
  */
 import { fail, ok } from '../result.ts';
 import type { CoreError, Result } from '../result.ts';
-import { GATE_CLASSES } from './model.ts';
-import type { DataplaneGate, DataplaneSettings, Family, Way } from './model.ts';
+import { GATE_CLASSES, classMap, lanSet } from './model.ts';
+import type { DataplaneGate, DataplaneSettings, Family, MapKind, Way } from './model.ts';
 import { nftAddress, nftComment, nftPort, nftSeconds } from './nft-values.ts';
 
 const ANY_ADDRESS: Record<Family, string> = { v4: '0.0.0.0/0', v6: '::/0' };
@@ -15,6 +15,12 @@ const ANY_PORT = '0-65535';
 
 export interface WayElements {
   readonly way: Way;
+  /** The class map this direction's element lives in (see classMap). */
+  readonly map: string;
+  /** The set its LAN endpoint must be in for the direction's maps to be consulted at all. */
+  readonly lanSet: string;
+  /** `lan . lport`, the element of that set. */
+  readonly lanKey: string;
   /** `lan . lport . remote . rport`, as nft prints it, so kernel listings compare equal. */
   readonly key: string;
   readonly limitBytesPerSecond: number;
@@ -24,6 +30,7 @@ export interface WayElements {
 export interface GateElements {
   readonly id: string;
   readonly family: Family;
+  readonly kind: MapKind;
   readonly className: string;
   readonly comment: string;
   /** ` timeout 3600s`, or empty for a gate without lifetime. */
@@ -85,13 +92,23 @@ export function gateElements(gate: DataplaneGate, settings: DataplaneSettings): 
   const { bytesPerSecond, burstBytes } = policeRate(gate.rateKbit, margin);
   const key = `${lan.text} . ${lanPort} . ${remote} . ${remotePort}`;
   const ways: Way[] = gate.direction === 'both' ? ['up', 'down'] : [gate.direction];
+  const kind: MapKind = gate.remote.address !== null && gate.remote.port !== null ? 'exact' : 'any';
   return ok({
     id: gate.id,
     family,
+    kind,
     className,
     comment,
     timeout: timeout === '' ? '' : ` timeout ${timeout}`,
-    ways: ways.map((way) => ({ way, key, limitBytesPerSecond: bytesPerSecond, limitBurstBytes: burstBytes })),
+    ways: ways.map((way) => ({
+      way,
+      map: classMap(way, family, kind),
+      lanSet: lanSet(way, family),
+      lanKey: `${lan.text} . ${lanPort}`,
+      key,
+      limitBytesPerSecond: bytesPerSecond,
+      limitBurstBytes: burstBytes,
+    })),
   });
 }
 

@@ -43,4 +43,19 @@ describe('GateSet', () => {
     expect(set.size).toBe(0);
     expect(set.check(g('b', 5004, null, null)).ok).toBe(true);
   });
+
+  it('tells whether another gate of the same LAN endpoint and direction still needs its set element', () => {
+    const set = new GateSet();
+    const a = g('a', 5004, '203.0.113.9', null, 'up');
+    const b = g('b', 5004, '203.0.113.10', null, 'both');
+    const exact = g('c', 5004, '203.0.113.11', 40000, 'up');
+    for (const gate of [a, b, exact]) set.set(gate);
+    const up = a.ways[0]!;
+    expect(set.otherGateAt(a, up, new Set(['a']))).toBe(true);
+    set.delete('b');
+    expect(set.otherGateAt(a, up, new Set(['a']))).toBe(true);
+    set.delete('c');
+    expect(set.otherGateAt(a, up, new Set(['a']))).toBe(false);
+    expect(set.otherGateAt(a, up, new Set())).toBe(true);
+  });
 });

@@ -6,7 +6,7 @@
 import { fail, ok } from '../result.ts';
 import type { Result } from '../result.ts';
 import { gatesOverlap } from './gate-elements.ts';
-import type { GateElements } from './gate-elements.ts';
+import type { GateElements, WayElements } from './gate-elements.ts';
 
 const endpointOf = (gate: GateElements) => `${gate.family} ${gate.ways[0]!.key.split(' . ', 2).join(' ')}`;
 
@@ -33,6 +33,14 @@ export class GateSet {
       }
     }
     return ok(undefined);
+  }
+
+  /**
+   * Whether a gate other than those named covers this LAN endpoint in this direction: then the
+   * endpoint must stay in its LAN set when `gate` goes.
+   */
+  otherGateAt(gate: GateElements, way: WayElements, except: ReadonlySet<string>): boolean {
+    return (this.byEndpoint.get(endpointOf(gate)) ?? []).some((other) => !except.has(other.id) && other.ways.some((w) => w.lanSet === way.lanSet));
   }
 
   /** Adds the gate, replacing one with the same id. */

@@ -44,7 +44,7 @@ export const NFT_TABLE = 'callqos';
  * Changes whenever the table's layout changes, so that an agent meeting an older table replaces it.
  * It is the comment of the first rule of the forward chain, which is cheap to read.
  */
-export const SCHEMA_MARK = 'callqos schema 4';
+export const SCHEMA_MARK = 'callqos schema 5';
 
 export type Family = 'v4' | 'v6';
 export type Way = 'up' | 'down';
@@ -52,7 +52,28 @@ export const FAMILIES: readonly Family[] = ['v4', 'v6'];
 export const WAYS: readonly Way[] = ['up', 'down'];
 
 /**
- * The verdict map of one family and direction: gate 5-tuple -> the class chain, each element with
- * its own counter and rate limit.
+ * Which of a direction's two maps holds a gate: `exact` when both remote address and port are
+ * known (a hash lookup per packet, whatever the number of gates), `any` when either is a
+ * wildcard (an interval map, whose lookup cost grows with its elements: few gates need it).
  */
-export const classMap = (way: Way, family: Family) => `${way}_${family}`;
+export type MapKind = 'exact' | 'any';
+export const MAP_KINDS: readonly MapKind[] = ['exact', 'any'];
+
+/**
+ * A verdict map of one family, direction and kind: gate 5-tuple -> the class chain, each element
+ * with its own counter and rate limit.
+ */
+export const classMap = (way: Way, family: Family, kind: MapKind) => (kind === 'exact' ? `${way}_${family}` : `${way}_${family}_any`);
+
+/**
+ * The LAN endpoints (address . port) that have a gate in a direction. The forward chain looks a
+ * packet's LAN endpoint up here first (one hash lookup) and only on a hit goes on to the class
+ * maps, so traffic without a gate, most of a router's packets, pays one lookup per direction.
+ */
+export const lanSet = (way: Way, family: Family) => `${way}_${family}_lan`;
+/** The chain that looks a packet of a gated LAN endpoint up in the direction's class maps. */
+export const gateChain = (way: Way, family: Family) => `gates_${way}_${family}`;
+
+/** Every class map, in the order the forward chain looks them up. */
+export const CLASS_MAPS: readonly { readonly family: Family; readonly way: Way; readonly kind: MapKind; readonly name: string }[] =
+  FAMILIES.flatMap((family) => WAYS.flatMap((way) => MAP_KINDS.map((kind) => ({ family, way, kind, name: classMap(way, family, kind) }))));

@@ -28,11 +28,25 @@ describe('renderGateChanges', () => {
   it('removes each element only after re-adding it, so an element the kernel timed out cannot fail the batch', () => {
     const lines = renderGateChanges({ remove: [elements(3)], add: [] }).trim().split('\n');
     const key = '2001:db8:0:1::20 . 5004 . 2001:db8:ffff::9 . 0-65535';
-    const addAt = lines.findIndex((l) => l.startsWith('add element inet callqos up_v6') && l.includes(key));
-    const deleteAt = lines.findIndex((l) => l.startsWith('delete element inet callqos up_v6') && l.includes(key));
+    const addAt = lines.findIndex((l) => l.startsWith('add element inet callqos up_v6_any') && l.includes(key));
+    const deleteAt = lines.findIndex((l) => l.startsWith('delete element inet callqos up_v6_any') && l.includes(key));
     expect(addAt).toBeGreaterThanOrEqual(0);
     expect(deleteAt).toBeGreaterThan(addAt);
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(4);
+  });
+
+  it('adds a gate\'s LAN endpoint to its set, and removes it only when no other gate keeps it', () => {
+    const wildcard = elements(3);
+    const key = '2001:db8:0:1::20 . 5004';
+    const added = renderGateChanges({ remove: [], add: [wildcard] }).trim().split('\n');
+    expect(added[0]).toBe(`add element inet callqos up_v6_lan { ${key} }`);
+    expect(added[1]).toMatch(/^add element inet callqos up_v6_any /);
+    const removed = renderGateChanges({ remove: [wildcard], add: [] }).trim().split('\n');
+    expect(removed.slice(2)).toEqual([`add element inet callqos up_v6_lan { ${key} }`, `delete element inet callqos up_v6_lan { ${key} }`]);
+    const kept = renderGateChanges({ remove: [wildcard], add: [], keepLan: () => true }).trim().split('\n');
+    expect(kept.join('\n')).not.toContain('up_v6_lan');
+    // An exact gate's endpoint is in its direction's set too.
+    expect(renderGateChanges({ remove: [], add: [elements(0)] })).toContain('add element inet callqos up_v4_lan { 192.168.1.20 . 5004 }');
   });
 
   it('renders nothing for no change', () => {

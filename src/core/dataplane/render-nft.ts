@@ -3,10 +3,19 @@
  * scratch (`nft -f` applies it as one transaction, so live flows are never unmarked while it
  * runs). Layout of `table inet callqos`:
  *
+ *   sets <way>_<family>_lan               the LAN endpoints (address . port) that have a gate in
+ *                                         that direction. The forward chain looks a packet up here
+ *                                         first, one hash lookup per direction, so traffic without
+ *                                         a gate pays the same with 10,000 gates as with none.
+ *   chains gates_<way>_<family>           for a packet of such an endpoint: the exact map, then the
+ *                                         interval map.
  *   maps up_v4, down_v4, up_v6, down_v6   gate 5-tuple (LAN address . LAN port . remote address .
- *                                         remote port) -> goto the gate's class chain. Interval
- *                                         maps, so a wildcard remote is 0.0.0.0/0 (or ::/0) and
- *                                         0-65535. Each element has a timeout (a lost removal
+ *                                         remote port) -> goto the gate's class chain, for gates
+ *                                         whose remote end is known: hash maps.
+ *   maps <way>_<family>_any               the same for gates with a wildcard remote (0.0.0.0/0 or
+ *                                         ::/0, 0-65535): interval maps, whose lookup cost grows
+ *                                         with their size.
+ *                                         Each map element has a timeout (a lost removal
  *                                         expires), a counter (usage per gate and direction) and a
  *                                         limit at the admitted rate plus margin: a packet over it
  *                                         fails the lookup, so it is not marked. Per-element limits
@@ -14,19 +23,21 @@
  *                                         on every command, 70 ms and 29 MiB with 10,000 gates.
  *   chain forward                         hook forward, mangle priority: there both directions
  *                                         carry the LAN host's real address (after DNAT coming in,
- *                                         before SNAT going out). Looks the packet up in the maps
- *                                         (up: LAN source; down: LAN destination); what no gate
- *                                         takes, unadmitted flows and the excess of admitted ones,
- *                                         falls through to the wash: EF becomes best effort.
- *   chains mark_<class>_<family>          set the DSCP and the class in the masked conntrack bits.
+ *                                         before SNAT going out). Looks the packet up (up: LAN
+ *                                         source; down: LAN destination); what no gate takes,
+ *                                         unadmitted flows and the excess of admitted ones, falls
+ *                                         through to the wash: EF becomes best effort.
+ *   chains mark_<class>_<family>          set the DSCP and the class in the masked conntrack bits,
+ *                                         and accept (the verdict maps goto them, so this ends the
+ *                                         forward chain for the packet, before the wash).
  */
 import { fail, ok } from '../result.ts';
 import type { Result } from '../result.ts';
 import { gateElements, MIN_BURST_BYTES, nftText, usageKey } from './gate-elements.ts';
 import { GateSet } from './gate-set.ts';
 import type { GateElements, Usage } from './gate-elements.ts';
-import { classMap, FAMILIES, GATE_CLASSES, NFT_TABLE, SCHEMA_MARK, WAYS } from './model.ts';
-import type { DataplaneGate, DataplaneSettings, Family, Way } from './model.ts';
+import { CLASS_MAPS, FAMILIES, GATE_CLASSES, NFT_TABLE, SCHEMA_MARK, WAYS, gateChain, lanSet } from './model.ts';
+import type { DataplaneGate, DataplaneSettings, Family, MapKind, Way } from './model.ts';
 import { nftHex32 } from './nft-values.ts';
 
 const IP_KEYWORD: Record<Family, string> = { v4: 'ip', v6: 'ip6' };
@@ -35,6 +46,12 @@ const IP_KEYWORD: Record<Family, string> = { v4: 'ip', v6: 'ip6' };
 function keyExpression(family: Family, way: Way): string {
   const ip = IP_KEYWORD[family];
   return way === 'up' ? `${ip} saddr . udp sport . ${ip} daddr . udp dport` : `${ip} daddr . udp dport . ${ip} saddr . udp sport`;
+}
+
+/** The LAN host's end of the packet: its source going up, its destination coming down. */
+function lanExpression(family: Family, way: Way): string {
+  const ip = IP_KEYWORD[family];
+  return way === 'up' ? `${ip} saddr . udp sport` : `${ip} daddr . udp dport`;
 }
 
 interface MarkBits {
@@ -54,12 +71,12 @@ function markBits(mask: number): Result<MarkBits> {
   return ok({ keep: nftHex32(~mask >>> 0)!, shift });
 }
 
-function renderMap(name: string, family: Family, elements: readonly string[]): string[] {
+function renderMap(name: string, family: Family, kind: MapKind, elements: readonly string[]): string[] {
   const ip = IP_KEYWORD[family];
   const lines = [
     `\tmap ${name} {`,
     `\t\ttypeof ${ip} saddr . udp sport . ${ip} daddr . udp dport : verdict`,
-    '\t\tflags interval,timeout',
+    kind === 'exact' ? '\t\tflags timeout' : '\t\tflags interval,timeout',
     // The kinds of state every element carries; each element sets its own rate.
     `\t\tcounter limit rate 1 kbytes/second burst ${MIN_BURST_BYTES} bytes`,
   ];
@@ -68,13 +85,27 @@ function renderMap(name: string, family: Family, elements: readonly string[]): s
   return lines;
 }
 
-function renderMaps(gates: readonly GateElements[], usage: ReadonlyMap<string, Usage>): string[] {
+/** The LAN endpoint sets: one element per endpoint with a gate in that direction. */
+function renderLanSets(gates: readonly GateElements[]): string[] {
   const lines: string[] = [];
   for (const family of FAMILIES) {
     for (const way of WAYS) {
-      const mine = gates.filter((g) => g.family === family).flatMap((g) => g.ways.filter((w) => w.way === way).map((w) => ({ g, w })));
-      lines.push(...renderMap(classMap(way, family), family, mine.map(({ g, w }) => nftText.classElement(g, w, usage.get(usageKey(g.id, w.way))))), '');
+      const name = lanSet(way, family);
+      const keys = new Set(gates.flatMap((g) => g.ways.filter((w) => w.lanSet === name).map((w) => w.lanKey)));
+      const ip = IP_KEYWORD[family];
+      lines.push(`\tset ${name} {`, `\t\ttypeof ${ip} saddr . udp sport`);
+      if (keys.size > 0) lines.push(`\t\telements = {\n\t\t\t${[...keys].join(',\n\t\t\t')}\n\t\t}`);
+      lines.push('\t}', '');
     }
+  }
+  return lines;
+}
+
+function renderMaps(gates: readonly GateElements[], usage: ReadonlyMap<string, Usage>): string[] {
+  const lines: string[] = [];
+  for (const { name, family, kind } of CLASS_MAPS) {
+    const mine = gates.flatMap((g) => g.ways.filter((w) => w.map === name).map((w) => ({ g, w })));
+    lines.push(...renderMap(name, family, kind, mine.map(({ g, w }) => nftText.classElement(g, w, usage.get(usageKey(g.id, w.way))))), '');
   }
   return lines;
 }
@@ -93,9 +124,23 @@ function renderMarkChains(mark: MarkBits, settings: DataplaneSettings): string[]
     for (const family of FAMILIES) {
       lines.push(
         `\tchain mark_${className}_${family} {`,
-        `\t\t${IP_KEYWORD[family]} dscp set ${className} ct mark set ct mark and ${mark.keep} or ${classBits}${wifi}`,
+        // accept: the class is set; nothing later in this chain (the wash) may touch the packet.
+        `\t\t${IP_KEYWORD[family]} dscp set ${className} ct mark set ct mark and ${mark.keep} or ${classBits}${wifi} accept`,
         '\t}',
       );
+    }
+  }
+  return lines;
+}
+
+/** Per direction: the exact map (a hash lookup), then the interval map for wildcard gates. */
+function renderGateChains(): string[] {
+  const lines: string[] = [];
+  for (const family of FAMILIES) {
+    for (const way of WAYS) {
+      lines.push(`\tchain ${gateChain(way, family)} {`);
+      for (const m of CLASS_MAPS) if (m.family === family && m.way === way) lines.push(`\t\t${keyExpression(family, way)} vmap @${m.name}`);
+      lines.push('\t}');
     }
   }
   return lines;
@@ -107,10 +152,11 @@ function renderForward(settings: DataplaneSettings): string[] {
     '\t\ttype filter hook forward priority mangle; policy accept;',
     `\t\tcounter comment "${SCHEMA_MARK}"`,
   ];
+  // A packet whose LAN endpoint has no gate costs one set lookup per direction, whatever the gates.
   for (const family of FAMILIES) {
-    for (const way of WAYS) lines.push(`\t\t${keyExpression(family, way)} vmap @${classMap(way, family)}`);
+    for (const way of WAYS) lines.push(`\t\t${lanExpression(family, way)} @${lanSet(way, family)} jump ${gateChain(way, family)}`);
   }
-  // Only packets no gate took (a gate's goto ends this chain) get here.
+  // Only packets no gate took (a mark chain accepts) get here.
   if (settings.washUnadmittedEf) lines.push('\t\tip dscp ef ip dscp set cs0', '\t\tip6 dscp ef ip6 dscp set cs0');
   lines.push('\t}');
   return lines;
@@ -150,8 +196,11 @@ export function renderNftBatch(
       `table inet ${NFT_TABLE}`,
       `delete table inet ${NFT_TABLE}`,
       `table inet ${NFT_TABLE} {`,
+      ...renderLanSets(elements.value),
       ...renderMaps(elements.value, usage),
       ...renderMarkChains(mark.value, settings),
+      '',
+      ...renderGateChains(),
       '',
       ...renderForward(settings),
       '}',

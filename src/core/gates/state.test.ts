@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseState, serializeState } from './state.ts';
+import { journalLine, parseState, replayJournal, serializeState } from './state.ts';
 import type { LiveGate } from './state.ts';
 
 const live: LiveGate[] = [
@@ -30,5 +30,28 @@ describe('agent state file', () => {
   it('refuses another version or text that is not JSON, with a code', () => {
     expect(parseState(JSON.stringify({ version: 2, gates: [] }))).toMatchObject({ ok: false, error: { code: 'E_STATE' } });
     expect(parseState('{"version":1,')).toMatchObject({ ok: false, error: { code: 'E_JSON' } });
+  });
+});
+
+describe('agent state journal', () => {
+  const [a, b] = live as [LiveGate, LiveGate];
+  const moved: LiveGate = { ...b, gate: { ...b.gate, lan: { address: '2001:db8::21', port: 4002 } } };
+
+  it('replays puts and removes in order over the snapshot', () => {
+    const journal = journalLine({ put: moved }) + journalLine({ remove: 'a' }) + journalLine({ put: a }) + journalLine({ remove: 'b' });
+    expect(replayJournal([a, b], journal)).toEqual({ gates: [a], lines: 4, skipped: 0 });
+    expect(replayJournal([a, b], journalLine({ put: moved }))).toEqual({ gates: [a, moved], lines: 1, skipped: 0 });
+  });
+
+  it('skips a torn last line and damaged lines, and counts them', () => {
+    const whole = journalLine({ remove: 'a' });
+    const torn = journalLine({ put: moved }).slice(0, 40);
+    expect(replayJournal([a, b], 'junk\n' + whole + '{"put":{"gate":{"id":3}}}\n' + torn)).toEqual({ gates: [b], lines: 4, skipped: 3 });
+  });
+
+  it('replaying an entry twice changes nothing (a crash between snapshot and journal reset)', () => {
+    const journal = journalLine({ put: moved }) + journalLine({ remove: 'a' });
+    const once = replayJournal([a, b], journal).gates;
+    expect(replayJournal(once, journal).gates).toEqual(once);
   });
 });

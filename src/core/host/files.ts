@@ -18,6 +18,12 @@ export interface FileHost {
    * mix, even if the agent dies halfway: write a temporary file beside it, then rename over.
    */
   writeAtomic(path: string, text: string): Result<void, FileError>;
+  /**
+   * Appends text to the file, creating it if missing: one write of the whole text, so appends of
+   * a few kilobytes from one process never interleave. A crash can leave a torn last line, which
+   * readers of append-only files must expect.
+   */
+  append(path: string, text: string): Result<void, FileError>;
   /** Names in a directory, sorted, without `.` and `..`. */
   list(dir: string): Result<string[], FileError>;
   /** Removes a file; removing one that does not exist is not an error. */

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { ATOMIC_TEMP_MARK } from '../../core/host/index.ts';
 import type { FifoListener, FileError, FileHost } from '../../core/host/index.ts';
@@ -55,6 +55,7 @@ export const nodeFiles: FileHost = {
   listenFifo,
   readText: (path) => attempt(path, 'read', () => utf8.decode(readFileSync(path))),
   writeAtomic,
+  append: (path, text) => attempt(path, 'append to', () => appendFileSync(path, text)),
   list: (dir) => attempt(dir, 'list', () => readdirSync(dir).sort()),
   remove: (path) => attempt(path, 'remove', () => rmSync(path, { force: true })),
   exists: (path) => existsSync(path),

@@ -86,6 +86,18 @@ function writeAtomic(path: string, text: string): Result<void, FileError> {
   return ok(undefined);
 }
 
+function append(path: string, text: string): Result<void, FileError> {
+  const errorHolder: std.ErrorHolder = {};
+  const file = std.open(path, 'a', errorHolder);
+  if (file === null) return fileError(errorHolder.errno ?? 5, path, 'append to');
+  const written = writeUtf8(file, text);
+  file.flush();
+  const writeFailed = !written || file.error();
+  const closeResult = file.close();
+  if (writeFailed || closeResult !== 0) return fileError(closeResult < 0 ? closeResult : 28 /* ENOSPC */, path, 'append to');
+  return ok(undefined);
+}
+
 function list(dir: string): Result<string[], FileError> {
   const [names, err] = os.readdir(dir);
   if (err !== 0) return fileError(err, dir, 'list');
@@ -131,4 +143,4 @@ function listenFifo(path: string, onLine: (line: string) => void): Result<FifoLi
   });
 }
 
-export const quickjsFiles: FileHost = { readText, writeAtomic, list, remove, exists, makeDir, listenFifo };
+export const quickjsFiles: FileHost = { readText, writeAtomic, append, list, remove, exists, makeDir, listenFifo };
