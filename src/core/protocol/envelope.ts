@@ -15,7 +15,8 @@ import { ok, type Result } from '../result.ts';
 import { deviceId, messageId, timestamp } from './fields.ts';
 import {
   acceptBody, accountingBody, closeBody, commandBody, deleteBody, desiredBody, failureBody, installBody, interfacesBody,
-  keepaliveBody, modifyBody, openBody, removeBody, requestBody, resultBody, statusBody, successBody,
+  keepaliveBody, modifyBody, openBody, removeBody, requestBody, resultBody, sessionAddBody, sessionDeleteBody,
+  sessionModifyBody, sessionStateBody, statusBody, successBody,
   syncCompleteBody, syncRequestBody,
 } from './messages/index.ts';
 import {
@@ -69,6 +70,10 @@ const messages = union(
     message('desired', desiredBody),
     message('command', commandBody),
     reply('result', resultBody),
+    message('session.add', sessionAddBody),
+    message('session.modify', sessionModifyBody),
+    message('session.delete', sessionDeleteBody),
+    message('session.state', sessionStateBody),
   ],
   Code.UNKNOWN_TYPE,
 );
@@ -81,7 +86,8 @@ export type BodyOf<T extends MessageType> = MessageOf<T>['body'];
 export const MESSAGE_TYPES: readonly MessageType[] = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install',
   'decision.modify', 'decision.remove', 'report.success', 'report.failure', 'report.accounting',
-  'delete', 'sync.request', 'sync.complete', 'desired', 'command', 'result',
+  'delete', 'sync.request', 'sync.complete', 'desired', 'command', 'result', 'session.add', 'session.modify',
+  'session.delete', 'session.state',
 ];
 
 export type OpenMessage = MessageOf<'open'>;
@@ -103,6 +109,10 @@ export type SyncCompleteMessage = MessageOf<'sync.complete'>;
 export type DesiredMessage = MessageOf<'desired'>;
 export type CommandMessage = MessageOf<'command'>;
 export type ResultMessage = MessageOf<'result'>;
+export type SessionAddMessage = MessageOf<'session.add'>;
+export type SessionModifyMessage = MessageOf<'session.modify'>;
+export type SessionDeleteMessage = MessageOf<'session.delete'>;
+export type SessionStateMessage = MessageOf<'session.state'>;
 
 /** The whole envelope: version before anything else, then the type's own schema. */
 const envelope: Schema<Message> = {

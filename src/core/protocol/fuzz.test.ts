@@ -53,7 +53,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
 const TYPES = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install', 'decision.modify',
   'decision.remove', 'report.success', 'report.failure', 'report.accounting', 'delete', 'sync.request', 'sync.complete',
-  'desired', 'command', 'result',
+  'desired', 'command', 'result', 'session.add', 'session.modify', 'session.delete', 'session.state',
 ];
 const REPLIES = ['accept', 'report.success', 'report.failure', 'sync.complete', 'result'];
 const HEADER_KEYS = ['v', 'type', 'id', 'corr', 'device', 'session', 'seq', 'ts', 'body'];
@@ -62,7 +62,8 @@ const BODY_KEYS = new Set([
   'server', 'accountingS', 'version', 'reason', 'text', 'state', 'since', 'interfaces', 'device', 'role', 'up', 'ipv4',
   'ipv6Prefixes', 'address', 'prefixLength', 'handle', 'flows', 'gates', 'id', 'direction', 'lan', 'remote', 'port', 'dscp',
   'rateKbps', 'lifetimeS', 'session', 'code', 'message', 'down', 'packets', 'bytes', 'firstSeen', 'lastSeen', 'ended',
-  'part', 'index', 'count', 'hash', 'digest', 'args', 'ok', 'data', 'error',
+  'part', 'index', 'count', 'hash', 'digest', 'callId', 'caller', 'callee', 'source', 'media', 'line', 'type', 'offer',
+  'answer', 'codec', 'clockRate', 'channels', 'ptimeMs', 'bandwidthKbps', 'wait', 'token', 'lines', 'args', 'ok', 'data', 'error',
 ]);
 const wellFormed = (s: string): boolean => {
   try {
@@ -94,13 +95,15 @@ function insane(m: unknown): string | undefined {
 function walk(v: unknown, path: string, key = ''): string | undefined {
   if (path === 'body.data') return jsonOnly(v, path, 0);
   if (typeof v === 'string') {
-    if (!wellFormed(v) || v.length > 256) return `${path}: string`;
+    if (!wellFormed(v) || v.length > (path === 'body.token' ? 4096 : 256)) return `${path}: string`;
     if (key === 'address' && (isIP(v) === 0 || v !== v.toLowerCase())) return `${path}: address`;
     return undefined;
   }
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0 || Object.is(v, -0)) return `${path}: number`;
-    if (key === 'port' && (v < 1 || v > 65535)) return `${path}: port`;
+    // An SDP port of 0 marks a removed stream; every other port is a real one.
+    const lowestPort = /\.(offer|answer)\.port$/.test(path) ? 0 : 1;
+    if (key === 'port' && (v < lowestPort || v > 65535)) return `${path}: port`;
     if (key === 'dscp' && ![46, 34, 40].includes(v)) return `${path}: dscp`;
     return undefined;
   }
@@ -256,13 +259,17 @@ function nodes(root: unknown): Node[] {
 
 const insideData = (g: string): boolean => g.startsWith('body.data.') || g.startsWith('body.data[');
 const isArg = (g: string): boolean => g.startsWith('body.args.');
-const OPTIONAL = new Set(['body.handle', 'body.gates[].session', 'body.flows[].session', 'body.gates[].ended']);
+const OPTIONAL = new Set([
+  'body.handle', 'body.gates[].session', 'body.flows[].session', 'body.gates[].ended', 'body.wait', 'body.token', 'body.reason',
+  'body.media[].codec.channels', 'body.media[].codec.ptimeMs', 'body.media[].codec.bandwidthKbps',
+]);
 const NULLABLE = new Set([
   'body.gates[].remote.address', 'body.gates[].remote.port', 'body.flows[].remote.address', 'body.flows[].remote.port',
-  'body.interfaces[].device', 'body.gates[].firstSeen', 'body.gates[].lastSeen', 'body.data',
+  'body.interfaces[].device', 'body.gates[].firstSeen', 'body.gates[].lastSeen', 'body.data', 'body.caller.source',
+  'body.callee.source', 'body.reason', 'body.lines[].reason',
 ]);
 const MAY_BE_EMPTY = new Set(['body.text', 'body.gates[].message', 'body.error.message']);
-const UNIQUE_LISTS = new Set(['body.gates', 'body.interfaces', 'body.capabilities.queues']);
+const UNIQUE_LISTS = new Set(['body.gates', 'body.interfaces', 'body.capabilities.queues', 'body.media']);
 const LIMITS: Record<string, number> = {
   'body.gates': 64, 'body.flows': 64, 'body.interfaces': 64,
   'body.interfaces[].ipv4': 16, 'body.interfaces[].ipv6': 16, 'body.interfaces[].ipv6Prefixes': 16,
@@ -376,7 +383,8 @@ const MUTATIONS: Record<string, Mutation> = {
   overlong(msg, rand) {
     const n = choose(msg, rand, (x) => typeof x.value === 'string' && !insideData(x.g));
     if (n === undefined) return undefined;
-    set(n, (n.value as string) + 'x'.repeat(257 + below(rand, 2000)));
+    // A token may be 4096 characters; every other string at most 256.
+    set(n, (n.value as string) + 'x'.repeat((n.g === 'body.token' ? 4097 : 257) + below(rand, 2000)));
     return mutated(msg, ['E_LENGTH', 'E_FORMAT', 'E_ENUM', 'E_UNKNOWN_TYPE'], `lengthen ${n.g}`);
   },
   emptyString(msg, rand) {
