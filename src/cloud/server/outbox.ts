@@ -1,0 +1,74 @@
+/**
+ * Everything the server sends goes through here: it fills in the envelope (a unique id, this
+ * instance as sender, its boot counter, and a sequence number per recipient, so that a device can
+ * tell a lost message from a reordering: a gap makes it resynchronise), validates and encodes the
+ * message, and publishes it on the right topic.
+ */
+import { encodeMessage, makeMessage } from '../../core/protocol/envelope.ts';
+import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
+import { ccTopic, deviceTopic } from '../../core/protocol/topics.ts';
+import type { Result } from '../../core/result.ts';
+
+/** The broker as the server sees it: publish text, QoS 1, optionally retained. */
+export interface Publisher {
+  publish(topic: string, text: string, options?: { retain?: boolean }): void;
+}
+
+export class Outbox {
+  /** Next sequence number per recipient (device or call-control client). */
+  private readonly seqs = new Map<string, number>();
+  private counter = 0;
+
+  constructor(
+    private readonly publisher: Publisher,
+    /** This server instance: the envelope's `device`. */
+    readonly serverId: string,
+    /** Raised on every start, so receivers see a restart: seconds since the epoch fit and only grow. */
+    readonly bootSession: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private nextId(): string {
+    this.counter += 1;
+    return `${this.serverId}:${this.bootSession}:${this.counter}`;
+  }
+
+  private nextSeq(recipient: string): number {
+    const seq = (this.seqs.get(recipient) ?? 0) + 1;
+    this.seqs.set(recipient, seq);
+    return seq;
+  }
+
+  /** Builds the message for `recipient` without sending it (for tests and for replies kept for replay). */
+  build<T extends MessageType>(recipient: string, type: T, body: BodyOf<T>, corr?: string): Result<Message> {
+    const header = { id: this.nextId(), device: this.serverId, session: this.bootSession, seq: this.nextSeq(recipient), ts: Math.round(this.now()) };
+    return makeMessage(type, corr === undefined ? header : { ...header, corr }, body);
+  }
+
+  /** Sends to a device's downlink; returns the message (its id is what the device's reports will name). */
+  toDevice<T extends MessageType>(device: string, type: T, body: BodyOf<T>, corr?: string): Result<Message> {
+    return this.send(deviceTopic(device, 'down'), device, type, body, corr);
+  }
+
+  /**
+   * The device's retained desired-state summary. It has a sequence of its own: the broker hands a
+   * retained message over again at every subscribe, out of step with the downlink.
+   */
+  desired(device: string, body: BodyOf<'desired'>): Result<Message> {
+    return this.send(deviceTopic(device, 'desired'), `desired:${device}`, 'desired', body, undefined, true);
+  }
+
+  /** An answer or notice to a call-control client. */
+  toClient(client: string, body: BodyOf<'session.state'>, corr?: string): Result<Message> {
+    return this.send(ccTopic(client, 'res'), `cc:${client}`, 'session.state', body, corr);
+  }
+
+  private send<T extends MessageType>(topic: string, recipient: string, type: T, body: BodyOf<T>, corr: string | undefined, retain = false): Result<Message> {
+    const message = this.build(recipient, type, body, corr);
+    if (!message.ok) return message;
+    const text = encodeMessage(message.value);
+    if (!text.ok) return text;
+    this.publisher.publish(topic, text.value, retain ? { retain: true } : undefined);
+    return message;
+  }
+}
