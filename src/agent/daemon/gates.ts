@@ -31,6 +31,12 @@ export interface RemovedGate {
   readonly usage: Record<'up' | 'down', Usage>;
 }
 
+/** A gate that went, with why and its final counters, for whoever reports usage (the cloud link). */
+export interface EndedGate extends RemovedGate {
+  readonly source: GateSource;
+  readonly reason: string;
+}
+
 /** The gate as the kernel holds it: with the grace period added to its lifetime. */
 function kernelGate(gate: DataplaneGate): DataplaneGate {
   return gate.lifetimeS === null ? gate : { ...gate, lifetimeS: gate.lifetimeS + KERNEL_GRACE_S };
@@ -42,6 +48,7 @@ export class GateManager {
   private readonly index = new GateSet();
   private readonly journalPath: string;
   private journalLines = 0;
+  private readonly endedListeners: ((ended: EndedGate) => void)[] = [];
 
   constructor(
     private readonly host: Host,
@@ -51,6 +58,21 @@ export class GateManager {
     private settings: DataplaneSettings,
   ) {
     this.journalPath = journalPathOf(statePath);
+  }
+
+  /** Called after every removal (by request or at the end of the lifetime), with the final counters. */
+  onEnded(listener: (ended: EndedGate) => void): void {
+    this.endedListeners.push(listener);
+  }
+
+  get(id: string): LiveGate | undefined {
+    return this.entries.get(id)?.live;
+  }
+
+  /** A live gate's counters now (for interim accounting); null when there is no such gate. */
+  async usage(id: string): Promise<Record<'up' | 'down', Usage> | null> {
+    const entry = this.entries.get(id);
+    return entry ? this.dataplane.readUsage(entry.elements) : null;
   }
 
   list(): LiveGate[] {
@@ -145,6 +167,8 @@ export class GateManager {
     if (!applied.ok) return applied;
     this.journal({ remove: id });
     this.log.info('gate removed', { gate: id, reason, packets_up: usage.up.packets, packets_down: usage.down.packets });
+    const ended: EndedGate = { gate: entry.live.gate, usage, source: entry.live.source, reason };
+    for (const listener of this.endedListeners) listener(ended);
     return ok({ gate: entry.live.gate, usage });
   }
 
