@@ -1,0 +1,75 @@
+/**
+ * Every message the server receives comes in here: the topic says who sent it and on which
+ * channel, the text is decoded and validated, and the message goes to the device link or the
+ * session API, one at a time per sender. Anything malformed is counted and logged with its reason
+ * (at most once a second per reason, so a flood cannot fill the log) and dropped; nothing a client
+ * sends can stop the server.
+ */
+import type { Logger } from '../../core/log.ts';
+import { decodeMessage } from '../../core/protocol/envelope.ts';
+import type { Message } from '../../core/protocol/envelope.ts';
+import { parseTopic } from '../../core/protocol/topics.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+
+export interface InboundHandlers {
+  device(device: string, message: Message): Promise<void>;
+  callControl(client: string, message: Message): Promise<void>;
+}
+
+export interface InboundStats {
+  received: number;
+  handled: number;
+  rejected: number;
+  failed: number;
+  readonly rejectedBy: Record<string, number>;
+}
+
+const LOG_EVERY_MS = 1000;
+
+export class Inbound {
+  private readonly queue = new KeyedQueue();
+  private readonly lastLogged = new Map<string, number>();
+  readonly stats: InboundStats = { received: 0, handled: 0, rejected: 0, failed: 0, rejectedBy: {} };
+
+  constructor(
+    private readonly handlers: InboundHandlers,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Takes one received message; resolves once it has been handled or dropped. */
+  receive(topic: string, text: string): Promise<void> {
+    this.stats.received += 1;
+    const where = parseTopic(topic);
+    if (where === undefined || (where.kind === 'dev' && where.channel !== 'up' && where.channel !== 'status') || (where.kind === 'cc' && where.channel !== 'req')) {
+      this.reject('E_TOPIC', 'not a topic the server takes messages on', { topic: topic.slice(0, 128) });
+      return Promise.resolve();
+    }
+    const decoded = decodeMessage(text);
+    if (!decoded.ok) {
+      this.reject(decoded.error.code, decoded.error.message, { from: where.id, field: decoded.error.path ?? '' });
+      return Promise.resolve();
+    }
+    const message = decoded.value;
+    const key = `${where.kind}:${where.id}`;
+    return this.queue.run(key, async () => {
+      try {
+        if (where.kind === 'dev') await this.handlers.device(where.id, message);
+        else await this.handlers.callControl(where.id, message);
+        this.stats.handled += 1;
+      } catch (err) {
+        this.stats.failed += 1;
+        this.log.error('handling a message failed', { from: where.id, type: message.type, id: message.id, error: String(err) });
+      }
+    });
+  }
+
+  private reject(code: string, reason: string, fields: Record<string, string>): void {
+    this.stats.rejected += 1;
+    this.stats.rejectedBy[code] = (this.stats.rejectedBy[code] ?? 0) + 1;
+    const now = this.now();
+    if (now - (this.lastLogged.get(code) ?? -Infinity) < LOG_EVERY_MS) return;
+    this.lastLogged.set(code, now);
+    this.log.warn('message rejected', { code, reason: reason.slice(0, 200), ...fields, rejected_so_far: this.stats.rejectedBy[code] });
+  }
+}
