@@ -1,0 +1,151 @@
+/**
+ * The QoS control server's settings, from the command line (`callqos-cloud --help`) with the
+ * embedded defaults: an in-process broker and a SQLite file, so that `npm start` needs nothing.
+ */
+import { DEVICE_ID } from '../../core/protocol/fields.ts';
+import { fail, ok } from '../../core/result.ts';
+import type { Result } from '../../core/result.ts';
+
+export type OfflinePolicy = 'fail' | 'wait';
+
+export interface ServerConfig {
+  /** This instance's id: the sender of its messages. */
+  readonly serverId: string;
+  /** `mqtt://host:port` of an external broker, or null for the embedded one. */
+  readonly brokerUrl: string | null;
+  /** Where the embedded broker listens. */
+  readonly mqttHost: string;
+  readonly mqttPort: number;
+  /** Credentials file for the broker (embedded: checked there; external: this server's own login). */
+  readonly credentialsFile: string | null;
+  /** `sqlite:<file>`, `sqlite::memory:` or `postgres://…`. */
+  readonly storeUrl: string;
+  readonly httpHost: string;
+  /** 0: no HTTP session API. */
+  readonly httpPort: number;
+  /** Shared-subscription group for several instances on one broker (Mosquitto, EMQX); null on aedes. */
+  readonly shareGroup: string | null;
+  /** How long a session may wait for every router's install report before it fails and rolls back. */
+  readonly decisionDeadlineMs: number;
+  /** How long a removal may wait for its report before the session counts as ended anyway. */
+  readonly removalDeadlineMs: number;
+  /** A session on a router that is offline: refuse it (`fail`), or keep it pending until the router is back (`wait`). */
+  readonly offlinePolicy: OfflinePolicy;
+  /** Lifetime of an installed gate on the router: a safety net for a removal that is lost; refreshed while the call lasts. */
+  readonly gateLifetimeS: number;
+  readonly maxKeepaliveS: number;
+  readonly accountingS: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  serverId: 'qos-server-1',
+  brokerUrl: null,
+  mqttHost: '127.0.0.1',
+  mqttPort: 1884,
+  credentialsFile: null,
+  storeUrl: 'sqlite:callqos.db',
+  httpHost: '127.0.0.1',
+  httpPort: 8080,
+  shareGroup: null,
+  decisionDeadlineMs: 2000,
+  removalDeadlineMs: 5000,
+  offlinePolicy: 'fail',
+  gateLifetimeS: 3600,
+  maxKeepaliveS: 60,
+  accountingS: 0,
+  logLevel: 'info',
+};
+
+export const USAGE = `callqos-cloud: the QoS control server with its session API
+
+  --id <id>                  this instance's id (default ${DEFAULT_CONFIG.serverId})
+  --broker <url>             external broker, mqtt://host:port (default: an embedded broker)
+  --mqtt-listen <host:port>  where the embedded broker listens (default ${DEFAULT_CONFIG.mqttHost}:${DEFAULT_CONFIG.mqttPort})
+  --credentials <file>       per-device broker credentials (default: none; the embedded broker then takes anyone)
+  --store <url>              sqlite:<file>, sqlite::memory: or postgres://... (default ${DEFAULT_CONFIG.storeUrl})
+  --http <host:port>         session API over HTTP (default ${DEFAULT_CONFIG.httpHost}:${DEFAULT_CONFIG.httpPort}; port 0: off)
+  --share-group <name>       shared subscriptions for several instances (Mosquitto, EMQX)
+  --deadline-ms <ms>         time for routers to report an install (default ${DEFAULT_CONFIG.decisionDeadlineMs})
+  --offline <fail|wait>      a session on an offline router fails, or waits for it (default ${DEFAULT_CONFIG.offlinePolicy})
+  --gate-lifetime-s <s>      router-side lifetime of a gate, refreshed while the call lasts (default ${DEFAULT_CONFIG.gateLifetimeS})
+  --accounting-s <s>         interim usage reports from routers (default ${DEFAULT_CONFIG.accountingS}: only at the end)
+  --log-level <level>        debug, info, warn or error (default ${DEFAULT_CONFIG.logLevel})
+`;
+
+function hostPort(text: string, flag: string): Result<{ host: string; port: number }> {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) return fail({ code: 'E_ARGS', message: `${flag} wants host:port, got ${JSON.stringify(text)}`, path: flag });
+  return ok({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+}
+
+function integer(text: string, flag: string, min: number, max: number): Result<number> {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) return fail({ code: 'E_ARGS', message: `${flag} wants a whole number in ${min}..${max}, got ${JSON.stringify(text)}`, path: flag });
+  return ok(n);
+}
+
+/** Parses `argv` (without node and the script); unknown flags and bad values are errors naming the flag. */
+export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
+  const c: { -readonly [K in keyof ServerConfig]: ServerConfig[K] } = { ...DEFAULT_CONFIG };
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    if (value === undefined) return fail({ code: 'E_ARGS', message: `${flag} needs a value`, path: flag });
+    const set = <T>(r: Result<T>, apply: (v: T) => void): Result<void> | null => {
+      if (!r.ok) return r;
+      apply(r.value);
+      return null;
+    };
+    let problem: Result<void> | null = null;
+    switch (flag) {
+      case '--id':
+        if (!DEVICE_ID.test(value)) return fail({ code: 'E_ARGS', message: '--id must be letters, digits, . _ - (up to 64)', path: flag });
+        c.serverId = value;
+        break;
+      case '--broker':
+        if (!/^mqtts?:\/\/[^\s]+$/.test(value)) return fail({ code: 'E_ARGS', message: '--broker wants mqtt://host:port or mqtts://host:port', path: flag });
+        c.brokerUrl = value;
+        break;
+      case '--mqtt-listen':
+        problem = set(hostPort(value, flag), (v) => ((c.mqttHost = v.host), (c.mqttPort = v.port)));
+        break;
+      case '--credentials':
+        c.credentialsFile = value;
+        break;
+      case '--store':
+        if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(value)) return fail({ code: 'E_ARGS', message: '--store wants sqlite:<file>, sqlite::memory: or postgres://...', path: flag });
+        c.storeUrl = value;
+        break;
+      case '--http':
+        problem = set(hostPort(value, flag), (v) => ((c.httpHost = v.host), (c.httpPort = v.port)));
+        break;
+      case '--share-group':
+        if (!DEVICE_ID.test(value)) return fail({ code: 'E_ARGS', message: '--share-group must be letters, digits, . _ -', path: flag });
+        c.shareGroup = value;
+        break;
+      case '--deadline-ms':
+        problem = set(integer(value, flag, 50, 600_000), (v) => (c.decisionDeadlineMs = v));
+        break;
+      case '--offline':
+        if (value !== 'fail' && value !== 'wait') return fail({ code: 'E_ARGS', message: '--offline is fail or wait', path: flag });
+        c.offlinePolicy = value;
+        break;
+      case '--gate-lifetime-s':
+        problem = set(integer(value, flag, 10, 86400), (v) => (c.gateLifetimeS = v));
+        break;
+      case '--accounting-s':
+        problem = set(integer(value, flag, 0, 86400), (v) => (c.accountingS = v));
+        break;
+      case '--log-level':
+        if (!['debug', 'info', 'warn', 'error'].includes(value)) return fail({ code: 'E_ARGS', message: '--log-level is debug, info, warn or error', path: flag });
+        c.logLevel = value as ServerConfig['logLevel'];
+        break;
+      default:
+        return fail({ code: 'E_ARGS', message: `unknown option ${flag} (see --help)`, path: flag });
+    }
+    if (problem) return problem as Result<never>;
+  }
+  return ok(c);
+}
