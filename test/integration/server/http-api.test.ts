@@ -34,6 +34,8 @@ class RecordingApi implements SessionApi {
   }
 }
 
+const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; path: string } }).error;
+
 describe('session API over HTTP', () => {
   const api = new RecordingApi();
   let http: HttpApi;
@@ -69,10 +71,10 @@ describe('session API over HTTP', () => {
     const bad = { ...addFixture, media: [{ ...addFixture.media[0], offer: { address: '192.168.1.300', port: 5 } }] };
     const res = await call('POST', '/v1/sessions', bad);
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ code: 'E_FORMAT', path: 'media[0].offer.address' });
+    expect((await errorOf(res))).toMatchObject({ code: 'E_FORMAT', path: 'media[0].offer.address' });
     const notJson = await call('POST', '/v1/sessions', '{"callId": ');
     expect(notJson.status).toBe(400);
-    expect((await notJson.json()).error.code).toBe('E_JSON');
+    expect((await errorOf(notJson)).code).toBe('E_JSON');
     expect(api.calls.length).toBe(before);
   });
 
@@ -83,7 +85,7 @@ describe('session API over HTTP', () => {
     expect(api.calls.at(-1)).toMatchObject({ op: 'modify', body: { callId: addFixture.callId } });
     const clash = await call('PUT', `/v1/sessions/${id}`, { ...addFixture, callId: 'other@x' });
     expect(clash.status).toBe(400);
-    expect((await clash.json()).error.code).toBe('E_CONFLICT');
+    expect((await errorOf(clash)).code).toBe('E_CONFLICT');
     expect((await call('DELETE', `/v1/sessions/${id}`)).status).toBe(200);
     expect(api.calls.at(-1)).toEqual({ op: 'remove', client: 'http', body: { callId: addFixture.callId } });
     const missing = await call('DELETE', '/v1/sessions/unknown%40x', { reason: 'BYE' });

@@ -1,0 +1,159 @@
+/**
+ * acl: who may publish and subscribe where in the callqos topic tree (DESIGN.md section 4,
+ * docs/protocol.md "Access control"). The embedded broker asks these functions directly; the
+ * Mosquitto ACL file in deploy/mosquitto/ states the same rules in Mosquitto's syntax, and the
+ * broker integration tests hold both to the same cases.
+ *
+ *   device <id>  publish:   callqos/v1/dev/<id>/up, callqos/v1/dev/<id>/status (also its will)
+ *                subscribe: callqos/v1/dev/<id>/down, callqos/v1/dev/<id>/desired
+ *   cc <id>      publish:   callqos/v1/cc/<id>/req
+ *                subscribe: callqos/v1/cc/<id>/res
+ *   server <id>  publish and subscribe anything in callqos/v1 (shared subscriptions included)
+ *
+ * A subscription is allowed only when every topic its filter can match is allowed, so a device's
+ * filter may hold no wildcard at all (`callqos/v1/dev/+/down` also matches other devices).
+ * The broker, not this module, decides the principal: it comes from the authenticated username,
+ * never from anything the client says about itself.
+ */
+import { DEVICE_ID } from './fields.ts';
+import { TOPIC_ROOT, ccTopic, deviceTopic } from './topics.ts';
+
+export type PrincipalKind = 'device' | 'cc' | 'server';
+export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'server'];
+
+export interface Principal {
+  readonly kind: PrincipalKind;
+  readonly id: string;
+}
+
+/** Longest topic name or filter MQTT allows, in UTF-8 bytes; the check below counts UTF-16 units, which is stricter. */
+const MAX_TOPIC_LENGTH = 65535;
+const SHARE_PREFIX = '$share/';
+const ROOT_LEVELS = TOPIC_ROOT.split('/');
+
+export function isPrincipalKind(value: unknown): value is PrincipalKind {
+  return typeof value === 'string' && (PRINCIPAL_KINDS as readonly string[]).includes(value);
+}
+
+/** A principal is usable only with an id that is one safe topic level. */
+export function isValidPrincipal(p: Principal): boolean {
+  return isPrincipalKind(p.kind) && typeof p.id === 'string' && DEVICE_ID.test(p.id);
+}
+
+function hasBadCharacters(text: string): boolean {
+  // U+0000 is forbidden in MQTT strings; a lone surrogate is not valid UTF-8 on the wire.
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0) return true;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+      if (d < 0xdc00 || d > 0xdfff) return true;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return true;
+  }
+  return false;
+}
+
+/** A topic name a client may publish to: non-empty, no wildcard characters, no NUL. */
+export function isValidTopicName(topic: string): boolean {
+  return typeof topic === 'string' && topic.length > 0 && topic.length <= MAX_TOPIC_LENGTH &&
+    !hasBadCharacters(topic) && topic.indexOf('+') === -1 && topic.indexOf('#') === -1;
+}
+
+/** A filter with wildcards only where MQTT allows them: `+` as a whole level, `#` as the whole last level. */
+export function isValidTopicFilter(filter: string): boolean {
+  if (typeof filter !== 'string' || filter.length === 0 || filter.length > MAX_TOPIC_LENGTH || hasBadCharacters(filter)) return false;
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level === '#') {
+      if (i !== levels.length - 1) return false;
+    } else if (level !== '+' && (level.indexOf('+') !== -1 || level.indexOf('#') !== -1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export interface SubscriptionFilter {
+  /** The share group of a `$share/<group>/<filter>` subscription, undefined for a plain one. */
+  readonly shareGroup?: string;
+  /** The filter that topics are matched against. */
+  readonly filter: string;
+}
+
+/**
+ * Splits `$share/<group>/<filter>` (MQTT 5, section 4.8.2); undefined when the text is not a
+ * valid subscription. The group is one non-empty level without wildcards.
+ */
+export function parseSubscription(text: string): SubscriptionFilter | undefined {
+  if (typeof text !== 'string') return undefined;
+  if (text.startsWith(SHARE_PREFIX)) {
+    const rest = text.slice(SHARE_PREFIX.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0) return undefined;
+    const group = rest.slice(0, slash);
+    const filter = rest.slice(slash + 1);
+    if (group.indexOf('+') !== -1 || group.indexOf('#') !== -1 || hasBadCharacters(group)) return undefined;
+    return isValidTopicFilter(filter) ? { shareGroup: group, filter } : undefined;
+  }
+  return isValidTopicFilter(text) ? { filter: text } : undefined;
+}
+
+/**
+ * Whether `filter` matches the topic name `topic` (MQTT 3.1.1 section 4.7). `#` also matches the
+ * parent level (`a/#` matches `a`), and wildcards at the first level never match a `$` topic.
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]!;
+    if (level === '#') return true;
+    if (i >= t.length) return false;
+    if (level !== '+' && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** True when every topic `filter` can match lies inside callqos/v1 (the filter's first levels are literal). */
+function staysInTree(filter: string): boolean {
+  const levels = filter.split('/');
+  if (levels.length < ROOT_LEVELS.length) return false;
+  return ROOT_LEVELS.every((root, i) => levels[i] === root);
+}
+
+function ownPublishTopics(p: Principal): readonly string[] {
+  if (p.kind === 'device') return [deviceTopic(p.id, 'up'), deviceTopic(p.id, 'status')];
+  if (p.kind === 'cc') return [ccTopic(p.id, 'req')];
+  return [];
+}
+
+function ownSubscribeTopics(p: Principal): readonly string[] {
+  if (p.kind === 'device') return [deviceTopic(p.id, 'down'), deviceTopic(p.id, 'desired')];
+  if (p.kind === 'cc') return [ccTopic(p.id, 'res')];
+  return [];
+}
+
+/** May `principal` publish to `topic` (also asked for a connecting client's will topic)? */
+export function mayPublish(principal: Principal, topic: string): boolean {
+  if (!isValidPrincipal(principal) || !isValidTopicName(topic)) return false;
+  if (principal.kind === 'server') return staysInTree(topic);
+  return ownPublishTopics(principal).includes(topic);
+}
+
+/**
+ * May `principal` subscribe with `subscription` (a filter, or `$share/<group>/<filter>`)?
+ * Devices and call-control clients get exact topics only: a wildcard would reach beyond their
+ * own topics, and a shared subscription is for servers.
+ */
+export function maySubscribe(principal: Principal, subscription: string): boolean {
+  if (!isValidPrincipal(principal)) return false;
+  const parsed = parseSubscription(subscription);
+  if (parsed === undefined) return false;
+  if (principal.kind === 'server') return staysInTree(parsed.filter);
+  if (parsed.shareGroup !== undefined) return false;
+  if (parsed.filter.indexOf('+') !== -1 || parsed.filter.indexOf('#') !== -1) return false;
+  return ownSubscribeTopics(principal).includes(parsed.filter);
+}
