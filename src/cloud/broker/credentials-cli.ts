@@ -10,10 +10,9 @@
  * With --mosquitto-passwd the same login is written to Mosquitto's password file (hashed by the
  * real mosquitto_passwd); with --mosquitto-acl the ACL file is regenerated. Mosquitto rereads
  * both on SIGHUP; the embedded broker takes new credentials through setCredentials.
- * `runCredentialsCli(argv, out)` is the testable entry; `main` wires it to the process.
+ * `runCredentialsCli(argv, out)` is the entry; `callqos-cloud credentials …` runs it.
  */
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { isPrincipalKind } from '../../core/protocol/acl.ts';
 import { addCredential, loadCredentials, removeCredential, rotateCredential } from './credentials.ts';
 import { renderMosquittoAcl } from './mosquitto-acl.ts';
@@ -114,11 +113,4 @@ export function runCredentialsCli(argv: readonly string[], io: CliOutput): numbe
   }
 }
 
-export function main(argv: readonly string[] = process.argv.slice(2)): void {
-  process.exitCode = runCredentialsCli(argv, {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-  });
-}
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -16,13 +16,16 @@ export interface ServerConfig {
   /** Where the embedded broker listens. */
   readonly mqttHost: string;
   readonly mqttPort: number;
-  /** Credentials file for the broker (embedded: checked there; external: this server's own login). */
+  /** The logins the embedded broker checks (see `callqos-cloud credentials`); null: anyone (development). */
   readonly credentialsFile: string | null;
+  /** This server's own login at the broker: user (default: its id) and a file holding the password. */
+  readonly brokerUser: string | null;
+  readonly brokerPasswordFile: string | null;
   /** `sqlite:<file>`, `sqlite::memory:` or `postgres://…`. */
   readonly storeUrl: string;
   readonly httpHost: string;
-  /** 0: no HTTP session API. */
-  readonly httpPort: number;
+  /** null: no HTTP session API; 0: any free port. */
+  readonly httpPort: number | null;
   /** Shared-subscription group for several instances on one broker (Mosquitto, EMQX); null on aedes. */
   readonly shareGroup: string | null;
   /** How long a session may wait for every router's install report before it fails and rolls back. */
@@ -44,6 +47,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   mqttHost: '127.0.0.1',
   mqttPort: 1884,
   credentialsFile: null,
+  brokerUser: null,
+  brokerPasswordFile: null,
   storeUrl: 'sqlite:callqos.db',
   httpHost: '127.0.0.1',
   httpPort: 8080,
@@ -62,9 +67,11 @@ export const USAGE = `callqos-cloud: the QoS control server with its session API
   --id <id>                  this instance's id (default ${DEFAULT_CONFIG.serverId})
   --broker <url>             external broker, mqtt://host:port (default: an embedded broker)
   --mqtt-listen <host:port>  where the embedded broker listens (default ${DEFAULT_CONFIG.mqttHost}:${DEFAULT_CONFIG.mqttPort})
-  --credentials <file>       per-device broker credentials (default: none; the embedded broker then takes anyone)
+  --credentials <file>       logins the embedded broker checks (default: none; it then takes anyone)
+  --broker-user <name>       this server's login at the broker (default: its id)
+  --broker-password-file <f> file holding that login's password (never on the command line)
   --store <url>              sqlite:<file>, sqlite::memory: or postgres://... (default ${DEFAULT_CONFIG.storeUrl})
-  --http <host:port>         session API over HTTP (default ${DEFAULT_CONFIG.httpHost}:${DEFAULT_CONFIG.httpPort}; port 0: off)
+  --http <host:port|off>     session API over HTTP (default ${DEFAULT_CONFIG.httpHost}:${DEFAULT_CONFIG.httpPort})
   --share-group <name>       shared subscriptions for several instances (Mosquitto, EMQX)
   --deadline-ms <ms>         time for routers to report an install (default ${DEFAULT_CONFIG.decisionDeadlineMs})
   --offline <fail|wait>      a session on an offline router fails, or waits for it (default ${DEFAULT_CONFIG.offlinePolicy})
@@ -114,12 +121,20 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
       case '--credentials':
         c.credentialsFile = value;
         break;
+      case '--broker-user':
+        if (!DEVICE_ID.test(value)) return fail({ code: 'E_ARGS', message: '--broker-user must be letters, digits, . _ -', path: flag });
+        c.brokerUser = value;
+        break;
+      case '--broker-password-file':
+        c.brokerPasswordFile = value;
+        break;
       case '--store':
         if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(value)) return fail({ code: 'E_ARGS', message: '--store wants sqlite:<file>, sqlite::memory: or postgres://...', path: flag });
         c.storeUrl = value;
         break;
       case '--http':
-        problem = set(hostPort(value, flag), (v) => ((c.httpHost = v.host), (c.httpPort = v.port)));
+        if (value === 'off') c.httpPort = null;
+        else problem = set(hostPort(value, flag), (v) => ((c.httpHost = v.host), (c.httpPort = v.port)));
         break;
       case '--share-group':
         if (!DEVICE_ID.test(value)) return fail({ code: 'E_ARGS', message: '--share-group must be letters, digits, . _ -', path: flag });

@@ -1,0 +1,198 @@
+/**
+ * The server's side of each router's relationship (COPS client-open to client-close, carried over
+ * MQTT): open/accept, keep-alive, presence, interface reports and state synchronisation. Reports
+ * about gates are passed on to the session manager.
+ *
+ * Any server instance may receive any device's message (shared subscriptions), so nothing here
+ * lives only in memory except caches: the store holds the truth.
+ */
+import { desiredDigest, gateHash } from '../../core/protocol/digest.ts';
+import type { BodyOf, Message, MessageOf } from '../../core/protocol/envelope.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Outbox } from './outbox.ts';
+import type { Store } from '../store/types.ts';
+
+/** The part of the store this module uses. */
+export type DeviceStore = Pick<
+  Store,
+  'getDevice' | 'listDevices' | 'upsertDeviceOpen' | 'setDeviceStatus' | 'touchDevice' | 'setReportedVersion' | 'putInterfaces' | 'desiredState'
+>;
+
+export interface DeviceLinkOptions {
+  /** Upper bound on the keep-alive interval the server accepts; a device asking for more gets this. */
+  readonly maxKeepaliveS: number;
+  /** Interim usage report interval sent in `accept` (0: only when gates end). */
+  readonly accountingS: number;
+  /** Gates per sync.complete part. */
+  readonly syncPartSize: number;
+}
+
+export const DEFAULT_DEVICE_LINK_OPTIONS: DeviceLinkOptions = { maxKeepaliveS: 60, accountingS: 0, syncPartSize: 32 };
+
+/** Reports about gates, for the session manager. */
+export interface GateReportSink {
+  /** The device holds these gates as the server wanted them (installed, or confirmed by a sync). */
+  installed(device: string, gateIds: readonly string[]): Promise<void>;
+  removed(device: string, gateIds: readonly string[]): Promise<void>;
+  failed(device: string, failures: readonly { id: string; code: string; message: string }[]): Promise<void>;
+  accounting(device: string, message: MessageOf<'report.accounting'>): Promise<void>;
+  /** The device removed gates by itself (lifetime over, interface down, ...). */
+  deleted(device: string, message: MessageOf<'delete'>): Promise<void>;
+  offline(device: string): Promise<void>;
+}
+
+/** Remembers the last message ids per device, so that a repeated message is answered alike, not redone. */
+class RecentIds {
+  private readonly byDevice = new Map<string, Map<string, Message | null>>();
+  constructor(private readonly perDevice = 64) {}
+
+  get(device: string, id: string): Message | null | undefined {
+    return this.byDevice.get(device)?.get(id);
+  }
+
+  put(device: string, id: string, reply: Message | null): void {
+    let ids = this.byDevice.get(device);
+    if (!ids) this.byDevice.set(device, (ids = new Map()));
+    ids.set(id, reply);
+    if (ids.size > this.perDevice) ids.delete(ids.keys().next().value as string);
+  }
+}
+
+export class DeviceLink {
+  private readonly recent = new RecentIds();
+
+  constructor(
+    private readonly store: DeviceStore,
+    private readonly outbox: Outbox,
+    private readonly reports: GateReportSink,
+    private readonly log: Logger,
+    private readonly options: DeviceLinkOptions = DEFAULT_DEVICE_LINK_OPTIONS,
+    private readonly now: () => number = Date.now,
+    /** Called when a device's interface report changed, so that router location can be rebuilt. */
+    private readonly onInterfaces: () => void = () => {},
+  ) {}
+
+  /** A validated message from `device`'s uplink or status topic. */
+  async handle(device: string, message: Message): Promise<void> {
+    if (message.device !== device) {
+      this.log.warn('message names another sender than its topic; dropped', { device, sender: message.device, type: message.type });
+      return;
+    }
+    const seen = this.recent.get(device, message.id);
+    if (seen !== undefined) {
+      // The same message again (a QoS 1 redelivery or a retry): the same answer, nothing redone.
+      if (seen !== null) this.outbox.toDevice(device, seen.type, seen.body as never, seen.corr);
+      return;
+    }
+    const reply = await this.dispatch(device, message);
+    this.recent.put(device, message.id, reply);
+  }
+
+  private async dispatch(device: string, message: Message): Promise<Message | null> {
+    const at = this.now();
+    switch (message.type) {
+      case 'open':
+        return this.open(device, message);
+      case 'keepalive':
+        await this.store.touchDevice(device, at);
+        return this.reply(device, 'keepalive', {}, message.id);
+      case 'status':
+        await this.store.setDeviceStatus(device, message.body.state, at);
+        if (message.body.state === 'offline') await this.reports.offline(device);
+        return null;
+      case 'close':
+        await this.store.setDeviceStatus(device, 'offline', at);
+        await this.reports.offline(device);
+        this.log.info('device closed', { device, reason: message.body.reason });
+        return null;
+      case 'interfaces': {
+        await this.store.touchDevice(device, at);
+        const taken = await this.store.putInterfaces(device, message.body.version, message.body.interfaces, at);
+        if (taken) this.onInterfaces();
+        else this.log.debug('stale interface report ignored', { device, version: message.body.version });
+        return null;
+      }
+      case 'sync.request':
+        return this.sync(device, message);
+      case 'report.success':
+        await this.store.setReportedVersion(device, message.body.version);
+        await this.reports.installed(device, message.body.gates);
+        return null;
+      case 'report.failure':
+        await this.store.setReportedVersion(device, message.body.version);
+        await this.reports.failed(device, message.body.gates);
+        return null;
+      case 'report.accounting':
+        await this.reports.accounting(device, message);
+        return null;
+      case 'delete':
+        await this.reports.deleted(device, message);
+        return null;
+      default:
+        this.log.warn('message type not expected from a device; dropped', { device, type: message.type });
+        return null;
+    }
+  }
+
+  private reply<T extends 'accept' | 'keepalive' | 'sync.complete'>(device: string, type: T, body: BodyOf<T>, corr: string): Message | null {
+    const sent = this.outbox.toDevice(device, type, body, corr);
+    if (!sent.ok) {
+      this.log.error('cannot send to device', { device, type, code: sent.error.code, reason: sent.error.message });
+      return null;
+    }
+    return sent.value;
+  }
+
+  private async open(device: string, message: MessageOf<'open'>): Promise<Message | null> {
+    const { agentVersion, board, capabilities, link, keepaliveS: asked } = message.body;
+    const view = await this.store.upsertDeviceOpen({ id: device, bootSession: message.session, agentVersion, board, capabilities, link, keepaliveS: asked, atMs: this.now() });
+    this.log.info('device opened', { device, agent: message.body.agentVersion, boot: message.session, version: view.desiredVersion });
+    const keepaliveS = Math.min(message.body.keepaliveS, this.options.maxKeepaliveS);
+    const reply = this.reply(device, 'accept', { server: this.outbox.serverId, keepaliveS, accountingS: this.options.accountingS, version: view.desiredVersion }, message.id);
+    await this.publishDesired(device);
+    return reply;
+  }
+
+  /** Publishes the retained summary of what the device should hold. */
+  async publishDesired(device: string): Promise<void> {
+    const desired = (await this.store.desiredState(device)) ?? { version: 0, gates: [] };
+    const digest = desiredDigest(desired.gates.map((g) => ({ id: g.id, hash: gateHash(g) })));
+    const sent = this.outbox.desired(device, { version: desired.version, count: desired.gates.length, digest });
+    if (!sent.ok) this.log.error('cannot publish desired state', { device, reason: sent.error.message });
+  }
+
+  /**
+   * A device lists what it holds after a reconnect (COPS synchronize state). Gates it holds as
+   * wanted count as installed; the last part is answered with the whole desired list, from which
+   * the device installs what differs and removes what is not listed.
+   */
+  private async sync(device: string, message: MessageOf<'sync.request'>): Promise<Message | null> {
+    const { version, gates: desired } = (await this.store.desiredState(device)) ?? { version: 0, gates: [] };
+    const wanted = new Map(desired.map((g) => [g.id, gateHash(g)]));
+    const held = message.body.gates.filter((g) => wanted.get(g.id) === g.hash).map((g) => g.id);
+    if (held.length > 0) await this.reports.installed(device, held);
+    if (message.body.part.index !== message.body.part.count - 1) return null;
+
+    const size = this.options.syncPartSize;
+    const count = Math.max(1, Math.ceil(desired.length / size));
+    let last: Message | null = null;
+    for (let index = 0; index < count; index += 1) {
+      last = this.reply(device, 'sync.complete', { version, part: { index, count }, gates: desired.slice(index * size, (index + 1) * size) }, message.id);
+    }
+    this.log.info('device synchronised', { device, desired: desired.length, held: held.length, version });
+    return last;
+  }
+
+  /** Marks devices offline that missed three keep-alive intervals (their will may never come). */
+  async expireSilent(): Promise<string[]> {
+    const now = this.now();
+    const online = await this.store.listDevices({ status: 'online' });
+    const silent = online.filter((d) => d.lastSeenMs < now - 3 * (d.keepaliveS ?? this.options.maxKeepaliveS) * 1000);
+    for (const d of silent) {
+      await this.store.setDeviceStatus(d.id, 'offline', now);
+      await this.reports.offline(d.id);
+      this.log.warn('device silent for three keep-alive intervals; offline', { device: d.id });
+    }
+    return silent.map((d) => d.id);
+  }
+}

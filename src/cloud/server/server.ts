@@ -1,0 +1,112 @@
+/**
+ * The QoS control server assembled: inbound routing from the broker to the device link and the
+ * session API, the session manager, the router index, the periodic jobs (deadlines, silent
+ * devices, index refresh), and the HTTP front. The broker connection and the store are given, so
+ * that tests and `main.ts` choose them.
+ */
+import { allCcFilter, allDevicesFilter } from '../../core/protocol/topics.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Store } from '../store/types.ts';
+import { CcApi } from './cc-api.ts';
+import type { ServerConfig } from './config.ts';
+import { DeviceLink } from './devices.ts';
+import { HttpApi } from './http-api.ts';
+import { Inbound } from './inbound.ts';
+import { Outbox } from './outbox.ts';
+import type { Publisher } from './outbox.ts';
+import { RouterIndex } from './router-index.ts';
+import { SessionManager } from './sessions.ts';
+import type { AdmissionCheck, Planner } from './sessions.ts';
+
+/** The broker as the server uses it. */
+export interface Bus extends Publisher {
+  subscribe(filter: string, onMessage: (topic: string, text: string) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface QosServerParts {
+  readonly config: ServerConfig;
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly planner: Planner;
+  readonly admit: AdmissionCheck;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+const SWEEP_MS = 100;
+const INDEX_REFRESH_MS = 1000;
+
+export class QosServer {
+  readonly outbox: Outbox;
+  readonly devices: DeviceLink;
+  readonly sessions: SessionManager;
+  readonly inbound: Inbound;
+  readonly index: RouterIndex;
+  private http: HttpApi | null = null;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(private readonly parts: QosServerParts) {
+    const { config, store, bus, log } = parts;
+    const now = parts.now ?? Date.now;
+    // Seconds since the epoch: grows with every start, so routers see the restart.
+    this.outbox = new Outbox(bus, config.serverId, Math.floor(now() / 1000) % 2147483647, now);
+    this.index = new RouterIndex(store, log.child('index'), now);
+    let devices: DeviceLink | null = null;
+    this.sessions = new SessionManager({
+      store,
+      outbox: this.outbox,
+      planner: parts.planner,
+      admit: parts.admit,
+      locator: () => this.index.current(),
+      publishDesired: (device) => devices!.publishDesired(device),
+      config,
+      log: log.child('sessions'),
+      now,
+    });
+    devices = new DeviceLink(
+      store,
+      this.outbox,
+      this.sessions,
+      log.child('devices'),
+      { maxKeepaliveS: config.maxKeepaliveS, accountingS: config.accountingS, syncPartSize: 32 },
+      now,
+      () => void this.index.refresh(),
+    );
+    this.devices = devices;
+    const cc = new CcApi(this.sessions, this.outbox, log.child('cc'));
+    this.inbound = new Inbound({ device: (id, m) => devices.handle(id, m), callControl: (id, m) => cc.handle(id, m) }, log.child('inbound'), now);
+  }
+
+  /** Subscribes, starts the periodic jobs and the HTTP API; returns where HTTP listens (null: off). */
+  async start(): Promise<{ http: { host: string; port: number } | null }> {
+    const { bus, config, log } = this.parts;
+    await this.index.refresh();
+    const share = config.shareGroup ?? undefined;
+    const receive = (topic: string, text: string) => void this.inbound.receive(topic, text);
+    await bus.subscribe(allDevicesFilter('up', share), receive);
+    await bus.subscribe(allDevicesFilter('status', share), receive);
+    await bus.subscribe(allCcFilter('req', share), receive);
+    const every = (ms: number, job: () => Promise<unknown>, name: string) => {
+      const timer = setInterval(() => void job().catch((err: unknown) => log.error(`${name} failed`, { error: String(err) })), ms);
+      timer.unref?.();
+      this.timers.push(timer);
+    };
+    every(SWEEP_MS, () => this.sessions.sweep(), 'deadline sweep');
+    every(INDEX_REFRESH_MS, () => this.index.refresh(), 'router index refresh');
+    every(config.maxKeepaliveS * 1000, () => this.devices.expireSilent(), 'silent device check');
+    let http: { host: string; port: number } | null = null;
+    if (config.httpPort !== null) {
+      this.http = new HttpApi(this.sessions, { host: config.httpHost, port: config.httpPort, onError: (m, f) => log.error(m, { error: String(f.error) }) });
+      http = await this.http.start();
+    }
+    log.info('QoS control server running', { id: config.serverId, http: http ? `${http.host}:${http.port}` : 'off', store: this.parts.store.backend });
+    return { http };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    await this.http?.stop();
+    await this.parts.bus.close();
+  }
+}

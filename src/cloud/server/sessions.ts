@@ -1,0 +1,505 @@
+/**
+ * The session manager: the policy decision point's core. A call-control request becomes gates
+ * on the routers at both ends (located from their interface reports, rated and classed by the
+ * DiffServ policy, admitted against each router's EF budget in each direction, all or nothing);
+ * routers' reports move the call on; a deadline turns a missing report into a failure that rolls
+ * back what was installed; a deletion removes the gates and the routers' final counters are
+ * recorded as usage.
+ *
+ * Every state change is a compare-and-set in the store, so several server instances can share
+ * the routers' reports; per call, requests are handled one at a time.
+ */
+import type { Locator } from '../../core/control/locate.ts';
+import type { Logger } from '../../core/log.ts';
+import { gateHash } from '../../core/protocol/digest.ts';
+import type { MessageOf } from '../../core/protocol/envelope.ts';
+import type { Gate } from '../../core/protocol/messages/gates.ts';
+import type { MediaLine, SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../core/protocol/messages/cc.ts';
+import { fail, ok } from '../../core/result.ts';
+import type { Result } from '../../core/result.ts';
+import type { AdmittedKbps, DeviceRecord, GateRecord, GateState, JsonObject, SessionRecord, SessionState, Store, StoreTx } from '../store/types.ts';
+import type { ServerConfig } from './config.ts';
+import type { GateReportSink } from './devices.ts';
+import type { SessionApi } from './http-api.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import type { Outbox } from './outbox.ts';
+import { sessionView } from './session-view.ts';
+
+/** One gate the plan puts on one router. */
+export interface PlannedGate {
+  readonly device: string;
+  readonly gate: Gate;
+}
+
+/** What a media line needs: its gates, or why it gets none (then the line is rejected: best effort). */
+export interface LinePlan {
+  readonly line: number;
+  readonly gates: readonly PlannedGate[];
+  readonly reason: string | null;
+}
+
+/** Locates both ends of a media line and plans its gates (core/control behind it). */
+export interface Planner {
+  plan(locator: Locator, callId: string, body: SessionAddBody, media: MediaLine, lifetimeS: number): LinePlan;
+}
+
+interface Decisions {
+  readonly install?: ReadonlyMap<string, Gate[]>;
+  readonly modify?: ReadonlyMap<string, Gate[]>;
+  readonly remove: ReadonlyMap<string, string[]>;
+  readonly versions: ReadonlyMap<string, number>;
+}
+
+/** Admission control: null when the gates fit the router's budget, else why not. */
+export type AdmissionCheck = (device: DeviceRecord, admitted: AdmittedKbps, wanted: readonly Gate[]) => string | null;
+
+export interface SessionManagerDeps {
+  readonly store: Store;
+  readonly outbox: Outbox;
+  readonly planner: Planner;
+  /** The router-location index, current as of the last interface report. */
+  readonly locator: () => Promise<Locator>;
+  readonly admit: AdmissionCheck;
+  /** Publishes a device's retained desired-state summary after its gates changed. */
+  readonly publishDesired: (device: string) => Promise<void>;
+  readonly config: Pick<ServerConfig, 'decisionDeadlineMs' | 'removalDeadlineMs' | 'offlinePolicy' | 'gateLifetimeS'>;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+const LIVE_LINE: readonly SessionState[] = ['pending', 'active'];
+const HELD_GATE: readonly GateState[] = ['installing', 'installed'];
+
+/** The part of a request that decides a line's gates: equal specs need no change. */
+function lineSpec(body: SessionAddBody, media: MediaLine): JsonObject {
+  return JSON.parse(JSON.stringify({ caller: body.caller, callee: body.callee, media })) as JsonObject;
+}
+
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export class SessionManager implements SessionApi, GateReportSink {
+  private readonly calls = new KeyedQueue();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly now: () => number;
+  private sweeping = false;
+
+  constructor(private readonly deps: SessionManagerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  // ---- the session API -----------------------------------------------------------------------
+
+  async add(client: string, body: SessionAddBody): Promise<Result<SessionStateBody>> {
+    await this.calls.run(body.callId, () => this.apply(client, body));
+    // Outside the call's queue: the reports that settle it go through that queue.
+    if (body.wait === true) await this.settle(body.callId, this.now() + this.deps.config.decisionDeadlineMs);
+    return ok(await this.view(body.callId));
+  }
+
+  /** A re-INVITE or UPDATE: the same as add, which only changes lines whose media changed. */
+  modify(client: string, body: SessionAddBody): Promise<Result<SessionStateBody>> {
+    return this.add(client, body);
+  }
+
+  remove(client: string, body: SessionDeleteBody): Promise<Result<SessionStateBody>> {
+    return this.calls.run(body.callId, async () => {
+      const lines = await this.deps.store.listSessions({ callId: body.callId });
+      if (lines.length === 0) return fail({ code: 'E_NOT_FOUND', message: `no session ${body.callId}`, path: 'callId' });
+      for (const line of lines) {
+        if (LIVE_LINE.includes(line.state)) await this.endLine(line, 'ending', body.reason ?? `deleted by ${client}`);
+        else if (line.state === 'rejected' || line.state === 'failed') {
+          await this.deps.store.updateSession(line.callId, line.line, { state: 'ended', endedAtMs: this.now(), updatedAtMs: this.now() }, [line.state]);
+        }
+      }
+      await this.settleEnding(body.callId);
+      return ok(await this.view(body.callId));
+    });
+  }
+
+  async get(callId: string): Promise<SessionStateBody | null> {
+    const lines = await this.deps.store.listSessions({ callId });
+    return lines.length === 0 ? null : this.view(callId);
+  }
+
+  async health(): Promise<Record<string, unknown>> {
+    const [pending, active] = await Promise.all([this.deps.store.listSessions({ state: 'pending' }), this.deps.store.listSessions({ state: 'active' })]);
+    return { ok: true, server: this.deps.outbox.serverId, sessions: { pending: pending.length, active: active.length } };
+  }
+
+  private async view(callId: string): Promise<SessionStateBody> {
+    const [lines, gates] = await Promise.all([this.deps.store.listSessions({ callId }), this.deps.store.listGates({ callId })]);
+    return sessionView(callId, lines, gates);
+  }
+
+  // ---- add and modify ------------------------------------------------------------------------
+
+  private async apply(client: string, body: SessionAddBody): Promise<void> {
+    const existing = new Map((await this.deps.store.listSessions({ callId: body.callId })).map((s) => [s.line, s]));
+    const changed: { media: MediaLine; old: SessionRecord | undefined }[] = [];
+    for (const media of body.media) {
+      const old = existing.get(media.line);
+      // Idempotent: the same media again changes nothing; a finished line is not revived.
+      if (old && (sameJson(old.spec, lineSpec(body, media)) || !LIVE_LINE.includes(old.state))) continue;
+      changed.push({ media, old });
+    }
+    if (changed.length > 0) {
+      const locator = await this.deps.locator();
+      const plans = changed.map(({ media, old }) => ({ media, old, plan: this.deps.planner.plan(locator, body.callId, body, media, this.deps.config.gateLifetimeS) }));
+      const outcome = await this.deps.store.transaction((tx) => this.admitLines(tx, client, body, plans));
+      await this.sendDecisions(outcome);
+      for (const line of outcome.rejected) this.deps.log.info('session line rejected', { call: body.callId, line: line.line, reason: line.reason });
+    }
+  }
+
+  /**
+   * In one transaction: lock the routers, check each one's budget with what the call adds (a
+   * modified gate counts only its change), then record the lines and gates and raise the routers'
+   * desired-state versions. All lines of the request are admitted, or none.
+   */
+  private async admitLines(
+    tx: StoreTx,
+    client: string,
+    body: SessionAddBody,
+    plans: readonly { media: MediaLine; old: SessionRecord | undefined; plan: LinePlan }[],
+  ): Promise<{ install: Map<string, Gate[]>; modify: Map<string, Gate[]>; remove: Map<string, string[]>; rejected: { line: number; reason: string }[]; versions: Map<string, number> }> {
+    const now = this.now();
+    const install = new Map<string, Gate[]>();
+    const modify = new Map<string, Gate[]>();
+    const remove = new Map<string, string[]>();
+    const versions = new Map<string, number>();
+    const rejected: { line: number; reason: string }[] = [];
+    const push = <T>(map: Map<string, T[]>, key: string, value: T) => (map.get(key) ?? map.set(key, []).get(key)!).push(value);
+
+    const oldGates = new Map<string, GateRecord>();
+    for (const { old } of plans) {
+      if (!old) continue;
+      for (const g of await tx.listGates({ callId: body.callId })) if (g.line === old.line && HELD_GATE.includes(g.state)) oldGates.set(g.id, g);
+    }
+    const devices = [...new Set(plans.flatMap(({ plan }) => plan.gates.map((g) => g.device)))];
+    const locked = new Map((await tx.lockDevices(devices)).map((d) => [d.id, d]));
+
+    // Why the whole request fails, if it does: an unknown or offline router, or a budget.
+    let refusal: string | null = null;
+    for (const device of devices) {
+      const record = locked.get(device);
+      if (!record || record.link === null) refusal ??= `router ${device} has not opened a session with the server`;
+      else if (record.status !== 'online' && this.deps.config.offlinePolicy === 'fail') refusal ??= `router ${device} is offline`;
+      if (refusal !== null || !record) continue;
+      const admitted = await tx.admittedKbps(device);
+      const wanted = plans.flatMap(({ plan }) => plan.gates.filter((g) => g.device === device).map((g) => g.gate));
+      // A modified gate's old rate is already counted: take it out before asking.
+      const released = [...oldGates.values()].filter((g) => g.device === device);
+      const base = released.reduce((sum, g) => ({ up: sum.up - (g.direction !== 'down' ? g.rateKbps : 0), down: sum.down - (g.direction !== 'up' ? g.rateKbps : 0) }), admitted);
+      const over = this.deps.admit(record, base, wanted);
+      if (over !== null) refusal ??= over;
+    }
+
+    for (const { media, old, plan } of plans) {
+      const spec = lineSpec(body, media);
+      if (old && plan.reason === null && refusal !== null) {
+        // A refused modify leaves the line as it was: its gates keep marking.
+        await tx.updateSession(body.callId, media.line, { reason: `change refused: ${refusal}`, updatedAtMs: now });
+        rejected.push({ line: media.line, reason: refusal });
+        continue;
+      }
+      const reason = plan.reason ?? refusal;
+      const gatesOfLine = reason === null ? plan.gates : [];
+      const newIds = new Set(gatesOfLine.map((g) => g.gate.id));
+      let changes = 0;
+      if (old) {
+        for (const g of oldGates.values()) {
+          if (g.line !== media.line || newIds.has(g.id)) continue;
+          await tx.updateGateState(g.id, { state: 'removing', atMs: now, ifStateIn: HELD_GATE });
+          push(remove, g.device, g.id);
+          changes += 1;
+        }
+      }
+      const fresh: GateRecord[] = [];
+      for (const { device, gate } of gatesOfLine) {
+        const previous = oldGates.get(gate.id);
+        if (previous && previous.hash === gateHash(gate)) continue;
+        if (previous) {
+          await tx.deleteGates([gate.id]);
+          push(modify, device, gate);
+        } else push(install, device, gate);
+        fresh.push({ id: gate.id, device, callId: body.callId, line: media.line, gate, hash: gateHash(gate), direction: gate.direction, rateKbps: gate.rateKbps, state: 'installing', updatedAtMs: now, error: null });
+      }
+      if (fresh.length > 0) await tx.insertGates(fresh);
+      changes += fresh.length;
+
+      // A line without gates (its stream is inactive or removed, or it was refused) has nothing to wait for.
+      let state: SessionState;
+      if (gatesOfLine.length === 0) state = old && changes > 0 ? 'ending' : reason !== null && !old ? 'rejected' : 'ended';
+      else state = changes > 0 || !old ? 'pending' : old.state;
+      if (reason !== null && !old) rejected.push({ line: media.line, reason });
+      const deadlineMs = state === 'pending' ? now + this.deps.config.decisionDeadlineMs : state === 'ending' ? now + this.deps.config.removalDeadlineMs : null;
+      const finished = state === 'ended' || state === 'rejected' ? now : null;
+      const gateIds = gatesOfLine.map((g) => g.gate.id);
+      if (old) {
+        await tx.updateSession(body.callId, media.line, { client, state, spec, reason, gateIds, deadlineMs, endedAtMs: finished, updatedAtMs: now });
+      } else {
+        await tx.insertSession({
+          callId: body.callId, line: media.line, client, state, spec, reason, gateIds,
+          createdAtMs: now, updatedAtMs: now, deadlineMs, activeAtMs: null, endedAtMs: finished,
+        });
+      }
+    }
+    for (const device of new Set([...install.keys(), ...modify.keys(), ...remove.keys()])) versions.set(device, await tx.bumpDesiredVersion(device));
+    return { install, modify, remove, rejected, versions };
+  }
+
+  /** After the transaction committed: the decisions, each with the router's new desired-state version. */
+  private async sendDecisions({ install = new Map(), modify = new Map(), remove, versions }: Decisions): Promise<void> {
+    const devices = new Set([...install.keys(), ...modify.keys(), ...remove.keys()]);
+    for (const device of devices) {
+      const version = versions.get(device) ?? 0;
+      const removing = remove.get(device);
+      if (removing?.length) this.send(device, 'decision.remove', { version, gates: removing });
+      const modifying = modify.get(device);
+      if (modifying?.length) this.send(device, 'decision.modify', { version, gates: modifying });
+      const installing = install.get(device);
+      if (installing?.length) this.send(device, 'decision.install', { version, gates: installing });
+      await this.deps.publishDesired(device);
+    }
+  }
+
+  private send<T extends 'decision.install' | 'decision.modify' | 'decision.remove'>(device: string, type: T, body: MessageOf<T>['body']): void {
+    const sent = this.deps.outbox.toDevice(device, type, body as never);
+    if (!sent.ok) this.deps.log.error('cannot send decision', { device, type, code: sent.error.code, reason: sent.error.message });
+  }
+
+  // ---- ending lines --------------------------------------------------------------------------
+
+  /**
+   * Takes a line's gates out (state `ending` until the routers confirm, or `failed` with the
+   * reason when this is a rollback); a line without gates left ends at once.
+   */
+  private async endLine(line: SessionRecord, state: 'ending' | 'failed', reason: string): Promise<void> {
+    const now = this.now();
+    const { remove, versions } = await this.deps.store.transaction(async (tx) => {
+      const current = await tx.getSession(line.callId, line.line);
+      if (!current || !LIVE_LINE.includes(current.state)) return { remove: new Map<string, string[]>(), versions: new Map<string, number>() };
+      const gates = (await tx.listGates({ callId: line.callId })).filter((g) => g.line === line.line && HELD_GATE.includes(g.state));
+      const remove = new Map<string, string[]>();
+      for (const g of gates) {
+        await tx.updateGateState(g.id, { state: 'removing', atMs: now, ifStateIn: HELD_GATE });
+        (remove.get(g.device) ?? remove.set(g.device, []).get(g.device)!).push(g.id);
+      }
+      await tx.updateSession(line.callId, line.line, {
+        state: gates.length === 0 && state === 'ending' ? 'ended' : state,
+        reason: state === 'failed' ? reason : current.reason,
+        deadlineMs: now + this.deps.config.removalDeadlineMs,
+        endedAtMs: gates.length === 0 ? now : null,
+        updatedAtMs: now,
+      });
+      const versions = new Map<string, number>();
+      for (const device of remove.keys()) versions.set(device, await tx.bumpDesiredVersion(device));
+      return { remove, versions };
+    });
+    await this.sendDecisions({ remove, versions });
+    this.wake(line.callId);
+  }
+
+  /** Lines in `ending` whose gates are all gone end now. */
+  private async settleEnding(callId: string): Promise<void> {
+    const lines = await this.deps.store.listSessions({ callId, state: 'ending' });
+    if (lines.length === 0) return;
+    const gates = await this.deps.store.listGates({ callId });
+    for (const line of lines) {
+      const open = gates.filter((g) => g.line === line.line && g.state !== 'removed' && g.state !== 'failed');
+      if (open.length > 0) continue;
+      const ended = await this.deps.store.updateSession(callId, line.line, { state: 'ended', endedAtMs: this.now(), deadlineMs: null, updatedAtMs: this.now() }, ['ending']);
+      if (ended) this.deps.log.info('session line ended', { call: callId, line: line.line });
+    }
+  }
+
+  // ---- routers' reports ----------------------------------------------------------------------
+
+  /** `report.success`, or gates a resynchronising router holds as wanted: installs and removals confirmed. */
+  async installed(device: string, gateIds: readonly string[]): Promise<void> {
+    const calls = new Set<string>();
+    const now = this.now();
+    for (const id of gateIds) {
+      const gate = await this.deps.store.getGate(id);
+      if (!gate || gate.device !== device) continue;
+      const next: GateState | null = gate.state === 'installing' ? 'installed' : gate.state === 'removing' ? 'removed' : null;
+      if (next === null) continue;
+      if (await this.deps.store.updateGateState(id, { state: next, atMs: now, ifStateIn: [gate.state] })) calls.add(gate.callId);
+    }
+    for (const callId of calls) await this.calls.run(callId, () => this.progress(callId));
+  }
+
+  async removed(device: string, gateIds: readonly string[]): Promise<void> {
+    await this.installed(device, gateIds);
+  }
+
+  /** `report.failure`: those lines fail, and what their other routers installed is rolled back. */
+  async failed(device: string, failures: readonly { id: string; code: string; message: string }[]): Promise<void> {
+    const lines = new Map<string, { callId: string; line: number; reason: string }>();
+    for (const f of failures) {
+      const gate = await this.deps.store.getGate(f.id);
+      if (!gate || gate.device !== device) continue;
+      const reason = `router ${device} refused gate ${f.id}: ${f.code} ${f.message}`;
+      await this.deps.store.updateGateState(f.id, { state: 'failed', error: reason, atMs: this.now() });
+      lines.set(`${gate.callId}\n${gate.line}`, { callId: gate.callId, line: gate.line, reason });
+    }
+    for (const { callId, line, reason } of lines.values()) {
+      await this.calls.run(callId, async () => {
+        const record = await this.deps.store.getSession(callId, line);
+        if (record && LIVE_LINE.includes(record.state)) await this.endLine(record, 'failed', reason);
+        await this.notify(callId);
+      });
+    }
+  }
+
+  async accounting(device: string, message: MessageOf<'report.accounting'>): Promise<void> {
+    const endedIds: string[] = [];
+    for (const usage of message.body.gates) {
+      const gate = await this.deps.store.getGate(usage.id);
+      if (gate && gate.device !== device) continue;
+      const outcome = await this.deps.store.recordUsage({
+        device,
+        gateId: usage.id,
+        callId: gate?.callId ?? usage.session ?? null,
+        up: usage.up,
+        down: usage.down,
+        firstSeen: usage.firstSeen,
+        lastSeen: usage.lastSeen,
+        ended: usage.ended ?? null,
+        receivedAtMs: this.now(),
+      });
+      if (!outcome.recorded) this.deps.log.debug('usage report changed nothing (a repeat)', { device, gate: usage.id });
+      if (usage.ended !== undefined && gate && gate.state === 'removing') endedIds.push(usage.id);
+    }
+    if (endedIds.length > 0) await this.installed(device, endedIds);
+  }
+
+  /** The router removed gates by itself: a live line has lost its QoS. */
+  async deleted(device: string, message: MessageOf<'delete'>): Promise<void> {
+    const calls = new Map<string, Set<number>>();
+    for (const id of message.body.gates) {
+      const gate = await this.deps.store.getGate(id);
+      if (!gate || gate.device !== device || gate.state === 'removed') continue;
+      await this.deps.store.updateGateState(id, { state: 'removed', error: `removed by the router: ${message.body.reason}`, atMs: this.now() });
+      (calls.get(gate.callId) ?? calls.set(gate.callId, new Set()).get(gate.callId)!).add(gate.line);
+    }
+    for (const [callId, lines] of calls) {
+      await this.calls.run(callId, async () => {
+        for (const line of lines) {
+          const record = await this.deps.store.getSession(callId, line);
+          if (record && LIVE_LINE.includes(record.state)) await this.endLine(record, 'failed', `router ${device} removed a gate (${message.body.reason})`);
+        }
+        await this.progress(callId);
+      });
+    }
+  }
+
+  /** A router went away: with the `fail` policy, lines still waiting for it fail now. */
+  async offline(device: string): Promise<void> {
+    if (this.deps.config.offlinePolicy !== 'fail') return;
+    const waiting = await this.deps.store.listGates({ device, state: 'installing' });
+    for (const callId of new Set(waiting.map((g) => g.callId))) {
+      await this.calls.run(callId, async () => {
+        for (const line of await this.deps.store.listSessions({ callId, state: 'pending' })) {
+          await this.endLine(line, 'failed', `router ${device} went offline before installing`);
+        }
+        await this.notify(callId);
+      });
+    }
+  }
+
+  /** Moves a call's lines on after gate changes: pending -> active, ending -> ended; tells its client. */
+  private async progress(callId: string): Promise<void> {
+    const gates = await this.deps.store.listGates({ callId });
+    const before = await this.deps.store.listSessions({ callId });
+    const now = this.now();
+    for (const line of before) {
+      if (line.state !== 'pending') continue;
+      const mine = gates.filter((g) => g.line === line.line && g.state !== 'removed' && g.state !== 'removing');
+      if (mine.length > 0 && mine.every((g) => g.state === 'installed')) {
+        await this.deps.store.updateSession(callId, line.line, { state: 'active', activeAtMs: line.activeAtMs ?? now, deadlineMs: null, updatedAtMs: now }, ['pending']);
+      }
+    }
+    await this.settleEnding(callId);
+    await this.notify(callId);
+  }
+
+  /** Wakes local waiters and tells the call's client where it stands now. */
+  private async notify(callId: string): Promise<void> {
+    this.wake(callId);
+    const lines = await this.deps.store.listSessions({ callId });
+    const client = lines[0]?.client;
+    if (client === undefined) return;
+    const sent = this.deps.outbox.toClient(client, await this.view(callId));
+    if (!sent.ok) this.deps.log.warn('cannot notify call control', { client, call: callId, reason: sent.error.message });
+  }
+
+  private wake(callId: string): void {
+    for (const resolve of this.waiters.get(callId) ?? []) resolve();
+  }
+
+  /** Waits until no line of the call is pending; at `untilMs` the lines past their deadline fail. */
+  private async settle(callId: string, untilMs: number): Promise<void> {
+    for (;;) {
+      const lines = await this.deps.store.listSessions({ callId });
+      const pending = lines.filter((l) => l.state === 'pending');
+      if (pending.length === 0) return;
+      if (this.now() >= untilMs) {
+        for (const line of pending) await this.expireLine(line);
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        let set = this.waiters.get(callId);
+        if (!set) this.waiters.set(callId, (set = new Set()));
+        const done = () => {
+          clearTimeout(timer);
+          set!.delete(done);
+          if (set!.size === 0) this.waiters.delete(callId);
+          resolve();
+        };
+        // Reports may reach another server instance: look at the store again now and then.
+        const timer = setTimeout(done, Math.max(1, Math.min(50, untilMs - this.now())));
+        set.add(done);
+      });
+    }
+  }
+
+  // ---- deadlines -----------------------------------------------------------------------------
+
+  /** A pending line past its deadline fails, naming the routers that did not report, and is rolled back. */
+  private expireLine(line: SessionRecord): Promise<void> {
+    return this.calls.run(line.callId, async () => {
+      const current = await this.deps.store.getSession(line.callId, line.line);
+      if (!current || current.state !== 'pending' || current.deadlineMs === null || current.deadlineMs > this.now()) return;
+      const gates = await this.deps.store.listGates({ callId: line.callId });
+      const missing = gates.filter((g) => g.line === line.line && g.state === 'installing').map((g) => g.device);
+      await this.endLine(current, 'failed', `no install report from ${[...new Set(missing)].join(', ') || 'a router'} within ${this.deps.config.decisionDeadlineMs} ms`);
+      await this.notify(line.callId);
+    });
+  }
+
+  /**
+   * Pending lines past their deadline fail and are rolled back; ending lines past theirs end (the
+   * gates' lifetime removes whatever a lost removal left). Every instance runs it; the store's
+   * compare-and-set makes each change happen once.
+   */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const now = this.now();
+      for (const line of await this.deps.store.listSessions({ state: 'pending' })) await this.expireLine(line);
+      for (const line of await this.deps.store.listSessions({ state: 'ending' })) {
+        if (line.deadlineMs === null || line.deadlineMs > now) continue;
+        await this.calls.run(line.callId, async () => {
+          for (const g of await this.deps.store.listGates({ callId: line.callId })) {
+            if (g.line === line.line && g.state === 'removing') await this.deps.store.updateGateState(g.id, { state: 'removed', error: 'removal not confirmed in time', atMs: now, ifStateIn: ['removing'] });
+          }
+          await this.progress(line.callId);
+        });
+      }
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}

@@ -1,0 +1,14 @@
+/** Opens the store a URL names: `sqlite:<file>` or `sqlite::memory:` (the embedded default). */
+import { SqliteStore } from './sqlite.ts';
+import type { Store } from './types.ts';
+
+export type { Store } from './types.ts';
+
+export async function openStore(url: string): Promise<Store> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path === '') throw new Error('store URL sqlite: needs a file name, or :memory:');
+    return new SqliteStore(path);
+  }
+  throw new Error(`unknown store URL ${JSON.stringify(url)}: use sqlite:<file> or sqlite::memory:`);
+}

@@ -1,0 +1,110 @@
+/**
+ * A router's side of the protocol played by the test over a real MQTT connection: it opens,
+ * reports interfaces, and answers decisions as the test tells it to (or not at all), so the
+ * server's handling of every report, a silent router and a resync can be checked.
+ */
+import { connectServerMqtt } from '../../../src/cloud/mqtt/client.ts';
+import type { ServerMqttClient } from '../../../src/cloud/mqtt/client.ts';
+import { decodeMessage, encodeMessage, makeMessage } from '../../../src/core/protocol/envelope.ts';
+import type { BodyOf, Message, MessageType } from '../../../src/core/protocol/envelope.ts';
+import type { InterfaceEntry } from '../../../src/core/protocol/messages/interfaces.ts';
+import { deviceTopic } from '../../../src/core/protocol/topics.ts';
+
+export type DecisionMode = 'succeed' | 'fail' | 'silent';
+
+export class ScriptedRouter {
+  readonly received: Message[] = [];
+  /** What the router holds, by gate id, as the decisions left it. */
+  readonly gates = new Map<string, BodyOf<'decision.install'>['gates'][number]>();
+  mode: DecisionMode = 'succeed';
+  private client!: ServerMqttClient;
+  private seq = 0;
+  private waiters: Array<{ test: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
+
+  constructor(
+    readonly id: string,
+    readonly boot = 1,
+  ) {}
+
+  async connect(url: string): Promise<void> {
+    const quiet = { info: () => {}, warn: () => {} };
+    this.client = await connectServerMqtt({ url, clientId: this.id, username: this.id, protocolVersion: 4, log: quiet });
+    await this.client.subscribe(deviceTopic(this.id, 'down'), (_t, text) => this.onMessage(text));
+    await this.client.subscribe(deviceTopic(this.id, 'desired'), (_t, text) => this.onMessage(text));
+  }
+
+  private onMessage(text: string): void {
+    const decoded = decodeMessage(text);
+    if (!decoded.ok) throw new Error(`router ${this.id} got an invalid message: ${decoded.error.message}`);
+    const m = decoded.value;
+    this.received.push(m);
+    if (m.type === 'decision.install' || m.type === 'decision.modify') {
+      if (this.mode === 'succeed') {
+        for (const g of m.body.gates) this.gates.set(g.id, g);
+        void this.send('report.success', { version: m.body.version, gates: m.body.gates.map((g) => g.id) }, m.id);
+      } else if (this.mode === 'fail') {
+        void this.send('report.failure', { version: m.body.version, gates: m.body.gates.map((g) => ({ id: g.id, code: 'E_APPLY', message: 'nft refused the batch' })) }, m.id);
+      }
+    } else if (m.type === 'decision.remove' && this.mode !== 'silent') {
+      for (const id of m.body.gates) this.gates.delete(id);
+      void this.send('report.success', { version: m.body.version, gates: m.body.gates }, m.id);
+    }
+    for (const w of [...this.waiters]) {
+      if (w.test(m)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  }
+
+  /** The next received message of this type (or one already received, if `past`). */
+  next<T extends MessageType>(type: T, timeoutMs = 3000): Promise<Extract<Message, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`router ${this.id}: no ${type} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        test: (m) => m.type === type,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as Extract<Message, { type: T }>);
+        },
+      });
+    });
+  }
+
+  async send<T extends MessageType>(type: T, body: BodyOf<T>, corr?: string): Promise<Message> {
+    this.seq += 1;
+    const header = { id: `${this.id}:${this.boot}:${this.seq}`, device: this.id, session: this.boot, seq: this.seq, ts: Date.now() };
+    const built = makeMessage(type, corr === undefined ? header : { ...header, corr }, body);
+    if (!built.ok) throw new Error(`cannot build ${type}: ${built.error.message}`);
+    const text = encodeMessage(built.value);
+    if (!text.ok) throw new Error(text.error.message);
+    await this.client.publishAsync(deviceTopic(this.id, 'up'), text.value);
+    return built.value;
+  }
+
+  /** open, wait for accept, then the interface report. */
+  async open(interfaces: InterfaceEntry[], link = { upKbps: 20000, downKbps: 100000, efBudgetPercent: 30 }): Promise<BodyOf<'accept'>> {
+    const accepted = this.next('accept');
+    await this.send('open', {
+      agentVersion: '0.1.0',
+      board: { model: 'Lab Router', name: 'lab,router', release: 'OpenWrt 23.05.3', target: 'x86/64' },
+      capabilities: { queues: ['htb'], ipv6: true, maxGates: 256 },
+      link,
+      keepaliveS: 30,
+    });
+    const accept = await accepted;
+    await this.send('interfaces', { version: 1, interfaces });
+    return accept.body;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+export function lanInterfaces(lan4: string, lan6: string, wan4: string): InterfaceEntry[] {
+  return [
+    { name: 'lan', device: 'br-lan', role: 'lan', up: true, ipv4: [{ address: lan4, prefixLength: 24 }], ipv6: [{ address: lan6, prefixLength: 64 }], ipv6Prefixes: [] },
+    { name: 'wan', device: 'wan', role: 'wan', up: true, ipv4: [{ address: wan4, prefixLength: 24 }], ipv6: [], ipv6Prefixes: [] },
+  ];
+}
