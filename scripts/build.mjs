@@ -41,7 +41,29 @@ export async function buildQuickjsBundle(entry, outfile, options) {
   return { bytes: statSync(outfile).size, gzipBytes: gzipSync(code).length };
 }
 
+/**
+ * The cloud program for Node: one ES module, its npm dependencies left as imports (better-sqlite3
+ * is native; the others are resolved from node_modules at run time).
+ */
+export async function buildCloudBundle(outfile = join(root, 'dist', 'cloud', 'callqos-cloud.mjs')) {
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({
+    entryPoints: [join(root, 'src', 'cloud', 'main.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    define: { CALLQOS_VERSION: JSON.stringify(pkg.version) },
+    logLevel: 'warning',
+  });
+  return { file: outfile, bytes: statSync(outfile).size };
+}
+
 async function main() {
+  const cloud = await buildCloudBundle();
+  console.log(`${relative(root, cloud.file)}: ${(cloud.bytes / 1024).toFixed(1)} KiB`);
   const outfile = join(root, 'dist', 'agent', 'callqos-agent.js');
   const size = await buildQuickjsBundle(join(root, 'src', 'agent', 'entry', 'quickjs.ts'), outfile);
   const report = { file: relative(root, outfile), version: pkg.version, ...size };

@@ -49,7 +49,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   credentialsFile: null,
   brokerUser: null,
   brokerPasswordFile: null,
-  storeUrl: 'sqlite:callqos.db',
+  storeUrl: 'sqlite:data/callqos.db',
   httpHost: '127.0.0.1',
   httpPort: 8080,
   shareGroup: null,

@@ -1,4 +1,6 @@
 /** Opens the store a URL names: `sqlite:<file>` or `sqlite::memory:` (the embedded default). */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SqliteStore } from './sqlite.ts';
 import type { Store } from './types.ts';
 
@@ -8,6 +10,7 @@ export async function openStore(url: string): Promise<Store> {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '') throw new Error('store URL sqlite: needs a file name, or :memory:');
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     return new SqliteStore(path);
   }
   throw new Error(`unknown store URL ${JSON.stringify(url)}: use sqlite:<file> or sqlite::memory:`);
