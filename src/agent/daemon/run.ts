@@ -23,7 +23,9 @@ import { Dataplane } from './dataplane.ts';
 import { GateManager } from './gates.ts';
 import { Queueing } from './queueing.ts';
 import { TableMonitor } from './table-monitor.ts';
-import { InterfaceWatcher } from '../system/index.ts';
+import { InterfaceWatcher, readBoard } from '../system/index.ts';
+import { startCloudLink } from '../cloud/index.ts';
+import type { CloudLinkHandle } from '../cloud/index.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { TcDevices } from '../../core/queueing/index.ts';
 
@@ -59,6 +61,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     return wanDevice && lanDevice ? { wanDevice, lanDevice } : null;
   };
   let watcher: InterfaceWatcher | null = null;
+  let cloud: CloudLinkHandle | null = null;
   const gates = new GateManager(host, log.child('gates'), dataplane, `${stateDir}/state.json`, dataplaneSettings(config));
   gates.loadState();
   gates.setStaticGates(staticGates(config));
@@ -161,6 +164,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     onChange: (next) => {
       report = next;
       host.files.writeAtomic(`${stateDir}/interfaces.json`, JSON.stringify(next) + '\n');
+      cloud?.interfacesChanged();
       log.info('interfaces changed', { version: next.version, interfaces: next.interfaces.length });
       void serial(() => shape(false));
     },
@@ -170,7 +174,36 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     },
   });
   watcher.start();
-  log.info('callqos agent running', { version: AGENT_VERSION, gates: gates.list().length });
+
+  // The link to the QoS control server (config cloud), when enabled.
+  const board = await readBoard(host);
+  const boardInfo = board.ok ? board.value : null;
+  const deviceId = config.agent.deviceId ?? boardInfo?.hostname ?? 'OpenWrt';
+  cloud = startCloudLink(
+    host,
+    log,
+    config,
+    deviceId,
+    () => ({
+      agentVersion: AGENT_VERSION,
+      board: {
+        model: boardInfo?.model || 'unknown',
+        name: boardInfo?.boardName || 'unknown',
+        release: boardInfo?.release?.description || 'unknown',
+        target: boardInfo?.release?.target || 'unknown',
+      },
+      capabilities: { queues: ['htb'], ipv6: true, maxGates: 4096 },
+      link: { upKbps: config.qos.uplinkKbit, downKbps: config.qos.downlinkKbit, efBudgetPercent: config.qos.efBudgetPercent },
+    }),
+    () => report,
+    {
+      cloudGateIds: () => gates.list().filter((l) => l.source === 'cloud').map((l) => l.gate.id),
+      add: (gate) => serial(() => gates.add(gate, 'cloud')),
+      remove: (id) => serial(() => gates.remove(id, 'removed')),
+    },
+  );
+  gates.onEnded((ended) => cloud?.gateEnded(ended));
+  log.info('callqos agent running', { version: AGENT_VERSION, gates: gates.list().length, cloud: cloud !== null });
 
   // Each rebuild replaces the table, so the monitor reports the agent's own deletes too: check first.
   const monitor = new TableMonitor(host, log.child('nft'), () => {
@@ -198,6 +231,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
         if (fifo.ok) fifo.value.close();
         watcher?.stop();
         monitor.stop();
+        cloud?.stop();
         gates.persist();
         log.info('callqos agent stopped; the kernel keeps its gates until they expire');
         resolve(0);

@@ -1,0 +1,106 @@
+/**
+ * The cloud link as the daemon starts it: the transport (mosquitto clients), the control session
+ * on top, and the daemon's gates behind a port. Started only when `config cloud` is enabled and
+ * names a broker.
+ */
+import type { AgentConfig } from '../../core/config/index.ts';
+import type { DataplaneGate } from '../../core/dataplane/model.ts';
+import type { Host } from '../../core/host/index.ts';
+import type { Logger } from '../../core/log.ts';
+import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
+import type { OpenBody } from '../../core/protocol/messages/session.ts';
+import type { Result } from '../../core/result.ts';
+import type { EndedGate } from '../daemon/gates.ts';
+import { CloudSession } from './session.ts';
+import { Transport } from './transport.ts';
+
+export interface CloudGates {
+  cloudGateIds(): string[];
+  add(gate: DataplaneGate): Promise<Result<unknown>>;
+  remove(id: string): Promise<Result<{ usage: Record<'up' | 'down', { packets: number; bytes: number }> } | null>>;
+}
+
+export interface CloudLinkHandle {
+  interfacesChanged(): void;
+  gateEnded(ended: EndedGate): void;
+  stop(): void;
+}
+
+/** The boot counter: one more than last time, kept in the state directory (it is cleared at reboot, as the protocol allows). */
+function nextBootSession(host: Host, stateDir: string): number {
+  const path = `${stateDir}/boot`;
+  const read = host.files.readText(path);
+  const last = read.ok ? Number.parseInt(read.value, 10) : 0;
+  const next = Number.isSafeInteger(last) && last >= 0 && last < 2147483646 ? last + 1 : 1;
+  host.files.writeAtomic(path, `${next}\n`);
+  return next;
+}
+
+export function startCloudLink(
+  host: Host,
+  log: Logger,
+  config: AgentConfig,
+  deviceId: string,
+  describe: () => Omit<OpenBody, 'keepaliveS'>,
+  interfaces: () => InterfacesBody | null,
+  gates: CloudGates,
+): CloudLinkHandle | null {
+  const cloud = config.cloud;
+  if (!cloud.enabled) return null;
+  if (cloud.broker === undefined) {
+    log.error('cloud link enabled without a broker; not connecting');
+    return null;
+  }
+  const stateDir = config.agent.stateDir;
+  const bootSession = nextBootSession(host, stateDir);
+  let session: CloudSession | null = null;
+  // Messages are handled one at a time, in the order they came.
+  let inbox: Promise<void> = Promise.resolve();
+  const transport: Transport = new Transport(
+    host,
+    log.child('mqtt'),
+    {
+      deviceId,
+      broker: cloud.broker,
+      port: cloud.port,
+      tls: cloud.tls,
+      ...(cloud.caFile !== undefined ? { caFile: cloud.caFile } : {}),
+      ...(cloud.certFile !== undefined ? { certFile: cloud.certFile } : {}),
+      ...(cloud.keyFile !== undefined ? { keyFile: cloud.keyFile } : {}),
+      ...(cloud.username !== undefined ? { username: cloud.username } : {}),
+      ...(cloud.passwordFile !== undefined ? { passwordFile: cloud.passwordFile } : {}),
+      keepaliveS: cloud.keepaliveS,
+      stateDir,
+      willPayload: () => session?.statusText('offline') ?? '',
+    },
+    (topic, text) => {
+      inbox = inbox.then(() => session?.receive(topic, text)).catch((err: unknown) => log.error('cloud message handling failed', { error: String(err) }));
+    },
+    () => session?.started(),
+  );
+  session = new CloudSession(
+    host,
+    log.child('cloud'),
+    { deviceId, bootSession, keepaliveS: cloud.keepaliveS, describe, interfaces, gatesFile: `${stateDir}/cloud-gates.json` },
+    gates,
+    {
+      send: (text) => transport.send(text),
+      publishStatus: (text) => transport.publishRetained('status', text),
+      restart: (reason) => transport.restart(reason),
+      healthy: () => transport.healthy(),
+    },
+  );
+  transport.start();
+  log.info('cloud link starting', { broker: `${cloud.broker}:${cloud.port}`, tls: cloud.tls, boot: bootSession });
+  return {
+    interfacesChanged: () => session?.sendInterfaces(),
+    gateEnded: (ended) => {
+      if (ended.source === 'cloud') session?.gateEnded(ended.gate.id, ended.usage, ended.reason);
+    },
+    stop: () => {
+      session?.stop();
+      transport.publishRetained('status', session?.statusText('offline') ?? '');
+      transport.stop();
+    },
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * The agent's side of the COPS-over-MQTT relationship (docs/protocol.md). After every (re)start
+ * of the link: `open` until `accept`, the retained `online` status, the interface report, and a
+ * resync (the gates from the server it holds, with their hashes; the server answers with the
+ * whole desired list; what differs is installed, cloud gates not listed are removed). Then:
+ * decisions applied and answered with reports (a repeated decision gets the same answer without
+ * touching the kernel), keep-alives both ways, the final usage of every gate that ends, a
+ * `delete` for a gate that ended by itself, and a resync whenever the server's sequence skips,
+ * its boot counter changes, or the retained desired digest differs from what the agent holds.
+ */
+import type { Host } from '../../core/host/index.ts';
+import type { Logger } from '../../core/log.ts';
+import { desiredDigest, gateHash } from '../../core/protocol/digest.ts';
+import { decodeMessage, encodeMessage, makeMessage } from '../../core/protocol/envelope.ts';
+import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
+import type { Gate, Usage } from '../../core/protocol/messages/gates.ts';
+import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
+import type { OpenBody } from '../../core/protocol/messages/session.ts';
+import type { DataplaneGate } from '../../core/dataplane/model.ts';
+import type { Result } from '../../core/result.ts';
+
+/** What the session needs from the daemon's gates (the daemon serialises the calls). */
+export interface GatePort {
+  cloudGateIds(): string[];
+  add(gate: DataplaneGate): Promise<Result<unknown>>;
+  remove(id: string): Promise<Result<{ usage: Record<'up' | 'down', { packets: number; bytes: number }> } | null>>;
+}
+
+export interface LinkPort {
+  send(text: string): void;
+  publishStatus(text: string): void;
+  restart(reason: string): void;
+  healthy(): void;
+}
+
+export interface SessionOptions {
+  readonly deviceId: string;
+  readonly bootSession: number;
+  readonly keepaliveS: number;
+  readonly describe: () => Omit<OpenBody, 'keepaliveS'>;
+  readonly interfaces: () => InterfacesBody | null;
+  /** Where the protocol form of the cloud gates is kept across restarts. */
+  readonly gatesFile: string;
+}
+
+const SYNC_PART = 32;
+const REMEMBERED_DECISIONS = 256;
+
+export function toDataplaneGate(g: Gate): DataplaneGate {
+  return { id: g.id, direction: g.direction, lan: { ...g.lan }, remote: { ...g.remote }, dscp: g.dscp, rateKbit: g.rateKbps, lifetimeS: g.lifetimeS };
+}
+
+export class CloudSession {
+  private seq = 0;
+  private accepted = false;
+  private openId: string | null = null;
+  private openTimer: unknown = null;
+  private keepaliveTimer: unknown = null;
+  private lastHeardMs = 0;
+  private readonly serverSeq = new Map<string, { session: number; seq: number }>();
+  private readonly replies = new Map<string, Message[]>();
+  /** The server's gates the agent holds, in protocol form (for hashes and reports). */
+  private readonly held = new Map<string, Gate>();
+  private syncParts: Gate[] = [];
+  private syncing = false;
+
+  constructor(
+    private readonly host: Host,
+    private readonly log: Logger,
+    private readonly options: SessionOptions,
+    private readonly gates: GatePort,
+    private readonly link: LinkPort,
+  ) {
+    const saved = host.files.readText(options.gatesFile);
+    if (saved.ok) {
+      try {
+        for (const g of JSON.parse(saved.value) as Gate[]) this.held.set(g.id, g);
+      } catch {
+        log.warn('cloud gate file unreadable; a resync will rebuild it', { path: options.gatesFile });
+      }
+    }
+  }
+
+  private persist(): void {
+    const written = this.host.files.writeAtomic(this.options.gatesFile, JSON.stringify([...this.held.values()]));
+    if (!written.ok) this.log.error('cannot write the cloud gate file', { path: this.options.gatesFile, code: written.error.code });
+  }
+
+  private build<T extends MessageType>(type: T, body: BodyOf<T>, corr?: string): Message | null {
+    this.seq += 1;
+    const header = { id: `${this.options.deviceId}:${this.options.bootSession}:${this.seq}`, device: this.options.deviceId, session: this.options.bootSession, seq: this.seq, ts: Math.round(this.host.clock.wallMs()) };
+    const built = makeMessage(type, corr === undefined ? header : { ...header, corr }, body);
+    if (!built.ok) {
+      this.log.error('cannot build message', { type, code: built.error.code, reason: built.error.message, field: built.error.path ?? '' });
+      return null;
+    }
+    return built.value;
+  }
+
+  private send<T extends MessageType>(type: T, body: BodyOf<T>, corr?: string): Message | null {
+    const message = this.build(type, body, corr);
+    if (message === null) return null;
+    const text = encodeMessage(message);
+    if (!text.ok) return null;
+    this.link.send(text.value);
+    return message;
+  }
+
+  /** The status message the broker keeps: online now, or (as the will) offline. */
+  statusText(state: 'online' | 'offline'): string {
+    const m = this.build('status', { state, agentVersion: this.options.describe().agentVersion, since: Math.round(this.host.clock.wallMs()) });
+    const text = m ? encodeMessage(m) : null;
+    return text?.ok ? text.value : '';
+  }
+
+  /** The link (re)started: open again. */
+  started(): void {
+    this.accepted = false;
+    this.serverSeq.clear();
+    this.sendOpen(1000);
+  }
+
+  private sendOpen(retryMs: number): void {
+    if (this.openTimer !== null) this.host.timers.clearTimeout(this.openTimer as never);
+    const open = this.send('open', { ...this.options.describe(), keepaliveS: this.options.keepaliveS });
+    this.openId = open?.id ?? null;
+    this.openTimer = this.host.timers.setTimeout(() => {
+      this.openTimer = null;
+      if (!this.accepted) this.sendOpen(Math.min(30_000, retryMs * 2));
+    }, retryMs);
+  }
+
+  /** A message from the downlink or the desired topic. */
+  async receive(topic: string, text: string): Promise<void> {
+    const decoded = decodeMessage(text);
+    if (!decoded.ok) {
+      this.log.warn('message from the server rejected', { code: decoded.error.code, reason: decoded.error.message.slice(0, 200), field: decoded.error.path ?? '' });
+      return;
+    }
+    const m = decoded.value;
+    this.lastHeardMs = this.host.clock.monotonicMs();
+    this.link.healthy();
+    if (topic.endsWith('/desired')) {
+      if (m.type === 'desired') this.checkDesired(m.body.digest);
+      return;
+    }
+    this.checkSequence(m);
+    const repeated = this.replies.get(m.id);
+    if (repeated) {
+      for (const reply of repeated) {
+        const again = encodeMessage(reply);
+        if (again.ok) this.link.send(again.value);
+      }
+      return;
+    }
+    switch (m.type) {
+      case 'accept':
+        if (m.corr !== this.openId) return;
+        this.accepted = true;
+        this.log.info('cloud session accepted', { server: m.body.server, keepalive_s: m.body.keepaliveS });
+        this.link.publishStatus(this.statusText('online'));
+        this.startKeepalive(m.body.keepaliveS);
+        this.sendInterfaces();
+        this.requestSync();
+        return;
+      case 'keepalive':
+        return;
+      case 'decision.install':
+      case 'decision.modify':
+        return this.remember(m.id, await this.install(m.id, m.body.version, m.body.gates));
+      case 'decision.remove':
+        return this.remember(m.id, await this.removeGates(m.id, m.body.version, m.body.gates));
+      case 'sync.complete':
+        return this.syncPart(m);
+      case 'command': {
+        const reply = this.send('result', { ok: false, error: { code: 'E_UNSUPPORTED', message: `command ${m.body.name} is answered through rpcd on the router, not over the link` } }, m.id);
+        return this.remember(m.id, reply ? [reply] : []);
+      }
+      case 'close':
+        this.log.warn('server closed the session', { reason: m.body.reason });
+        this.link.restart(`server closed: ${m.body.reason}`);
+        return;
+      default:
+        this.log.warn('message type not expected from the server', { type: m.type });
+    }
+  }
+
+  private remember(id: string, replies: Message[]): void {
+    this.replies.set(id, replies);
+    if (this.replies.size > REMEMBERED_DECISIONS) this.replies.delete(this.replies.keys().next().value as string);
+  }
+
+  /** A skipped sequence number or a new server boot: something was lost, so resynchronise. */
+  private checkSequence(m: Message): void {
+    const last = this.serverSeq.get(m.device);
+    this.serverSeq.set(m.device, { session: m.session, seq: m.seq });
+    if (!last || m.type === 'accept') return;
+    if (last.session !== m.session) this.requestSync('the server restarted');
+    else if (m.seq > last.seq + 1) this.requestSync(`messages ${last.seq + 1}..${m.seq - 1} from the server were lost`);
+  }
+
+  private checkDesired(digest: string): void {
+    const mine = desiredDigest([...this.held.values()].map((g) => ({ id: g.id, hash: gateHash(g) })));
+    if (mine !== digest && this.accepted) this.requestSync('the desired state differs from what the router holds');
+  }
+
+  sendInterfaces(): void {
+    const report = this.options.interfaces();
+    if (report !== null && this.accepted) this.send('interfaces', report);
+  }
+
+  private requestSync(why?: string): void {
+    if (!this.accepted || this.syncing) return;
+    if (why) this.log.info('resynchronising with the server', { reason: why });
+    this.syncing = true;
+    this.syncParts = [];
+    const list = [...this.held.values()].map((g) => ({ id: g.id, hash: gateHash(g) }));
+    const count = Math.max(1, Math.ceil(list.length / SYNC_PART));
+    for (let index = 0; index < count; index += 1) {
+      this.send('sync.request', { version: 0, part: { index, count }, gates: list.slice(index * SYNC_PART, (index + 1) * SYNC_PART) });
+    }
+  }
+
+  private async syncPart(m: Extract<Message, { type: 'sync.complete' }>): Promise<void> {
+    this.syncParts.push(...m.body.gates);
+    if (m.body.part.index !== m.body.part.count - 1) return;
+    const desired = new Map(this.syncParts.map((g) => [g.id, g]));
+    this.syncParts = [];
+    this.syncing = false;
+    const installed: string[] = [];
+    for (const g of desired.values()) {
+      const have = this.held.get(g.id);
+      if (have && gateHash(have) === gateHash(g) && this.gates.cloudGateIds().includes(g.id)) {
+        installed.push(g.id);
+        continue;
+      }
+      const added = await this.gates.add(toDataplaneGate(g));
+      if (added.ok) {
+        this.held.set(g.id, g);
+        installed.push(g.id);
+      } else this.log.warn('gate from the server refused', { gate: g.id, reason: added.error.message });
+    }
+    const stale = [...new Set([...this.gates.cloudGateIds(), ...this.held.keys()])].filter((id) => !desired.has(id));
+    for (const id of stale) await this.endGate(id, 'removed');
+    this.persist();
+    if (installed.length > 0) this.send('report.success', { version: m.body.version, gates: installed.slice(0, 64) }, m.id);
+    this.log.info('resynchronised', { desired: desired.size, removed: stale.length });
+  }
+
+  private async install(corr: string, version: number, gates: readonly Gate[]): Promise<Message[]> {
+    const done: string[] = [];
+    const failed: { id: string; code: string; message: string }[] = [];
+    for (const g of gates) {
+      const added = await this.gates.add(toDataplaneGate(g));
+      if (added.ok) {
+        this.held.set(g.id, g);
+        done.push(g.id);
+      } else failed.push({ id: g.id, code: /^E_[A-Z0-9_]+$/.test(added.error.code) ? added.error.code : 'E_APPLY', message: added.error.message.slice(0, 256) });
+    }
+    this.persist();
+    const replies: (Message | null)[] = [];
+    if (done.length > 0) replies.push(this.send('report.success', { version, gates: done }, corr));
+    if (failed.length > 0) replies.push(this.send('report.failure', { version, gates: failed }, corr));
+    return replies.filter((r): r is Message => r !== null);
+  }
+
+  private async removeGates(corr: string, version: number, ids: readonly string[]): Promise<Message[]> {
+    for (const id of ids) await this.endGate(id, 'removed');
+    this.persist();
+    const reply = this.send('report.success', { version, gates: [...ids] }, corr);
+    return reply ? [reply] : [];
+  }
+
+  /** Takes a cloud gate out and reports its final counters. */
+  private async endGate(id: string, ended: 'removed' | 'expired'): Promise<void> {
+    const gate = this.held.get(id);
+    this.held.delete(id);
+    const removed = await this.gates.remove(id);
+    if (removed.ok && removed.value !== null) this.reportUsage(id, gate?.session, removed.value.usage, ended);
+  }
+
+  /** A cloud gate ended without the server asking (its lifetime ran out). */
+  gateEnded(id: string, usage: Record<'up' | 'down', { packets: number; bytes: number }>, reason: string): void {
+    if (!this.held.has(id)) return;
+    const gate = this.held.get(id)!;
+    this.held.delete(id);
+    this.persist();
+    const ended = reason === 'expired' ? 'expired' : 'removed';
+    this.reportUsage(id, gate.session, usage, ended);
+    if (ended === 'expired') this.send('delete', { gates: [id], reason: 'expired' });
+  }
+
+  private reportUsage(id: string, session: string | undefined, usage: Record<'up' | 'down', { packets: number; bytes: number }>, ended: Usage['ended']): void {
+    const entry: Usage = { id, ...(session !== undefined ? { session } : {}), up: usage.up, down: usage.down, firstSeen: null, lastSeen: null, ...(ended ? { ended } : {}) };
+    this.send('report.accounting', { gates: [entry] });
+  }
+
+  private startKeepalive(intervalS: number): void {
+    if (this.keepaliveTimer !== null) this.host.timers.clearTimeout(this.keepaliveTimer as never);
+    const tick = () => {
+      this.keepaliveTimer = this.host.timers.setTimeout(tick, intervalS * 1000);
+      if (!this.accepted) return;
+      // Nothing from the server for three intervals: the link is dead even if the clients run.
+      if (this.host.clock.monotonicMs() - this.lastHeardMs > 3 * intervalS * 1000) {
+        this.accepted = false;
+        this.link.restart('no answer from the server for three keep-alive intervals');
+        return;
+      }
+      this.send('keepalive', {});
+    };
+    this.keepaliveTimer = this.host.timers.setTimeout(tick, intervalS * 1000);
+  }
+
+  stop(): void {
+    for (const t of [this.openTimer, this.keepaliveTimer]) if (t !== null) this.host.timers.clearTimeout(t as never);
+    this.openTimer = null;
+    this.keepaliveTimer = null;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The agent's MQTT connection, through the OpenWrt client tools (QuickJS has no sockets): a
+ * long-running `mosquitto_sub -v` for the downlink and the retained desired state, which also
+ * carries the will (the broker publishes the retained `offline` status when the agent dies), and
+ * a long-running `mosquitto_pub -l` for the uplink, one message per line. Both run without
+ * Nagle's algorithm. A password goes into an options file (mode 0600 in the state directory,
+ * found through XDG_CONFIG_HOME), never onto a command line that `ps` shows.
+ *
+ * When either client exits, both are restarted after a jittered, growing delay; messages sent
+ * meanwhile wait in a bounded queue.
+ */
+import type { ChildProcess, Host, TimerHandle } from '../../core/host/index.ts';
+import type { Logger } from '../../core/log.ts';
+import { deviceTopic } from '../../core/protocol/topics.ts';
+import { execute } from '../exec.ts';
+
+export interface TransportOptions {
+  readonly deviceId: string;
+  readonly broker: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly username?: string;
+  readonly passwordFile?: string;
+  readonly keepaliveS: number;
+  /** Where the options file goes. */
+  readonly stateDir: string;
+  /** Retained payload the broker publishes on the status topic when the connection dies; built at each connect. */
+  readonly willPayload: () => string;
+}
+
+export const QUEUE_LIMIT = 1000;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+/** Values that end up in argv or in the options file: no control characters, no spaces where one word is wanted. */
+const SAFE_WORD = /^[\x21-\x7e]{1,256}$/;
+
+export class Transport {
+  private sub: ChildProcess | null = null;
+  private pub: ChildProcess | null = null;
+  private readonly queue: string[] = [];
+  private backoffMs = BACKOFF_MIN_MS;
+  private restartTimer: TimerHandle | null = null;
+  private stopped = false;
+  private generation = 0;
+  dropped = 0;
+
+  constructor(
+    private readonly host: Host,
+    private readonly log: Logger,
+    private readonly options: TransportOptions,
+    /** A message from the downlink or desired topic: the topic and the payload text. */
+    private readonly onMessage: (topic: string, text: string) => void,
+    /** The clients were (re)started: the session layer opens again. */
+    private readonly onStart: () => void,
+  ) {}
+
+  /** Common arguments: broker, TLS, user, keep-alive, no Nagle. The password is in the options file. */
+  private common(role: 'sub' | 'pub' | 'status'): string[] | null {
+    const o = this.options;
+    const words = [o.broker, o.username, o.caFile, o.certFile, o.keyFile].filter((w): w is string => w !== undefined);
+    if (!words.every((w) => SAFE_WORD.test(w))) {
+      this.log.error('cloud options contain characters a client argument may not have; not connecting');
+      return null;
+    }
+    const argv = ['-h', o.broker, '-p', String(o.port), '-i', `${o.deviceId}-${role}`, '-k', String(o.keepaliveS), '-q', '1', '--nodelay'];
+    if (o.username !== undefined) argv.push('-u', o.username);
+    if (o.tls) {
+      if (o.caFile !== undefined) argv.push('--cafile', o.caFile);
+      else argv.push('--capath', '/etc/ssl/certs');
+      if (o.certFile !== undefined && o.keyFile !== undefined) argv.push('--cert', o.certFile, '--key', o.keyFile);
+    }
+    return argv;
+  }
+
+  /** Writes the options files holding the password; returns the environment that points the clients at them. */
+  private passwordEnv(): Record<string, string> | null | undefined {
+    const file = this.options.passwordFile;
+    if (file === undefined) return undefined;
+    const read = this.host.files.readText(file);
+    if (!read.ok) {
+      this.log.error('cannot read the MQTT password file', { path: file, code: read.error.code });
+      return null;
+    }
+    const password = read.value.trim();
+    if (!SAFE_WORD.test(password)) {
+      this.log.error('the MQTT password must be printable without spaces', { path: file });
+      return null;
+    }
+    const dir = `${this.options.stateDir}/mqtt`;
+    this.host.files.makeDir(dir);
+    for (const tool of ['mosquitto_sub', 'mosquitto_pub']) {
+      const written = this.host.files.writeAtomic(`${dir}/${tool}`, `-P ${password}\n`);
+      if (!written.ok) return null;
+    }
+    void execute(this.host, ['chmod', '0600', `${dir}/mosquitto_sub`, `${dir}/mosquitto_pub`]);
+    return { XDG_CONFIG_HOME: dir };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.launch();
+  }
+
+  private launch(): void {
+    const generation = ++this.generation;
+    const sub = this.common('sub');
+    const pub = this.common('pub');
+    const env = this.passwordEnv();
+    if (sub === null || pub === null || env === null) return;
+    const id = this.options.deviceId;
+    const childEnv = env === undefined ? undefined : { ...this.environment(), ...env };
+    const exited = (which: string) => () => {
+      if (generation !== this.generation || this.stopped) return;
+      this.log.warn('MQTT client exited; restarting both', { client: which, in_ms: this.backoffMs });
+      this.scheduleRestart();
+    };
+    this.sub = this.host.processes.spawn(
+      [
+        'mosquitto_sub', ...sub, '-v',
+        '-t', deviceTopic(id, 'down'), '-t', deviceTopic(id, 'desired'),
+        '--will-topic', deviceTopic(id, 'status'), '--will-payload', this.options.willPayload(), '--will-retain', '--will-qos', '1',
+      ],
+      {
+        onStdoutLine: (line) => {
+          // `-v` prints the topic, a space, then the payload (one line of JSON).
+          const space = line.indexOf(' ');
+          if (space > 0) this.onMessage(line.slice(0, space), line.slice(space + 1));
+        },
+        onStderrLine: (line) => this.log.warn('mosquitto_sub', { said: line.slice(0, 200) }),
+        ...(childEnv ? { env: childEnv } : {}),
+      },
+    );
+    this.pub = this.host.processes.spawn(['mosquitto_pub', ...pub, '-l', '-t', deviceTopic(id, 'up')], {
+      onStderrLine: (line) => this.log.warn('mosquitto_pub', { said: line.slice(0, 200) }),
+      ...(childEnv ? { env: childEnv } : {}),
+    });
+    void this.sub.exited.then(exited('mosquitto_sub'));
+    void this.pub.exited.then(exited('mosquitto_pub'));
+    this.flush();
+    this.onStart();
+  }
+
+  private environment(): Record<string, string> {
+    const keep: Record<string, string> = {};
+    for (const name of ['PATH', 'HOME', 'LANG']) {
+      const value = this.host.getEnv(name);
+      if (value !== undefined) keep[name] = value;
+    }
+    return keep;
+  }
+
+  private scheduleRestart(): void {
+    this.kill();
+    if (this.restartTimer !== null) return;
+    const delay = this.backoffMs * (0.5 + Math.random() / 2);
+    this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
+    this.restartTimer = this.host.timers.setTimeout(() => {
+      this.restartTimer = null;
+      if (!this.stopped) this.launch();
+    }, delay);
+  }
+
+  /** The link works (a message came back): the next failure starts over with a short delay. */
+  healthy(): void {
+    this.backoffMs = BACKOFF_MIN_MS;
+  }
+
+  /** Kills both clients and starts again: for a link that looks dead though the processes run. */
+  restart(reason: string): void {
+    if (this.stopped) return;
+    this.log.warn('restarting the MQTT link', { reason });
+    this.generation += 1;
+    this.scheduleRestart();
+  }
+
+  send(text: string): void {
+    if (this.queue.length >= QUEUE_LIMIT) {
+      this.queue.shift();
+      this.dropped += 1;
+    }
+    this.queue.push(text);
+    this.flush();
+  }
+
+  private flush(): void {
+    while (this.pub !== null && this.queue.length > 0) {
+      if (!this.pub.write(this.queue[0] + '\n')) return;
+      this.queue.shift();
+    }
+  }
+
+  /** One retained message on the status topic, through a short-lived client. */
+  publishRetained(topicChannel: 'status', payload: string): void {
+    const argv = this.common('status');
+    const env = this.passwordEnv();
+    if (argv === null || env === null) return;
+    const childEnv = env === undefined ? undefined : { ...this.environment(), ...env };
+    this.host.processes.spawn(['mosquitto_pub', ...argv, '-r', '-t', deviceTopic(this.options.deviceId, topicChannel), '-m', payload], childEnv ? { env: childEnv } : {});
+  }
+
+  private kill(): void {
+    this.sub?.kill('SIGTERM');
+    this.pub?.kill('SIGTERM');
+    this.sub = null;
+    this.pub = null;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.generation += 1;
+    if (this.restartTimer !== null) this.host.timers.clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.kill();
+  }
+}
