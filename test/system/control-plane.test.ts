@@ -179,4 +179,57 @@ describeSystem('control plane: HTTP session -> server -> MQTT -> two qjs agents 
       { device: 'rtB', up_packets: 30, down_packets: 30, ended: 'removed' },
     ]);
   });
+
+  const count = (text: string, what: string) => text.split(what).length - 1;
+  const until = async (what: () => boolean, ms: number, explain: () => string) => {
+    const end = Date.now() + ms;
+    while (!what()) {
+      if (Date.now() > end) throw new Error(explain());
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const call2 = { ...call, callId: 'cp-call-2@lab', media: [{ ...call.media[0]!, offer: { address: PHONE_A.v4, port: 49180 }, answer: { address: PHONE_B.v4, port: 50180 } }] };
+
+  it('keeps marking while the broker restarts, and both routers resynchronise after it returns', async () => {
+    expect(api('POST', '/v1/sessions', call2)).toMatchObject({ state: 'active' });
+    observe(lab.phoneB, [50180]);
+    await stop(broker);
+    send(lab.phoneA, PHONE_A.v4, 49180, PHONE_B.v4, 50180, 0, 20);
+    expect(counted(lab.phoneB, '4', 50180, 'ef')).toBe(20);
+    const before = { a: count(server.log, 'device=rtA desired='), b: count(server.log, 'device=rtB desired=') };
+    const restarted = Date.now();
+    broker = start(lab.cloud, ['mosquitto', '-c', join(temp, 'mosquitto.conf')]);
+    await until(
+      () => count(server.log, 'device=rtA desired=') > before.a && count(server.log, 'device=rtB desired=') > before.b,
+      30_000,
+      () => `routers did not resynchronise:\n${server.log.slice(-2000)}\n${agents.A!.log.slice(-1500)}`,
+    );
+    console.log(`broker restart: both routers resynchronised ${Date.now() - restarted} ms after the broker was started again`);
+    expect(api('GET', `/v1/sessions/${encodeURIComponent(call2.callId)}`)).toMatchObject({ state: 'active' });
+    send(lab.phoneA, PHONE_A.v4, 49180, PHONE_B.v4, 50180, 0, 20);
+    expect(counted(lab.phoneB, '4', 50180, 'ef')).toBe(40);
+  });
+
+  it('keeps marking while an agent is SIGKILLed, and the restarted agent resynchronises without losing the gate', async () => {
+    const killed = agents.A!;
+    await new Promise<void>((resolve) => {
+      killed.child.once('exit', () => resolve());
+      killed.child.kill('SIGKILL');
+    });
+    send(lab.phoneA, PHONE_A.v4, 49180, PHONE_B.v4, 50180, 0, 20);
+    expect(counted(lab.phoneB, '4', 50180, 'ef')).toBe(60);
+    const before = count(server.log, 'device=rtA desired=');
+    const restarted = Date.now();
+    const dir = join(temp, 'rtA');
+    agents.A = start(lab.routerA, [inject('qjsPath'), bundles.agent, 'run', '--config', join(dir, 'callqos')], {
+      PATH: `${repoRoot}/test/fixtures/ubus/bin:${process.env.PATH ?? ''}`,
+      CALLQOS_FAKE_UBUS: join(dir, 'ubus'),
+    });
+    await until(() => count(server.log, 'device=rtA desired=') > before, 30_000, () => `agent did not resynchronise:\n${agents.A!.log.slice(-2000)}`);
+    console.log(`agent SIGKILL: restarted agent resynchronised in ${Date.now() - restarted} ms`);
+    expect(server.log).toMatch(/device opened .*device=rtA .*boot=2/);
+    expect(gatesIn(lab.routerA)).toContain('192.168.1.20 . 49180 . 198.18.20.20 . 50180');
+    send(lab.phoneA, PHONE_A.v4, 49180, PHONE_B.v4, 50180, 0, 20);
+    expect(counted(lab.phoneB, '4', 50180, 'ef')).toBe(80);
+  });
 });

@@ -3,7 +3,9 @@
  * long-running `mosquitto_sub -v` for the downlink and the retained desired state, which also
  * carries the will (the broker publishes the retained `offline` status when the agent dies), and
  * a long-running `mosquitto_pub -l` for the uplink, one message per line. Both run without
- * Nagle's algorithm. A password goes into an options file (mode 0600 in the state directory,
+ * Nagle's algorithm. The clients reconnect by themselves when the broker goes away; the
+ * subscriber's debug output (`-d`, on standard output beside the messages) tells each CONNACK,
+ * so the session opens and resynchronises again after every reconnect. A password goes into an options file (mode 0600 in the state directory,
  * found through XDG_CONFIG_HOME), never onto a command line that `ps` shows.
  *
  * When either client exits, both are restarted after a jittered, growing delay; messages sent
@@ -54,7 +56,7 @@ export class Transport {
     private readonly options: TransportOptions,
     /** A message from the downlink or desired topic: the topic and the payload text. */
     private readonly onMessage: (topic: string, text: string) => void,
-    /** The clients were (re)started: the session layer opens again. */
+    /** The clients (re)started or the subscriber reconnected: the session layer opens again. */
     private readonly onStart: () => void,
   ) {}
 
@@ -113,6 +115,8 @@ export class Transport {
     if (sub === null || pub === null || env === null) return;
     const id = this.options.deviceId;
     const childEnv = env === undefined ? undefined : { ...this.environment(), ...env };
+    // The first CONNACK of this subscriber; later ones are reconnects.
+    let connected = false;
     const exited = (which: string) => () => {
       if (generation !== this.generation || this.stopped) return;
       this.log.warn('MQTT client exited; restarting both', { client: which, in_ms: this.backoffMs });
@@ -120,15 +124,24 @@ export class Transport {
     };
     this.sub = this.host.processes.spawn(
       [
-        'mosquitto_sub', ...sub, '-v',
+        'mosquitto_sub', ...sub, '-v', '-d',
         '-t', deviceTopic(id, 'down'), '-t', deviceTopic(id, 'desired'),
         '--will-topic', deviceTopic(id, 'status'), '--will-payload', this.options.willPayload(), '--will-retain', '--will-qos', '1',
       ],
       {
         onStdoutLine: (line) => {
-          // `-v` prints the topic, a space, then the payload (one line of JSON).
-          const space = line.indexOf(' ');
-          if (space > 0) this.onMessage(line.slice(0, space), line.slice(space + 1));
+          // `-v` prints a message as its topic, a space, then the payload (one line of JSON);
+          // everything else is `-d` debug output, of which only the CONNACK matters.
+          if (line.startsWith('callqos/')) {
+            const space = line.indexOf(' ');
+            if (space > 0) this.onMessage(line.slice(0, space), line.slice(space + 1));
+            return;
+          }
+          const connack = /^Client \S+ received CONNACK \((\d+)\)/.exec(line);
+          if (connack === null) return;
+          if (connack[1] !== '0') this.log.error('the broker refused the connection', { connack: connack[1] });
+          else if (connected) this.onStart();
+          connected = true;
         },
         onStderrLine: (line) => this.log.warn('mosquitto_sub', { said: line.slice(0, 200) }),
         ...(childEnv ? { env: childEnv } : {}),
