@@ -117,7 +117,7 @@ export class CloudSession {
   started(): void {
     this.accepted = false;
     this.serverSeq.clear();
-    this.sendOpen(1000);
+    this.sendOpen(500);
   }
 
   private sendOpen(retryMs: number): void {
@@ -126,7 +126,9 @@ export class CloudSession {
     this.openId = open?.id ?? null;
     this.openTimer = this.host.timers.setTimeout(() => {
       this.openTimer = null;
-      if (!this.accepted) this.sendOpen(Math.min(30_000, retryMs * 2));
+      // After a broker restart the publisher may reconnect later than the subscriber: retry
+      // often at first, then settle at every 5 s.
+      if (!this.accepted) this.sendOpen(Math.min(5_000, Math.round(retryMs * 1.5)));
     }, retryMs);
   }
 

@@ -5,7 +5,9 @@
  * a long-running `mosquitto_pub -l` for the uplink, one message per line. Both run without
  * Nagle's algorithm. The clients reconnect by themselves when the broker goes away; the
  * subscriber's debug output (`-d`, on standard output beside the messages) tells each CONNACK,
- * so the session opens and resynchronises again after every reconnect. A password goes into an options file (mode 0600 in the state directory,
+ * so the session opens and resynchronises again after every reconnect. mosquitto_sub flushes its
+ * output only after a message, so a CONNACK is seen with the next message: the server publishes
+ * every router's retained desired state again whenever it reconnects, which provides one. A password goes into an options file (mode 0600 in the state directory,
  * found through XDG_CONFIG_HOME), never onto a command line that `ps` shows.
  *
  * When either client exits, both are restarted after a jittered, growing delay; messages sent

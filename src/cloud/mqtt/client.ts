@@ -65,6 +65,8 @@ export interface ServerMqttClient {
   publishMessage(topic: string, message: Message, options?: PublishOptions): Promise<Result<void>>;
   /** Subscribes (QoS 1) and calls `handler` for every message whose topic the filter matches. */
   subscribe(filter: string, handler: MessageHandler): Promise<void>;
+  /** Called after every reconnect (not the first connect), once the subscriptions are restored. */
+  onReconnect(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -182,7 +184,11 @@ export async function connectServerMqtt(options: ServerMqttOptions): Promise<Ser
   client.options.reconnectPeriod = options.reconnectPeriodMs ?? 1000;
   client.on('error', (error) => log.warn('connection error', { url: options.url, error: error.message }));
   client.on('reconnect', () => log.info('reconnecting', { url: options.url }));
-  client.on('connect', () => log.info('connected again', { url: options.url }));
+  const reconnectListeners: (() => void)[] = [];
+  client.on('connect', () => {
+    log.info('connected again', { url: options.url });
+    for (const listener of reconnectListeners) listener();
+  });
   client.on('offline', () => log.warn('offline', { url: options.url }));
 
   // With MQTT 5 every subscription carries an identifier and each delivery names the ones it
@@ -256,6 +262,7 @@ export async function connectServerMqtt(options: ServerMqttOptions): Promise<Ser
         throw error;
       }
     },
+    onReconnect: (listener) => void reconnectListeners.push(listener),
     close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
   };
 }

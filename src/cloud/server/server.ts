@@ -21,6 +21,7 @@ import type { AdmissionCheck, Planner } from './sessions.ts';
 /** The broker as the server uses it. */
 export interface Bus extends Publisher {
   subscribe(filter: string, onMessage: (topic: string, text: string) => void): Promise<void>;
+  onReconnect(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -87,6 +88,9 @@ export class QosServer {
     await bus.subscribe(allDevicesFilter('up', share), receive);
     await bus.subscribe(allDevicesFilter('status', share), receive);
     await bus.subscribe(allCcFilter('req', share), receive);
+    // A broker that restarted without persistence lost the retained desired state: publish it
+    // again. A router gets it at its own reconnect and resynchronises if it differs.
+    bus.onReconnect(() => void this.republishDesired().catch((err: unknown) => log.error('republishing desired state failed', { error: String(err) })));
     const every = (ms: number, job: () => Promise<unknown>, name: string) => {
       const timer = setInterval(() => void job().catch((err: unknown) => log.error(`${name} failed`, { error: String(err) })), ms);
       timer.unref?.();
@@ -102,6 +106,12 @@ export class QosServer {
     }
     log.info('QoS control server running', { id: config.serverId, http: http ? `${http.host}:${http.port}` : 'off', store: this.parts.store.backend });
     return { http };
+  }
+
+  private async republishDesired(): Promise<void> {
+    const devices = await this.parts.store.listDevices();
+    for (const d of devices) await this.devices.publishDesired(d.id);
+    this.parts.log.info('desired state published again after reconnecting to the broker', { devices: devices.length });
   }
 
   async stop(): Promise<void> {
