@@ -49,8 +49,13 @@ export class Lab {
     return child;
   }
 
+  /** Kills every process in the namespaces (the children's own children too), then removes them. */
   close() {
     for (const child of this.children) child.kill('SIGKILL');
+    for (const name of this.names) {
+      const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.split(/\s+/).filter((p) => /^\d+$/.test(p)) ?? [];
+      for (const pid of pids) spawnSync('kill', ['-9', pid]);
+    }
     for (const name of this.names.splice(0)) spawnSync('ip', ['netns', 'del', name]);
   }
 }

@@ -71,6 +71,7 @@ export function startCloudLink(
       ...(cloud.passwordFile !== undefined ? { passwordFile: cloud.passwordFile } : {}),
       keepaliveS: cloud.keepaliveS,
       stateDir,
+      instance: String(bootSession),
       willPayload: () => session?.statusText('offline') ?? '',
     },
     (topic, text) => {

@@ -31,6 +31,12 @@ export interface TransportOptions {
   readonly keepaliveS: number;
   /** Where the options file goes. */
   readonly stateDir: string;
+  /**
+   * Part of the MQTT client ids that changes with every agent start: the clients of a killed
+   * agent live on until they notice (the publisher at end of input, the subscriber at its next
+   * message), and with the same id the old and new ones would take the connection from each other.
+   */
+  readonly instance: string;
   /** Retained payload the broker publishes on the status topic when the connection dies; built at each connect. */
   readonly willPayload: () => string;
 }
@@ -70,7 +76,7 @@ export class Transport {
       this.log.error('cloud options contain characters a client argument may not have; not connecting');
       return null;
     }
-    const argv = ['-h', o.broker, '-p', String(o.port), '-i', `${o.deviceId}-${role}`, '-k', String(o.keepaliveS), '-q', '1', '--nodelay'];
+    const argv = ['-h', o.broker, '-p', String(o.port), '-i', `${o.deviceId}-${role}-${o.instance}`, '-k', String(o.keepaliveS), '-q', '1', '--nodelay'];
     if (o.username !== undefined) argv.push('-u', o.username);
     if (o.tls) {
       if (o.caFile !== undefined) argv.push('--cafile', o.caFile);
