@@ -109,8 +109,11 @@ export async function setupLatency() {
     // The floor's echo: router A answers on the broker what it receives.
     logged(lab, routers.A, ['sh', '-c', 'mosquitto_sub --nodelay -h 10.99.0.1 -q 1 -t bench/echo/in | mosquitto_pub --nodelay -h 10.99.0.1 -q 1 -l -t bench/echo/out']);
     await sleep(500);
-    const driver = run(['ip', 'netns', 'exec', cloud, process.execPath, join(root, 'bench', 'setup-driver.mjs'), 'mqtt://127.0.0.1:1883', 'http://127.0.0.1:8080', String(SESSIONS), String(ROUND_TRIPS)], { timeoutMs: 600_000 });
-    const results = JSON.parse(driver.trim().split('\n').pop());
+    // Not spawnSync: this process must go on reading the agents' logs, or they block on a full pipe.
+    const driver = logged(lab, cloud, [process.execPath, join(root, 'bench', 'setup-driver.mjs'), 'mqtt://127.0.0.1:1883', 'http://127.0.0.1:8080', String(SESSIONS), String(ROUND_TRIPS)]);
+    const code = await new Promise((resolve) => driver.child.on('close', resolve));
+    if (code !== 0) throw new Error(`setup driver exited ${code}: ${driver.log.slice(-1000)}`);
+    const results = JSON.parse(driver.log.trim().split('\n').pop());
     // The floor's nft: one gate added to router A's live table, as the agent does it.
     const nft = [];
     for (let i = 0; i < NFT_SAMPLES; i += 1) {
