@@ -47,7 +47,8 @@ export function startCloudLink(
 ): CloudLinkHandle | null {
   const cloud = config.cloud;
   if (!cloud.enabled) return null;
-  if (cloud.broker === undefined) {
+  const broker = cloud.broker;
+  if (broker === undefined) {
     log.error('cloud link enabled without a broker; not connecting');
     return null;
   }
@@ -60,16 +61,9 @@ export function startCloudLink(
     host,
     log.child('mqtt'),
     {
+      ...cloud,
+      broker,
       deviceId,
-      broker: cloud.broker,
-      port: cloud.port,
-      tls: cloud.tls,
-      ...(cloud.caFile !== undefined ? { caFile: cloud.caFile } : {}),
-      ...(cloud.certFile !== undefined ? { certFile: cloud.certFile } : {}),
-      ...(cloud.keyFile !== undefined ? { keyFile: cloud.keyFile } : {}),
-      ...(cloud.username !== undefined ? { username: cloud.username } : {}),
-      ...(cloud.passwordFile !== undefined ? { passwordFile: cloud.passwordFile } : {}),
-      keepaliveS: cloud.keepaliveS,
       stateDir,
       instance: String(bootSession),
       willPayload: () => session?.statusText('offline') ?? '',
@@ -92,7 +86,7 @@ export function startCloudLink(
     },
   );
   transport.start();
-  log.info('cloud link starting', { broker: `${cloud.broker}:${cloud.port}`, tls: cloud.tls, boot: bootSession });
+  log.info('cloud link starting', { broker: `${broker}:${cloud.port}`, tls: cloud.tls, boot: bootSession });
   return {
     interfacesChanged: () => session?.sendInterfaces(),
     gateEnded: (ended) => {

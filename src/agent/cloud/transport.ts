@@ -13,22 +13,17 @@
  * When either client exits, both are restarted after a jittered, growing delay; messages sent
  * meanwhile wait in a bounded queue.
  */
+import type { AgentConfig } from '../../core/config/index.ts';
 import type { ChildProcess, Host, TimerHandle } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
 import { deviceTopic } from '../../core/protocol/topics.ts';
 import { execute } from '../exec.ts';
 
-export interface TransportOptions {
+/** The `config cloud` section, with a broker (the link starts only with one). */
+export type CloudSettings = AgentConfig['cloud'] & { readonly broker: string };
+
+export interface TransportOptions extends CloudSettings {
   readonly deviceId: string;
-  readonly broker: string;
-  readonly port: number;
-  readonly tls: boolean;
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  readonly username?: string;
-  readonly passwordFile?: string;
-  readonly keepaliveS: number;
   /** Where the options file goes. */
   readonly stateDir: string;
   /**
