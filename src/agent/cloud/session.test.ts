@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import type { FileHost } from '../../core/host/index.ts';
+import { createLogger } from '../../core/log.ts';
+import { decodeMessage, encodeMessage, makeMessage } from '../../core/protocol/envelope.ts';
+import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
+import type { Gate } from '../../core/protocol/messages/gates.ts';
+import { fail, ok } from '../../core/result.ts';
+import { FakeHost } from '../system/fake-host.test-support.ts';
+import { CloudSession } from './session.ts';
+
+function memoryFiles(): FileHost {
+  const files = new Map<string, string>();
+  const missing = (path: string) => fail({ code: 'ENOENT', message: 'no file', path });
+  return {
+    readText: (path) => (files.has(path) ? ok(files.get(path)!) : missing(path)),
+    writeAtomic: (path, text) => (files.set(path, text), ok(undefined)),
+    append: (path, text) => (files.set(path, (files.get(path) ?? '') + text), ok(undefined)),
+    list: () => ok([...files.keys()]),
+    remove: (path) => (files.delete(path), ok(undefined)),
+    exists: (path) => files.has(path),
+    makeDir: () => ok(undefined),
+    listenFifo: () => fail({ code: 'ENOTSUP', message: 'no FIFO', path: '' }),
+  };
+}
+
+function textOf(m: Message): string {
+  const text = encodeMessage(m);
+  if (!text.ok) throw new Error(text.error.message);
+  return text.value;
+}
+
+const gate = (id: string, port: number): Gate => ({
+  id, direction: 'both', lan: { address: '192.168.1.20', port }, remote: { address: '198.18.20.20', port: port + 1 }, dscp: 46, rateKbps: 80, lifetimeS: 600, session: 'c1@x',
+});
+
+function setup(refuse: Set<string> = new Set()) {
+  const fake = new FakeHost();
+  const host = { ...fake.host, files: memoryFiles() };
+  const sent: Message[] = [];
+  const statuses: string[] = [];
+  const installed = new Map<string, number>();
+  const adds: string[] = [];
+  let serverSeq = 0;
+  const session = new CloudSession(
+    host,
+    createLogger(() => {}, 'error'),
+    {
+      deviceId: 'rtA',
+      bootSession: 3,
+      keepaliveS: 30,
+      describe: () => ({
+        agentVersion: '0.1.0',
+        board: { model: 'm', name: 'n', release: 'r', target: 't' },
+        capabilities: { queues: ['htb'], ipv6: true, maxGates: 64 },
+        link: { upKbps: 1000, downKbps: 1000, efBudgetPercent: 30 },
+      }),
+      interfaces: () => ({ version: 1, interfaces: [] }),
+      gatesFile: '/state/cloud-gates.json',
+    },
+    {
+      cloudGateIds: () => [...installed.keys()],
+      add: async (g) => {
+        adds.push(g.id);
+        if (refuse.has(g.id)) return fail({ code: 'E_GATE_CONFLICT', message: 'overlaps another gate' });
+        installed.set(g.id, g.lan.port);
+        return ok({ replaced: false });
+      },
+      remove: async (id) => (installed.delete(id) ? ok({ usage: { up: { packets: 5, bytes: 500 }, down: { packets: 4, bytes: 400 } } }) : ok(null)),
+    },
+    {
+      send: (text) => {
+        const m = decodeMessage(text);
+        if (!m.ok) throw new Error(`agent sent an invalid message: ${m.error.message}`);
+        sent.push(m.value);
+      },
+      publishStatus: (text) => statuses.push(text),
+      restart: () => {},
+      healthy: () => {},
+    },
+  );
+  const fromServer = async <T extends MessageType>(type: T, body: BodyOf<T>, corr?: string, seq?: number): Promise<Message> => {
+    serverSeq = seq ?? serverSeq + 1;
+    const header = { id: `srv:9:${serverSeq}`, device: 'qos-server-1', session: 9, seq: serverSeq, ts: 1 };
+    const m = makeMessage(type, corr ? { ...header, corr } : header, body);
+    if (!m.ok) throw new Error(m.error.message);
+    await session.receive('callqos/v1/dev/rtA/down', textOf(m.value));
+    return m.value;
+  };
+  return { session, sent, statuses, installed, adds, fromServer, fake };
+}
+
+describe('agent cloud session', () => {
+  it('opens, and after accept publishes online, reports interfaces and asks for a resync', async () => {
+    const t = setup();
+    t.session.started();
+    const open = t.sent.at(-1)!;
+    expect(open).toMatchObject({ type: 'open', device: 'rtA', session: 3, body: { link: { efBudgetPercent: 30 } } });
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, open.id);
+    expect(t.statuses).toHaveLength(1);
+    expect(t.sent.slice(1).map((m) => m.type)).toEqual(['interfaces', 'sync.request']);
+  });
+
+  it('installs what the resync lists and reports it, then answers decisions, replaying the answer to a repeat', async () => {
+    const t = setup(new Set(['bad']));
+    t.session.started();
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
+    const sync = await t.fromServer('sync.complete', { version: 1, part: { index: 0, count: 1 }, gates: [gate('g1', 5000)] }, t.sent.at(-1)!.id);
+    expect(t.installed.get('g1')).toBe(5000);
+    expect(t.sent.at(-1)).toMatchObject({ type: 'report.success', corr: sync.id, body: { gates: ['g1'] } });
+
+    const decision = await t.fromServer('decision.install', { version: 2, gates: [gate('g2', 5002), gate('bad', 5004)] });
+    const replies = t.sent.slice(-2);
+    expect(replies.map((m) => [m.type, m.corr])).toEqual([['report.success', decision.id], ['report.failure', decision.id]]);
+    expect(replies[1]!.body).toMatchObject({ gates: [{ id: 'bad', code: 'E_GATE_CONFLICT' }] });
+    const addsBefore = t.adds.length;
+    await t.session.receive('callqos/v1/dev/rtA/down', textOf(decision));
+    expect(t.adds.length).toBe(addsBefore);
+    expect(t.sent.slice(-2).map((m) => m.id)).toEqual(replies.map((m) => m.id));
+  });
+
+  it('removes on decision with final usage, resynchronises on a sequence gap, and reports a gate that expired', async () => {
+    const t = setup();
+    t.session.started();
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
+    await t.fromServer('sync.complete', { version: 1, part: { index: 0, count: 1 }, gates: [gate('g1', 5000), gate('g2', 5002)] }, t.sent.at(-1)!.id);
+    await t.fromServer('decision.remove', { version: 2, gates: ['g1'] });
+    const [accounting, success] = t.sent.slice(-2);
+    expect(accounting).toMatchObject({ type: 'report.accounting', body: { gates: [{ id: 'g1', session: 'c1@x', up: { packets: 5 }, ended: 'removed' }] } });
+    expect(success).toMatchObject({ type: 'report.success', body: { gates: ['g1'] } });
+
+    const before = t.sent.length;
+    await t.fromServer('keepalive', {}, undefined, 40);
+    expect(t.sent.slice(before).map((m) => m.type)).toContain('sync.request');
+
+    t.session.gateEnded('g2', { up: { packets: 9, bytes: 900 }, down: { packets: 8, bytes: 800 } }, 'expired');
+    expect(t.sent.slice(-2).map((m) => m.type)).toEqual(['report.accounting', 'delete']);
+    expect(t.sent.at(-1)!.body).toEqual({ gates: ['g2'], reason: 'expired' });
+  });
+
+  it('drops a malformed message from the server and goes on', async () => {
+    const t = setup();
+    t.session.started();
+    await t.session.receive('callqos/v1/dev/rtA/down', '{"v":1,"type":"decision.install"');
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
+    expect(t.statuses).toHaveLength(1);
+  });
+});
