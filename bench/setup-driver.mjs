@@ -1,7 +1,9 @@
 // Runs inside the cloud namespace for bench/setup-latency.mjs (which starts it): first the floor's
 // broker round trip (publish to a topic a router echoes back, through the same Mosquitto), then
 // the sessions: each added with wait=true through the HTTP API and timed until the answer says
-// `active` (both routers reported their gates), then deleted. Prints one JSON line of results.
+// `active` (both routers reported their gates), then deleted, and polled until `ended` (both
+// routers reported the removal and its usage) before the next one starts: otherwise a setup would
+// queue on the routers behind the previous call's removal and measure both. Prints one JSON line.
 import http from 'node:http';
 import mqtt from 'mqtt';
 
@@ -60,6 +62,7 @@ function session(i) {
 async function sessions() {
   const setup = [];
   const teardown = [];
+  const removal = [];
   let notActive = 0;
   let firstFailure = null;
   for (let i = 0; i < SESSIONS; i += 1) {
@@ -72,10 +75,18 @@ async function sessions() {
       firstFailure ??= state;
     }
     started = performance.now();
-    await request('DELETE', `${httpBase}/v1/sessions/${encodeURIComponent(body.callId)}`);
+    const path = `${httpBase}/v1/sessions/${encodeURIComponent(body.callId)}`;
+    let ended = await request('DELETE', path);
     teardown.push(performance.now() - started);
+    // Bounded: the server fails a removal nobody reports within its deadline (2 s by default).
+    for (let polls = 0; ended.state !== 'ended' && polls < 5000; polls += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      ended = await request('GET', path);
+    }
+    if (ended.state !== 'ended') throw new Error(`${body.callId} did not end: ${JSON.stringify(ended).slice(0, 300)}`);
+    removal.push(performance.now() - started);
   }
-  return { setup, teardown, notActive, firstFailure };
+  return { setup, teardown, removal, notActive, firstFailure };
 }
 
 const rt = await roundTrips();

@@ -129,11 +129,12 @@ export async function setupLatency() {
     const p50 = percentile(results.setup, 50);
     const p99 = percentile(results.setup, 99);
     const failure = results.firstFailure ? ` (first: ${JSON.stringify(results.firstFailure).slice(0, 300)})` : '';
-    const note = `${SESSIONS} sessions one after another, HTTP add with wait=true until both routers reported (real Mosquitto, two qjs agents, SQLite); ${results.notActive} did not end active${failure}`;
+    const note = `${SESSIONS} sessions one after another (each ended before the next), HTTP add with wait=true until both routers reported (real Mosquitto, two qjs agents, SQLite); ${results.notActive} did not end active${failure}`;
     return {
       'setup_latency.p50_ms': { value: round(p50), unit: 'ms', note },
       'setup_latency.p99_ms': { value: round(p99), unit: 'ms', note: `${note} (target at most 15 ms)` },
       'setup_latency.teardown_p50_ms': { value: round(percentile(results.teardown, 50)), unit: 'ms', note: 'HTTP delete answered (removal decisions sent; reports arrive after)' },
+      'setup_latency.removal_p50_ms': { value: round(percentile(results.removal, 50)), unit: 'ms', note: 'HTTP delete until the session reads ended: both routers removed the gates and reported their usage (polled every ms)' },
       'setup_latency.floor_ms': { value: round(floor), unit: 'ms', note: `broker round trip p50 ${round(rtP50)} ms (${ROUND_TRIPS} samples) + one-gate nft -f p50 ${round(nftP50)} ms (${NFT_SAMPLES} samples), same run` },
       'setup_latency.p99_to_floor_ratio': { value: round(p99 / floor), unit: 'ratio', note: 'target at most 3' },
       'setup_latency.not_active': { value: results.notActive, unit: 'sessions', note: 'sessions whose answer was not active' },

@@ -4,7 +4,7 @@
  * ruleset`) and rebuilds it, carrying the gates' counters over. Every change is one `nft -f`
  * transaction.
  */
-import { parseElementCounter } from '../../core/dataplane/element-counter.ts';
+import { parseElementCounter, parseElementCounters } from '../../core/dataplane/element-counter.ts';
 import { usageKey } from '../../core/dataplane/gate-elements.ts';
 import type { GateElements, Usage } from '../../core/dataplane/gate-elements.ts';
 import { hasCurrentSchema, parseClassMap } from '../../core/dataplane/kernel-state.ts';
@@ -51,12 +51,23 @@ export class Dataplane {
     return usage;
   }
 
-  /** Counters of one gate, per direction it covers (zero where the kernel no longer has it). */
+  /**
+   * Counters of one gate, per direction it covers (zero where the kernel no longer has it). Both
+   * directions are read by one nft: a removal waits for this read, and every nft process costs
+   * several milliseconds. nft stops a batch at its first missing element, so after a failure the
+   * directions it did not print are asked for one by one.
+   */
   async readUsage(gate: GateElements): Promise<Record<'up' | 'down', Usage>> {
     const usage = { up: { packets: 0, bytes: 0 }, down: { packets: 0, bytes: 0 } };
+    const query = gate.ways.map((w) => `get element inet ${NFT_TABLE} ${w.map} { ${w.key} }\n`).join('');
+    const batch = await execute(this.host, ['nft', '-f', '-'], { stdin: query, timeoutMs: 20_000 });
+    const counters = parseElementCounters(batch.stdout.join('\n'));
     for (const w of gate.ways) {
-      const got = await this.nft(['get', 'element', 'inet', NFT_TABLE, w.map, `{ ${w.key} }`]);
-      const counter = got.ok ? parseElementCounter(got.value.join('\n')) : null;
+      let counter = counters.get(w.map) ?? null;
+      if (counter === null && batch.status.code !== 0) {
+        const got = await this.nft(['get', 'element', 'inet', NFT_TABLE, w.map, `{ ${w.key} }`]);
+        counter = got.ok ? parseElementCounter(got.value.join('\n')) : null;
+      }
       if (counter) usage[w.way] = counter;
     }
     return usage;
