@@ -75,7 +75,8 @@ export const USAGE = `callqos-cloud: the QoS control server with its session API
   --share-group <name>       shared subscriptions for several instances (Mosquitto, EMQX)
   --deadline-ms <ms>         time for routers to report an install (default ${DEFAULT_CONFIG.decisionDeadlineMs})
   --offline <fail|wait>      a session on an offline router fails, or waits for it (default ${DEFAULT_CONFIG.offlinePolicy})
-  --gate-lifetime-s <s>      router-side lifetime of a gate, refreshed while the call lasts (default ${DEFAULT_CONFIG.gateLifetimeS})
+  --gate-lifetime-s <s>      router-side lifetime of a gate: how long it outlives a lost removal,
+                             and the longest call it serves (default ${DEFAULT_CONFIG.gateLifetimeS})
   --accounting-s <s>         interim usage reports from routers (default ${DEFAULT_CONFIG.accountingS}: only at the end)
   --log-level <level>        debug, info, warn or error (default ${DEFAULT_CONFIG.logLevel})
 `;

@@ -54,6 +54,9 @@ class Bench {
   readonly sent: { topic: string; text: string }[] = [];
   store!: Store;
   manager!: SessionManager;
+  readonly config: { decisionDeadlineMs: number; removalDeadlineMs: number; offlinePolicy: 'fail' | 'wait'; gateLifetimeS: number } = {
+    decisionDeadlineMs: DECISION_DEADLINE_MS, removalDeadlineMs: REMOVAL_DEADLINE_MS, offlinePolicy: 'fail', gateLifetimeS: 3600,
+  };
 
   async start(): Promise<void> {
     this.store = await openStore('sqlite::memory:');
@@ -69,7 +72,7 @@ class Bench {
       admit: admissionCheck,
       locator: () => index.current(),
       publishDesired: async () => {},
-      config: { decisionDeadlineMs: DECISION_DEADLINE_MS, removalDeadlineMs: REMOVAL_DEADLINE_MS, offlinePolicy: 'fail', gateLifetimeS: 3600 },
+      config: this.config,
       log,
       now,
     });
@@ -129,6 +132,14 @@ const EVENTS: Record<SessionEvent, (b: Bench) => Promise<unknown>> = {
   'install-deadline': async (b) => {
     b.clock += DECISION_DEADLINE_MS + 1;
     await b.manager.sweep();
+  },
+  'deadline-router-offline': async (b) => {
+    b.config.offlinePolicy = 'wait';
+    await b.store.setDeviceStatus('rtB', 'offline', b.clock);
+    await b.manager.installed('rtA', (await b.gatesIn('installing')).get('rtA') ?? []);
+    b.clock += DECISION_DEADLINE_MS + 1;
+    await b.manager.sweep();
+    expect((await b.store.getSession(CALL, 0))?.reason).toBe('waiting for offline router rtB');
   },
   'router-offline': async (b) => {
     await b.store.setDeviceStatus('rtB', 'offline', b.clock);

@@ -417,7 +417,7 @@ export class SessionManager implements SessionApi, GateReportSink {
       if (line.state !== 'pending') continue;
       const mine = gates.filter((g) => g.line === line.line && g.state !== 'removed' && g.state !== 'removing');
       if (mine.length > 0 && mine.every((g) => g.state === 'installed')) {
-        await this.deps.store.updateSession(callId, line.line, { state: 'active', activeAtMs: line.activeAtMs ?? now, deadlineMs: null, updatedAtMs: now }, ['pending']);
+        await this.deps.store.updateSession(callId, line.line, { state: 'active', reason: null, activeAtMs: line.activeAtMs ?? now, deadlineMs: null, updatedAtMs: now }, ['pending']);
       }
     }
     await this.settleEnding(callId);
@@ -472,10 +472,25 @@ export class SessionManager implements SessionApi, GateReportSink {
       const current = await this.deps.store.getSession(line.callId, line.line);
       if (!current || current.state !== 'pending' || current.deadlineMs === null || current.deadlineMs > this.now()) return;
       const gates = await this.deps.store.listGates({ callId: line.callId });
-      const missing = gates.filter((g) => g.line === line.line && g.state === 'installing').map((g) => g.device);
-      await this.endLine(current, 'failed', `no install report from ${[...new Set(missing)].join(', ') || 'a router'} within ${this.deps.config.decisionDeadlineMs} ms`);
+      const missing = [...new Set(gates.filter((g) => g.line === line.line && g.state === 'installing').map((g) => g.device))];
+      if (await this.waitsForOfflineRouters(missing)) {
+        // Offline policy `wait`: the call goes on best effort and gets its QoS when the router
+        // comes back and resynchronises (its desired state holds the gate); the line stays pending.
+        const now = this.now();
+        await this.deps.store.updateSession(line.callId, line.line, { reason: `waiting for offline router ${missing.join(', ')}`, deadlineMs: now + this.deps.config.decisionDeadlineMs, updatedAtMs: now }, ['pending']);
+        await this.notify(line.callId);
+        return;
+      }
+      await this.endLine(current, 'failed', `no install report from ${missing.join(', ') || 'a router'} within ${this.deps.config.decisionDeadlineMs} ms`);
       await this.notify(line.callId);
     });
+  }
+
+  /** With offline policy `wait`, whether every router that has not reported is offline. */
+  private async waitsForOfflineRouters(devices: readonly string[]): Promise<boolean> {
+    if (this.deps.config.offlinePolicy !== 'wait' || devices.length === 0) return false;
+    for (const id of devices) if ((await this.deps.store.getDevice(id))?.status !== 'offline') return false;
+    return true;
   }
 
   /**

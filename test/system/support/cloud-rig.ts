@@ -1,0 +1,184 @@
+/**
+ * The cloud lab (cloud-lab.ts) with its programs running: real Mosquitto and the QoS control
+ * server (the built cloud bundle) in the cloud namespace, and the real agent bundle under real
+ * qjs on both routers, each reading interfaces from a recorded ubus dump. Every program's output
+ * is read as it comes (a full pipe would block it) and kept for assertions.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { buildCloudBundle } from '../../../scripts/build.mjs';
+import { bundles, repoRoot } from '../../support/bundles.ts';
+import { buildCloudLab, CLOUD_ADDRESS } from './cloud-lab.ts';
+import type { CloudLab } from './cloud-lab.ts';
+import type { Namespace } from './netns.ts';
+
+export const MQTT_PORT = 1883;
+export const HTTP_PORT = 8080;
+
+export interface Running {
+  child: ChildProcess;
+  log: string;
+}
+
+export type RouterName = 'A' | 'B';
+
+export interface RigOptions {
+  /** Shaped link rates the agents report; admission budgets EF against them. */
+  readonly uplinkKbit: number;
+  readonly downlinkKbit: number;
+}
+
+export function start(ns: Namespace, argv: string[], env: Record<string, string> = {}): Running {
+  const child = spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const running: Running = { child, log: '' };
+  child.stdout!.on('data', (d: Buffer) => (running.log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (running.log += d.toString()));
+  return running;
+}
+
+export async function waitFor(running: Running, text: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!running.log.includes(text)) {
+    if (Date.now() > end) throw new Error(`"${text}" not logged within ${ms} ms:\n${running.log.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function until(what: () => boolean, ms: number, explain: () => string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) throw new Error(explain());
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function stop(running: Running | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const child = running?.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+export const count = (text: string, what: string): number => text.split(what).length - 1;
+
+function agentConfig(stateDir: string, device: string, options: RigOptions): string {
+  return [
+    "config agent 'agent'",
+    `\toption device_id '${device}'`,
+    `\toption state_dir '${stateDir}'`,
+    "config qos 'qos'",
+    `\toption uplink_kbit '${options.uplinkKbit}'`,
+    `\toption downlink_kbit '${options.downlinkKbit}'`,
+    "\toption wan_device 'wan'",
+    "\toption lan_device 'br-lan'",
+    "config cloud 'cloud'",
+    "\toption enabled '1'",
+    `\toption broker '${CLOUD_ADDRESS}'`,
+    `\toption port '${MQTT_PORT}'`,
+    "\toption tls '0'",
+    "\toption keepalive_s '10'",
+    '',
+  ].join('\n');
+}
+
+export class CloudRig {
+  lab!: CloudLab;
+  temp = '';
+  broker: Running | undefined;
+  server: Running | undefined;
+  readonly agents: Record<RouterName, Running | undefined> = { A: undefined, B: undefined };
+  private cloudBundle = '';
+
+  constructor(private readonly options: RigOptions) {}
+
+  /** The lab, the broker, the server (with `serverArgs`) and both agents, each router resynchronised. */
+  async start(serverArgs: string[] = []): Promise<void> {
+    this.lab = buildCloudLab();
+    this.temp = mkdtempSync(join(tmpdir(), 'callqos-cp-'));
+    // Inside the checkout, so that its packages resolve from node_modules.
+    this.cloudBundle = (await buildCloudBundle(join(repoRoot, 'dist', 'test', 'callqos-cloud.mjs'))).file;
+    writeFileSync(join(this.temp, 'mosquitto.conf'), `listener ${MQTT_PORT} 0.0.0.0\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nuser root\n`);
+    this.startBroker();
+    await this.startServer(serverArgs);
+    for (const [name, dump] of [['A', 'dump-cloud-lab-a.json'], ['B', 'dump-cloud-lab-b.json']] as const) {
+      const dir = join(this.temp, `rt${name}`);
+      mkdirSync(join(dir, 'ubus'), { recursive: true });
+      writeFileSync(join(dir, 'ubus', 'dump'), dump);
+      writeFileSync(join(dir, 'ubus', 'board'), 'board.json');
+      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options));
+      this.startAgent(name);
+    }
+    await waitFor(this.agents.A!, 'cloud session accepted');
+    await waitFor(this.agents.B!, 'cloud session accepted');
+    await waitFor(this.server!, 'device=rtA desired=');
+    await waitFor(this.server!, 'device=rtB desired=');
+  }
+
+  get dbPath(): string {
+    return join(this.temp, 'server.db');
+  }
+
+  startBroker(): void {
+    this.broker = start(this.lab.cloud, ['mosquitto', '-c', join(this.temp, 'mosquitto.conf')]);
+  }
+
+  async startServer(extra: string[] = []): Promise<Running> {
+    const argv = [process.execPath, this.cloudBundle, '--broker', `mqtt://127.0.0.1:${MQTT_PORT}`, '--store', `sqlite:${this.dbPath}`, '--http', `127.0.0.1:${HTTP_PORT}`, '--deadline-ms', '5000', '--log-level', 'debug', ...extra];
+    this.server = start(this.lab.cloud, argv);
+    await waitFor(this.server, 'QoS control server running');
+    return this.server;
+  }
+
+  startAgent(name: RouterName): Running {
+    const dir = join(this.temp, `rt${name}`);
+    const ns = name === 'A' ? this.lab.routerA : this.lab.routerB;
+    this.agents[name] = start(ns, [inject('qjsPath'), bundles.agent, 'run', '--config', join(dir, 'callqos')], {
+      PATH: `${repoRoot}/test/fixtures/ubus/bin:${process.env.PATH ?? ''}`,
+      CALLQOS_FAKE_UBUS: join(dir, 'ubus'),
+    });
+    return this.agents[name]!;
+  }
+
+  /** The session API over HTTP, from inside the cloud namespace (the server listens on its loopback). */
+  api(method: string, path: string, body?: unknown): Record<string, unknown> {
+    const argv = ['ip', 'netns', 'exec', this.lab.cloud.name, 'curl', '-s', '-X', method, `http://127.0.0.1:${HTTP_PORT}${path}`];
+    if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
+    const run = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
+    try {
+      return JSON.parse(run.stdout) as Record<string, unknown>;
+    } catch {
+      throw new Error(`${method} ${path}: no JSON answer (${run.status}): ${run.stdout.slice(0, 300)} ${run.stderr.slice(0, 300)}`);
+    }
+  }
+
+  /** Polls GET until the call reads `state`. */
+  async untilState(callId: string, state: string, ms = 10_000): Promise<Record<string, unknown>> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const now = this.api('GET', `/v1/sessions/${encodeURIComponent(callId)}`);
+      if (now.state === state) return now;
+      if (Date.now() > end) throw new Error(`${callId} is ${JSON.stringify(now)}, not ${state}, after ${ms} ms:\n${this.server?.log.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  gatesIn(name: RouterName): string {
+    return (name === 'A' ? this.lab.routerA : this.lab.routerB).run(['nft', 'list', 'table', 'inet', 'callqos']).stdout;
+  }
+
+  async stop(): Promise<void> {
+    await stop(this.agents.A);
+    await stop(this.agents.B);
+    await stop(this.server);
+    await stop(this.broker);
+    this.lab?.lab.destroy();
+    if (this.temp) rmSync(this.temp, { recursive: true, force: true });
+  }
+}
