@@ -10,14 +10,16 @@
  */
 import type { Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
-import { desiredDigest, gateHash } from '../../core/protocol/digest.ts';
+import { gateHash } from '../../core/protocol/digest.ts';
 import { decodeMessage, encodeMessage, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
+import { MAX_GATES } from '../../core/protocol/messages/gates.ts';
 import type { Gate, Usage } from '../../core/protocol/messages/gates.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { OpenBody } from '../../core/protocol/messages/session.ts';
 import type { DataplaneGate } from '../../core/dataplane/model.ts';
 import type { Result } from '../../core/result.ts';
+import { HeldGates } from './held-gates.ts';
 
 /** What the session needs from the daemon's gates (the daemon serialises the calls). */
 export interface GatePort {
@@ -60,7 +62,7 @@ export class CloudSession {
   private readonly serverSeq = new Map<string, { session: number; seq: number }>();
   private readonly replies = new Map<string, Message[]>();
   /** The server's gates the agent holds, in protocol form (for hashes and reports). */
-  private readonly held = new Map<string, Gate>();
+  private readonly held = new HeldGates();
   private syncParts: Gate[] = [];
   private syncing = false;
 
@@ -74,7 +76,7 @@ export class CloudSession {
     const saved = host.files.readText(options.gatesFile);
     if (saved.ok) {
       try {
-        for (const g of JSON.parse(saved.value) as Gate[]) this.held.set(g.id, g);
+        for (const g of JSON.parse(saved.value) as Gate[]) this.held.set(g);
       } catch {
         log.warn('cloud gate file unreadable; a resync will rebuild it', { path: options.gatesFile });
       }
@@ -82,7 +84,7 @@ export class CloudSession {
   }
 
   private persist(): void {
-    const written = this.host.files.writeAtomic(this.options.gatesFile, JSON.stringify([...this.held.values()]));
+    const written = this.host.files.writeAtomic(this.options.gatesFile, JSON.stringify(this.held.gates()));
     if (!written.ok) this.log.error('cannot write the cloud gate file', { path: this.options.gatesFile, code: written.error.code });
   }
 
@@ -202,7 +204,7 @@ export class CloudSession {
   }
 
   private checkDesired(digest: string): void {
-    const mine = desiredDigest([...this.held.values()].map((g) => ({ id: g.id, hash: gateHash(g) })));
+    const mine = this.held.digest();
     if (mine !== digest && this.accepted) this.requestSync('the desired state differs from what the router holds');
   }
 
@@ -216,7 +218,7 @@ export class CloudSession {
     if (why) this.log.info('resynchronising with the server', { reason: why });
     this.syncing = true;
     this.syncParts = [];
-    const list = [...this.held.values()].map((g) => ({ id: g.id, hash: gateHash(g) }));
+    const list = this.held.hashes();
     const count = Math.max(1, Math.ceil(list.length / SYNC_PART));
     for (let index = 0; index < count; index += 1) {
       this.send('sync.request', { version: 0, part: { index, count }, gates: list.slice(index * SYNC_PART, (index + 1) * SYNC_PART) });
@@ -230,22 +232,23 @@ export class CloudSession {
     this.syncParts = [];
     this.syncing = false;
     const installed: string[] = [];
+    const inKernel = new Set(this.gates.cloudGateIds());
     for (const g of desired.values()) {
-      const have = this.held.get(g.id);
-      if (have && gateHash(have) === gateHash(g) && this.gates.cloudGateIds().includes(g.id)) {
+      if (this.held.hashOf(g.id) === gateHash(g) && inKernel.has(g.id)) {
         installed.push(g.id);
         continue;
       }
       const added = await this.gates.add(toDataplaneGate(g));
       if (added.ok) {
-        this.held.set(g.id, g);
+        this.held.set(g);
         installed.push(g.id);
       } else this.log.warn('gate from the server refused', { gate: g.id, reason: added.error.message });
     }
-    const stale = [...new Set([...this.gates.cloudGateIds(), ...this.held.keys()])].filter((id) => !desired.has(id));
+    const stale = [...new Set([...this.gates.cloudGateIds(), ...this.held.ids()])].filter((id) => !desired.has(id));
     for (const id of stale) await this.endGate(id, 'removed');
     this.persist();
-    if (installed.length > 0) this.send('report.success', { version: m.body.version, gates: installed.slice(0, 64) }, m.id);
+    // One report per message-sized part: the server confirms each gate it lists.
+    for (let at = 0; at < installed.length; at += MAX_GATES) this.send('report.success', { version: m.body.version, gates: installed.slice(at, at + MAX_GATES) }, m.id);
     this.log.info('resynchronised', { desired: desired.size, removed: stale.length });
   }
 
@@ -255,7 +258,7 @@ export class CloudSession {
     for (const g of gates) {
       const added = await this.gates.add(toDataplaneGate(g));
       if (added.ok) {
-        this.held.set(g.id, g);
+        this.held.set(g);
         done.push(g.id);
       } else failed.push({ id: g.id, code: /^E_[A-Z0-9_]+$/.test(added.error.code) ? added.error.code : 'E_APPLY', message: added.error.message.slice(0, 256) });
     }

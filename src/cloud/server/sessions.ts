@@ -486,10 +486,17 @@ export class SessionManager implements SessionApi, GateReportSink {
     });
   }
 
-  /** With offline policy `wait`, whether every router that has not reported is offline. */
+  /**
+   * With offline policy `wait`, whether every router that has not reported is offline, or came
+   * back less than a deadline ago (it is resynchronising, and gets the gate from its sync).
+   */
   private async waitsForOfflineRouters(devices: readonly string[]): Promise<boolean> {
     if (this.deps.config.offlinePolicy !== 'wait' || devices.length === 0) return false;
-    for (const id of devices) if ((await this.deps.store.getDevice(id))?.status !== 'offline') return false;
+    const since = this.now() - this.deps.config.decisionDeadlineMs;
+    for (const id of devices) {
+      const device = await this.deps.store.getDevice(id);
+      if (!device || (device.status === 'online' && device.statusAtMs <= since)) return false;
+    }
     return true;
   }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { desiredDigest, fnv1a64, gateHash } from './digest.ts';
+import { combineDigestEntries, desiredDigest, digestEntry, fnv1a64, gateHash } from './digest.ts';
 import { gate as gateSchema, type Gate } from './messages/gates.ts';
 import { validate } from './schema.ts';
 
@@ -61,6 +61,19 @@ describe('desiredDigest', () => {
     const b = { id: 'g2', hash: 'fedcba9876543210' };
     expect(desiredDigest([a, b])).toBe(desiredDigest([b, a]));
     expect(desiredDigest([a, b])).not.toBe(desiredDigest([a, { ...b, hash: 'fedcba9876543211' }]));
-    expect(desiredDigest([])).toMatch(/^[0-9a-f]{16}$/);
+    expect(desiredDigest([])).toBe('0000000000000000');
+  });
+
+  it('is the XOR of the gates\' entries, so a list can be recomputed from entries kept per gate', () => {
+    const a = { id: 'g1', hash: '0123456789abcdef' };
+    const b = { id: 'g2', hash: 'fedcba9876543210' };
+    const [ea, eb] = [digestEntry(a.id, a.hash), digestEntry(b.id, b.hash)];
+    expect(desiredDigest([a])).toBe(ea);
+    expect(combineDigestEntries([ea, eb])).toBe(desiredDigest([a, b]));
+    // XOR by hand, limb by limb.
+    const xor = [0, 4, 8, 12].map((i) => (parseInt(ea.slice(i, i + 4), 16) ^ parseInt(eb.slice(i, i + 4), 16)).toString(16).padStart(4, '0')).join('');
+    expect(desiredDigest([a, b])).toBe(xor);
+    // Taking a gate out again leaves the other's entry.
+    expect(combineDigestEntries([desiredDigest([a, b]), eb])).toBe(ea);
   });
 });
