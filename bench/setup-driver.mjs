@@ -74,6 +74,7 @@ async function sessions() {
       notActive += 1;
       firstFailure ??= state;
     }
+    if (process.env.CALLQOS_BENCH_KEEP) continue;
     started = performance.now();
     const path = `${httpBase}/v1/sessions/${encodeURIComponent(body.callId)}`;
     let ended = await request('DELETE', path);

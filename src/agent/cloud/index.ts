@@ -4,21 +4,14 @@
  * names a broker.
  */
 import type { AgentConfig } from '../../core/config/index.ts';
-import type { DataplaneGate } from '../../core/dataplane/model.ts';
 import type { Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { OpenBody } from '../../core/protocol/messages/session.ts';
-import type { Result } from '../../core/result.ts';
 import type { EndedGate } from '../daemon/gates.ts';
 import { CloudSession } from './session.ts';
+import type { GatePort } from './session.ts';
 import { Transport } from './transport.ts';
-
-export interface CloudGates {
-  cloudGateIds(): string[];
-  add(gate: DataplaneGate): Promise<Result<unknown>>;
-  remove(id: string): Promise<Result<{ usage: Record<'up' | 'down', { packets: number; bytes: number }> } | null>>;
-}
 
 export interface CloudLinkHandle {
   interfacesChanged(): void;
@@ -43,7 +36,7 @@ export function startCloudLink(
   deviceId: string,
   describe: () => Omit<OpenBody, 'keepaliveS'>,
   interfaces: () => InterfacesBody | null,
-  gates: CloudGates,
+  gates: GatePort,
 ): CloudLinkHandle | null {
   const cloud = config.cloud;
   if (!cloud.enabled) return null;
@@ -76,7 +69,7 @@ export function startCloudLink(
   session = new CloudSession(
     host,
     log.child('cloud'),
-    { deviceId, bootSession, keepaliveS: cloud.keepaliveS, describe, interfaces, gatesFile: `${stateDir}/cloud-gates.json` },
+    { deviceId, bootSession, keepaliveS: cloud.keepaliveS, describe, interfaces },
     gates,
     {
       send: (text) => transport.send(text),

@@ -4,9 +4,11 @@ import { createLogger } from '../../core/log.ts';
 import { decodeMessage, encodeMessage, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
 import type { Gate } from '../../core/protocol/messages/gates.ts';
+import type { DataplaneGate } from '../../core/dataplane/model.ts';
 import { fail, ok } from '../../core/result.ts';
 import { FakeHost } from '../system/fake-host.test-support.ts';
-import { CloudSession } from './session.ts';
+import { CloudSession, toDataplaneGate } from './session.ts';
+import { gateHash } from '../../core/protocol/digest.ts';
 
 function memoryFiles(): FileHost {
   const files = new Map<string, string>();
@@ -33,12 +35,12 @@ const gate = (id: string, port: number): Gate => ({
   id, direction: 'both', lan: { address: '192.168.1.20', port }, remote: { address: '198.18.20.20', port: port + 1 }, dscp: 46, rateKbps: 80, lifetimeS: 600, session: 'c1@x',
 });
 
-function setup(refuse: Set<string> = new Set()) {
+function setup(refuse: Set<string> = new Set(), held: Gate[] = []) {
   const fake = new FakeHost();
   const host = { ...fake.host, files: memoryFiles() };
   const sent: Message[] = [];
   const statuses: string[] = [];
-  const installed = new Map<string, number>();
+  const installed = new Map<string, { gate: DataplaneGate; ref?: string }>(held.map((g) => [g.id, { gate: toDataplaneGate(g), ref: g.session }]));
   const adds: string[] = [];
   let serverSeq = 0;
   const session = new CloudSession(
@@ -55,14 +57,13 @@ function setup(refuse: Set<string> = new Set()) {
         link: { upKbps: 1000, downKbps: 1000, efBudgetPercent: 30 },
       }),
       interfaces: () => ({ version: 1, interfaces: [] }),
-      gatesFile: '/state/cloud-gates.json',
     },
     {
-      cloudGateIds: () => [...installed.keys()],
-      add: async (g) => {
+      cloudGates: () => [...installed.values()],
+      add: async (g, ref) => {
         adds.push(g.id);
         if (refuse.has(g.id)) return fail({ code: 'E_GATE_CONFLICT', message: 'overlaps another gate' });
-        installed.set(g.id, g.lan.port);
+        installed.set(g.id, ref === undefined ? { gate: g } : { gate: g, ref });
         return ok({ replaced: false });
       },
       remove: async (id) => (installed.delete(id) ? ok({ usage: { up: { packets: 5, bytes: 500 }, down: { packets: 4, bytes: 400 } } }) : ok(null)),
@@ -90,6 +91,15 @@ function setup(refuse: Set<string> = new Set()) {
 }
 
 describe('agent cloud session', () => {
+  it('after a restart lists the daemon\'s cloud gates with the hashes the server computed for them', async () => {
+    const kept = gate('g7', 5070);
+    const t = setup(new Set(), [kept]);
+    t.session.started();
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
+    const request = t.sent.at(-1)!;
+    expect(request).toMatchObject({ type: 'sync.request', body: { gates: [{ id: 'g7', hash: gateHash(kept) }] } });
+  });
+
   it('opens, and after accept publishes online, reports interfaces and asks for a resync', async () => {
     const t = setup();
     t.session.started();
@@ -105,7 +115,8 @@ describe('agent cloud session', () => {
     t.session.started();
     await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
     const sync = await t.fromServer('sync.complete', { version: 1, part: { index: 0, count: 1 }, gates: [gate('g1', 5000)] }, t.sent.at(-1)!.id);
-    expect(t.installed.get('g1')).toBe(5000);
+    expect(t.installed.get('g1')?.gate.lan.port).toBe(5000);
+    expect(t.installed.get('g1')?.ref).toBe('c1@x');
     expect(t.sent.at(-1)).toMatchObject({ type: 'report.success', corr: sync.id, body: { gates: ['g1'] } });
 
     const decision = await t.fromServer('decision.install', { version: 2, gates: [gate('g2', 5002), gate('bad', 5004)] });

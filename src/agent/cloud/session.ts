@@ -23,8 +23,9 @@ import { HeldGates } from './held-gates.ts';
 
 /** What the session needs from the daemon's gates (the daemon serialises the calls). */
 export interface GatePort {
-  cloudGateIds(): string[];
-  add(gate: DataplaneGate): Promise<Result<unknown>>;
+  /** The cloud gates the daemon holds (its state survives restarts), each with its call reference. */
+  cloudGates(): { gate: DataplaneGate; ref?: string }[];
+  add(gate: DataplaneGate, ref: string | undefined): Promise<Result<unknown>>;
   remove(id: string): Promise<Result<{ usage: Record<'up' | 'down', { packets: number; bytes: number }> } | null>>;
 }
 
@@ -41,8 +42,6 @@ export interface SessionOptions {
   readonly keepaliveS: number;
   readonly describe: () => Omit<OpenBody, 'keepaliveS'>;
   readonly interfaces: () => InterfacesBody | null;
-  /** Where the protocol form of the cloud gates is kept across restarts. */
-  readonly gatesFile: string;
 }
 
 const SYNC_PART = 32;
@@ -50,6 +49,12 @@ const REMEMBERED_DECISIONS = 256;
 
 export function toDataplaneGate(g: Gate): DataplaneGate {
   return { id: g.id, direction: g.direction, lan: { ...g.lan }, remote: { ...g.remote }, dscp: g.dscp, rateKbit: g.rateKbps, lifetimeS: g.lifetimeS };
+}
+
+/** The protocol form back, as the server sent it (same content hash): the call reference is kept beside the data-plane gate. */
+export function toProtocolGate(g: DataplaneGate, ref: string | undefined): Gate {
+  const gate = { id: g.id, direction: g.direction, lan: { ...g.lan }, remote: { address: g.remote.address, port: g.remote.port }, dscp: g.dscp, rateKbps: g.rateKbit, lifetimeS: g.lifetimeS ?? 0 };
+  return (ref === undefined ? gate : { ...gate, session: ref }) as Gate;
 }
 
 export class CloudSession {
@@ -73,19 +78,7 @@ export class CloudSession {
     private readonly gates: GatePort,
     private readonly link: LinkPort,
   ) {
-    const saved = host.files.readText(options.gatesFile);
-    if (saved.ok) {
-      try {
-        for (const g of JSON.parse(saved.value) as Gate[]) this.held.set(g);
-      } catch {
-        log.warn('cloud gate file unreadable; a resync will rebuild it', { path: options.gatesFile });
-      }
-    }
-  }
-
-  private persist(): void {
-    const written = this.host.files.writeAtomic(this.options.gatesFile, JSON.stringify(this.held.gates()));
-    if (!written.ok) this.log.error('cannot write the cloud gate file', { path: this.options.gatesFile, code: written.error.code });
+    for (const { gate, ref } of gates.cloudGates()) this.held.set(toProtocolGate(gate, ref));
   }
 
   private build<T extends MessageType>(type: T, body: BodyOf<T>, corr?: string): Message | null {
@@ -232,21 +225,20 @@ export class CloudSession {
     this.syncParts = [];
     this.syncing = false;
     const installed: string[] = [];
-    const inKernel = new Set(this.gates.cloudGateIds());
+    const inKernel = new Set(this.gates.cloudGates().map((c) => c.gate.id));
     for (const g of desired.values()) {
       if (this.held.hashOf(g.id) === gateHash(g) && inKernel.has(g.id)) {
         installed.push(g.id);
         continue;
       }
-      const added = await this.gates.add(toDataplaneGate(g));
+      const added = await this.gates.add(toDataplaneGate(g), g.session);
       if (added.ok) {
         this.held.set(g);
         installed.push(g.id);
       } else this.log.warn('gate from the server refused', { gate: g.id, reason: added.error.message });
     }
-    const stale = [...new Set([...this.gates.cloudGateIds(), ...this.held.ids()])].filter((id) => !desired.has(id));
+    const stale = [...new Set([...inKernel, ...this.held.ids()])].filter((id) => !desired.has(id));
     for (const id of stale) await this.endGate(id, 'removed');
-    this.persist();
     // One report per message-sized part: the server confirms each gate it lists.
     for (let at = 0; at < installed.length; at += MAX_GATES) this.send('report.success', { version: m.body.version, gates: installed.slice(at, at + MAX_GATES) }, m.id);
     this.log.info('resynchronised', { desired: desired.size, removed: stale.length });
@@ -256,13 +248,12 @@ export class CloudSession {
     const done: string[] = [];
     const failed: { id: string; code: string; message: string }[] = [];
     for (const g of gates) {
-      const added = await this.gates.add(toDataplaneGate(g));
+      const added = await this.gates.add(toDataplaneGate(g), g.session);
       if (added.ok) {
         this.held.set(g);
         done.push(g.id);
       } else failed.push({ id: g.id, code: /^E_[A-Z0-9_]+$/.test(added.error.code) ? added.error.code : 'E_APPLY', message: added.error.message.slice(0, 256) });
     }
-    this.persist();
     const replies: (Message | null)[] = [];
     if (done.length > 0) replies.push(this.send('report.success', { version, gates: done }, corr));
     if (failed.length > 0) replies.push(this.send('report.failure', { version, gates: failed }, corr));
@@ -271,7 +262,6 @@ export class CloudSession {
 
   private async removeGates(corr: string, version: number, ids: readonly string[]): Promise<Message[]> {
     for (const id of ids) await this.endGate(id, 'removed');
-    this.persist();
     const reply = this.send('report.success', { version, gates: [...ids] }, corr);
     return reply ? [reply] : [];
   }
@@ -289,7 +279,6 @@ export class CloudSession {
     if (!this.held.has(id)) return;
     const gate = this.held.get(id)!;
     this.held.delete(id);
-    this.persist();
     const ended = reason === 'expired' ? 'expired' : 'removed';
     this.reportUsage(id, gate.session, usage, ended);
     if (ended === 'expired') this.send('delete', { gates: [id], reason: 'expired' });

@@ -140,7 +140,7 @@ export class GateManager {
   }
 
   /** Installs a gate, or replaces the one with the same id (a media change): one transaction, no gap. */
-  async add(gate: DataplaneGate, source: GateSource): Promise<Result<{ replaced: boolean }>> {
+  async add(gate: DataplaneGate, source: GateSource, ref?: string): Promise<Result<{ replaced: boolean }>> {
     const elements = this.elementsOf(gate);
     if (!elements.ok) return elements;
     const old = this.entries.get(gate.id);
@@ -148,7 +148,8 @@ export class GateManager {
     if (!clash.ok) return clash;
     const now = Math.round(this.host.clock.monotonicMs());
     const expiresAtMs = gate.lifetimeS === null ? null : now + gate.lifetimeS * 1000;
-    const entry: Entry = { live: { gate, source, installedAtMs: now, expiresAtMs }, elements: elements.value };
+    const live: LiveGate = ref === undefined ? { gate, source, installedAtMs: now, expiresAtMs } : { gate, source, installedAtMs: now, expiresAtMs, ref };
+    const entry: Entry = { live, elements: elements.value };
     const applied = await this.applyOrRebuild(gate.id, entry, () =>
       this.dataplane.change({ remove: old ? [old.elements] : [], add: [elements.value], keepLan: this.keepLan(gate.id) }),
     );

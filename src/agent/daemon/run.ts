@@ -197,8 +197,8 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     }),
     () => report,
     {
-      cloudGateIds: () => gates.list().filter((l) => l.source === 'cloud').map((l) => l.gate.id),
-      add: (gate) => serial(() => gates.add(gate, 'cloud')),
+      cloudGates: () => gates.list().filter((l) => l.source === 'cloud').map((l) => ({ gate: l.gate, ref: l.ref })),
+      add: (gate, ref) => serial(() => gates.add(gate, 'cloud', ref)),
       remove: (id) => serial(() => gates.remove(id, 'removed')),
     },
   );

@@ -15,7 +15,7 @@ import type { Store } from '../store/types.ts';
 /** The part of the store this module uses. */
 export type DeviceStore = Pick<
   Store,
-  'getDevice' | 'listDevices' | 'upsertDeviceOpen' | 'setDeviceStatus' | 'touchDevice' | 'setReportedVersion' | 'putInterfaces' | 'desiredState'
+  'getDevice' | 'listDevices' | 'upsertDeviceOpen' | 'setDeviceStatus' | 'touchDevice' | 'setReportedVersion' | 'putInterfaces' | 'desiredState' | 'desiredHashes'
 >;
 
 export interface DeviceLinkOptions {
@@ -155,8 +155,8 @@ export class DeviceLink {
 
   /** Publishes the retained summary of what the device should hold. */
   async publishDesired(device: string): Promise<void> {
-    const desired = (await this.store.desiredState(device)) ?? { version: 0, gates: [] };
-    const digest = desiredDigest(desired.gates.map((g) => ({ id: g.id, hash: gateHash(g) })));
+    const desired = (await this.store.desiredHashes(device)) ?? { version: 0, gates: [] };
+    const digest = desiredDigest(desired.gates);
     const sent = this.outbox.desired(device, { version: desired.version, count: desired.gates.length, digest });
     if (!sent.ok) this.log.error('cannot publish desired state', { device, reason: sent.error.message });
   }

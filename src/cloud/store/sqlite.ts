@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type {
-  AdmittedKbps, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
+  AdmittedKbps, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
@@ -287,6 +287,14 @@ class SqliteOps {
     return device ? { version: num(device.desired_version), gates: this.desiredGates(deviceId) } : null;
   }
 
+  desiredHashes(deviceId: string): DesiredHashes | null {
+    const device = this.q('SELECT desired_version FROM devices WHERE id = ?').get(deviceId) as Row | undefined;
+    if (!device) return null;
+    const marks = DESIRED_GATE_STATES.map(() => '?').join(', ');
+    const rows = this.q(`SELECT id, hash FROM gates WHERE device = ? AND state IN (${marks})`).all(deviceId, ...DESIRED_GATE_STATES) as Row[];
+    return { version: num(device.desired_version), gates: rows.map((r) => ({ id: String(r.id), hash: String(r.hash) })) };
+  }
+
   recordUsage(u: UsageRecord): UsageOutcome {
     const stored = this.q('SELECT * FROM usage WHERE device = ? AND gate_id = ?').get(u.device, u.gateId) as Row | undefined;
     const values = [u.callId, u.up.packets, u.up.bytes, u.down.packets, u.down.bytes, u.firstSeen, u.lastSeen, u.ended, u.receivedAtMs];
@@ -368,7 +376,7 @@ class SqliteOps {
 
 const OPS: readonly (keyof StoreOps)[] = [
   'getDevice', 'listDevices', 'upsertDeviceOpen', 'setDeviceStatus', 'touchDevice', 'setReportedVersion', 'putInterfaces', 'interfacesChangedSince',
-  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'updateGateState', 'desiredGates', 'desiredState', 'recordUsage', 'listUsage',
+  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'updateGateState', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
 ];
 const TX_OPS: readonly (keyof StoreTx)[] = [...OPS, 'lockDevices', 'insertSession', 'insertGates', 'deleteGates', 'bumpDesiredVersion', 'admittedKbps'];
 

@@ -179,6 +179,12 @@ export interface AdmittedKbps {
   readonly down: number;
 }
 
+/** A device's desired gates as ids and content hashes: what the retained `desired` summary is computed from. */
+export interface DesiredHashes {
+  readonly version: number;
+  readonly gates: { readonly id: string; readonly hash: string }[];
+}
+
 /** A device's desired state read in one snapshot: its version and the gates it should hold. */
 export interface DesiredState {
   readonly version: number;
@@ -258,6 +264,8 @@ export interface StoreOps {
   desiredGates(deviceId: string): Promise<Gate[]>;
   /** The desired version and gates in one snapshot; null for an unknown device. */
   desiredState(deviceId: string): Promise<DesiredState | null>;
+  /** Like desiredState, with each gate's id and stored hash only (no gate decoded): published after every change. */
+  desiredHashes(deviceId: string): Promise<DesiredHashes | null>;
 
   /**
    * Idempotent: an interim report replaces the stored one when none of its counters is smaller;

@@ -26,6 +26,8 @@ export interface LiveGate {
   readonly installedAtMs: number;
   /** Monotonic time at which the agent removes the gate; null for gates without lifetime. */
   readonly expiresAtMs: number | null;
+  /** The call the gate serves, as the QoS control server named it (cloud gates only). */
+  readonly ref?: string;
 }
 
 export const STATE_VERSION = 1;
@@ -46,7 +48,8 @@ function readLive(entry: unknown): LiveGate | null {
   if (!isObject(entry) || gate === null || !SOURCES.includes(entry.source as GateSource) || !isInt(entry.installedAtMs) || !nullable(entry.expiresAtMs, isInt)) {
     return null;
   }
-  return { gate, source: entry.source as GateSource, installedAtMs: entry.installedAtMs, expiresAtMs: entry.expiresAtMs };
+  const live = { gate, source: entry.source as GateSource, installedAtMs: entry.installedAtMs, expiresAtMs: entry.expiresAtMs };
+  return isString(entry.ref) ? { ...live, ref: entry.ref } : live;
 }
 
 /** Shape only: the values are checked again by the data plane before anything reaches the kernel. */
