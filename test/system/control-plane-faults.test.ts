@@ -171,4 +171,31 @@ describeSystem('control-plane faults: server SIGKILL, router offline, lost remov
       { device: 'rtB', up_packets: 0, down_packets: 12, ended: 'expired' },
     ]);
   }, 90_000);
+
+  it('keeps a call longer than its gates\' lifetime: the server renews them in place and the routers keep counting', async () => {
+    // The server of the previous case runs with a 10 s gate lifetime.
+    const call = callBody('long-call@lab', 41030, 42030);
+    expect(rig.api('POST', '/v1/sessions', call)).toMatchObject({ state: 'active' });
+    const installedAt = Date.now();
+    observe(rig.lab.phoneB, [42030]);
+    send(rig.lab.phoneA, PHONE_A.v4, 41030, PHONE_B.v4, 42030, 0, 10);
+    const renewals = () => rig.server!.log.split('gate lifetimes renewed').length - 1;
+    const before = renewals();
+    // Past the lifetime by more than the routers' grace: without renewal both gates would be gone.
+    await until(() => Date.now() - installedAt > 16_000, 20_000, () => 'clock');
+    console.log(`long call: ${renewals() - before} renewals in ${Date.now() - installedAt} ms (lifetime 10 s)`);
+    expect(renewals() - before).toBeGreaterThanOrEqual(2);
+    expect(rig.gatesIn('A')).toContain('192.168.1.20 . 41030');
+    expect(rig.gatesIn('B')).toContain('198.18.20.20 . 42030');
+    send(rig.lab.phoneA, PHONE_A.v4, 41030, PHONE_B.v4, 42030, 0, 10);
+    expect(counted(rig.lab.phoneB, '4', 42030, 'ef')).toBe(20);
+    expect(rig.api('GET', '/v1/sessions/long-call%40lab')).toMatchObject({ state: 'active' });
+    rig.api('DELETE', '/v1/sessions/long-call%40lab');
+    await rig.untilState('long-call@lab', 'ended');
+    await until(() => query("SELECT 1 FROM usage WHERE call_id = 'long-call@lab'").length === 2, 10_000, () => 'usage not recorded');
+    expect(query("SELECT device, up_packets, down_packets FROM usage WHERE call_id = 'long-call@lab' ORDER BY device")).toEqual([
+      { device: 'rtA', up_packets: 20, down_packets: 0 },
+      { device: 'rtB', up_packets: 0, down_packets: 20 },
+    ]);
+  }, 60_000);
 });

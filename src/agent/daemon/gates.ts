@@ -4,7 +4,7 @@
  * element timeout is the lifetime plus a grace period: a safety net for an agent that is down,
  * while a running agent removes the gate itself and so can read its final counters first.
  */
-import { gateElements } from '../../core/dataplane/gate-elements.ts';
+import { gateElements, usageKey } from '../../core/dataplane/gate-elements.ts';
 import type { GateElements, Usage } from '../../core/dataplane/gate-elements.ts';
 import type { DataplaneGate, DataplaneSettings } from '../../core/dataplane/model.ts';
 import { GateSet } from '../../core/dataplane/gate-set.ts';
@@ -150,8 +150,14 @@ export class GateManager {
     const expiresAtMs = gate.lifetimeS === null ? null : now + gate.lifetimeS * 1000;
     const live: LiveGate = ref === undefined ? { gate, source, installedAtMs: now, expiresAtMs } : { gate, source, installedAtMs: now, expiresAtMs, ref };
     const entry: Entry = { live, elements: elements.value };
+    // A replaced gate (media moved, or the server renewing its lifetime) keeps counting from where it was.
+    const usage = new Map<string, Usage>();
+    if (old) {
+      const counted = await this.dataplane.readUsage(old.elements);
+      for (const w of old.elements.ways) usage.set(usageKey(gate.id, w.way), counted[w.way]);
+    }
     const applied = await this.applyOrRebuild(gate.id, entry, () =>
-      this.dataplane.change({ remove: old ? [old.elements] : [], add: [elements.value], keepLan: this.keepLan(gate.id) }),
+      this.dataplane.change({ remove: old ? [old.elements] : [], add: [elements.value], keepLan: this.keepLan(gate.id), usage }),
     );
     if (!applied.ok) return applied;
     this.journal({ put: entry.live });

@@ -97,6 +97,8 @@ export class QosServer {
       this.timers.push(timer);
     };
     every(SWEEP_MS, () => this.sessions.sweep(), 'deadline sweep');
+    // Every tenth of a lifetime, so that a gate is renewed between half and 0.6 of its lifetime.
+    every(Math.max(1000, config.gateLifetimeS * 100), () => this.sessions.refreshGates(), 'gate lifetime renewal');
     every(INDEX_REFRESH_MS, () => this.index.refresh(), 'router index refresh');
     every(config.maxKeepaliveS * 1000, () => this.devices.expireSilent(), 'silent device check');
     let http: { host: string; port: number } | null = null;

@@ -194,6 +194,30 @@ describe('session state machine', () => {
     });
   }
 
+  it('renews the lifetime of gates installed for half of it, once, without changing the line', async () => {
+    bench = new Bench();
+    await bench.start();
+    for (const step of PATHS.active) await EVENTS[step](bench);
+    expect(await bench.manager.refreshGates()).toBe(0);
+    bench.clock += (bench.config.gateLifetimeS * 1000) / 2 + 1;
+    const mark = bench.sent.length;
+    expect(await bench.manager.refreshGates()).toBe(2);
+    const modifies = bench.sent.slice(mark).map(({ topic, text }) => ({ topic, m: decodeMessage(text) }));
+    expect(modifies.map(({ topic, m }) => [topic, m.ok ? m.value.type : m.error.message])).toEqual([
+      ['callqos/v1/dev/rtA/down', 'decision.modify'],
+      ['callqos/v1/dev/rtB/down', 'decision.modify'],
+    ]);
+    const stored = await bench.store.listGates({ callId: CALL });
+    for (const { m } of modifies) {
+      if (!m.ok || m.value.type !== 'decision.modify') throw new Error('not a modify');
+      // The very gate the router holds: same content, so the same hash and no resync.
+      const sentGate = m.value.body.gates[0]!;
+      expect(m.value.body.gates).toEqual([stored.find((g) => g.id === sentGate.id)!.gate]);
+    }
+    expect(await bench.manager.refreshGates()).toBe(0);
+    expect(await bench.lineState()).toBe('active');
+  });
+
   it('covers every state as a starting point and every event at least once', () => {
     const froms = new Set(SESSION_TRANSITIONS.map((r) => r.from));
     expect([...froms].sort()).toEqual(Object.keys(PATHS).sort());

@@ -13,6 +13,7 @@ import type { Locator } from '../../core/control/locate.ts';
 import type { Logger } from '../../core/log.ts';
 import { gateHash } from '../../core/protocol/digest.ts';
 import type { MessageOf } from '../../core/protocol/envelope.ts';
+import { MAX_GATES } from '../../core/protocol/messages/gates.ts';
 import type { Gate } from '../../core/protocol/messages/gates.ts';
 import type { MediaLine, SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../core/protocol/messages/cc.ts';
 import { fail, ok } from '../../core/result.ts';
@@ -498,6 +499,29 @@ export class SessionManager implements SessionApi, GateReportSink {
       if (!device || (device.status === 'online' && device.statusAtMs <= since)) return false;
     }
     return true;
+  }
+
+  /**
+   * Renews the router-side lifetime of gates installed for longer than half of it: the same gate
+   * is sent again as `decision.modify`, which the router applies in place (counters kept) with a
+   * fresh lifetime. A call may last longer than a gate's lifetime; a gate whose removal was lost
+   * still ends within one lifetime. Two instances renewing one gate at once send the same
+   * modify twice, which the router applies idempotently.
+   */
+  async refreshGates(): Promise<number> {
+    const now = this.now();
+    const due = await this.deps.store.listGates({ state: 'installed', updatedBeforeMs: now - (this.deps.config.gateLifetimeS * 1000) / 2 });
+    const byDevice = new Map<string, Gate[]>();
+    for (const g of due) {
+      const renewed = await this.deps.store.updateGateState(g.id, { state: 'installed', atMs: now, ifStateIn: ['installed'] });
+      if (renewed) (byDevice.get(g.device) ?? byDevice.set(g.device, []).get(g.device)!).push(g.gate);
+    }
+    for (const [device, gates] of byDevice) {
+      const version = (await this.deps.store.getDevice(device))?.desiredVersion ?? 0;
+      for (let at = 0; at < gates.length; at += MAX_GATES) this.send(device, 'decision.modify', { version, gates: gates.slice(at, at + MAX_GATES) });
+    }
+    if (due.length > 0) this.deps.log.info('gate lifetimes renewed', { gates: due.length, routers: byDevice.size });
+    return due.length;
   }
 
   /**

@@ -265,6 +265,7 @@ class SqliteOps {
     if (filter.device !== undefined) (where.push('device = ?'), args.push(filter.device));
     if (filter.state !== undefined) (where.push('state = ?'), args.push(filter.state));
     if (filter.callId !== undefined) (where.push('call_id = ?'), args.push(filter.callId));
+    if (filter.updatedBeforeMs !== undefined) (where.push('updated_at_ms < ?'), args.push(filter.updatedBeforeMs));
     const sql = `SELECT * FROM gates${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     return (this.q(sql).all(...args) as Row[]).map(gateOf);
   }

@@ -171,6 +171,8 @@ export interface GateFilter {
   readonly device?: string;
   readonly state?: GateState;
   readonly callId?: string;
+  /** Only gates last changed before this time (ms): those whose lifetime needs refreshing. */
+  readonly updatedBeforeMs?: number;
 }
 
 /** EF bandwidth a device has admitted, per direction, in kbit/s. */

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { goldenGates } from '../../../test/fixtures/dataplane/gates.ts';
-import { gateElements } from './gate-elements.ts';
+import { gateElements, usageKey } from './gate-elements.ts';
 import type { GateElements } from './gate-elements.ts';
 import { renderGateChanges } from './render-changes.ts';
 
@@ -47,6 +47,15 @@ describe('renderGateChanges', () => {
     expect(kept.join('\n')).not.toContain('up_v6_lan');
     // An exact gate's endpoint is in its direction's set too.
     expect(renderGateChanges({ remove: [], add: [elements(0)] })).toContain('add element inet callqos up_v4_lan { 192.168.1.20 . 5004 }');
+  });
+
+  it('lets a replaced gate start from the counters it had, per direction', () => {
+    const gate = elements(0);
+    const usage = new Map(gate.ways.map((w, i) => [usageKey(gate.id, w.way), { packets: 100 + i, bytes: 17200 + i }]));
+    const added = renderGateChanges({ remove: [gate], add: [gate], usage }).split('\n').filter((l) => l.startsWith(`add element inet callqos ${gate.ways[0]!.map} `) && l.includes(' : goto '));
+    expect(added.at(-1)).toContain('counter packets 100 bytes 17200 ');
+    const fresh = renderGateChanges({ remove: [], add: [gate] });
+    expect(fresh).not.toContain('counter packets');
   });
 
   it('renders nothing for no change', () => {

@@ -4,16 +4,16 @@
  * of that endpoint and direction needs it).
  */
 import { NFT_TABLE } from './model.ts';
-import { nftText } from './gate-elements.ts';
-import type { GateElements, WayElements } from './gate-elements.ts';
+import { nftText, usageKey } from './gate-elements.ts';
+import type { GateElements, Usage, WayElements } from './gate-elements.ts';
 
 const T = `inet ${NFT_TABLE}`;
 
-function addLines(gate: GateElements): string[] {
+function addLines(gate: GateElements, usage: ReadonlyMap<string, Usage>): string[] {
   return gate.ways.flatMap((w) => [
     // Adding an endpoint that is already there changes nothing.
     `add element ${T} ${w.lanSet} { ${w.lanKey} }`,
-    `add element ${T} ${w.map} { ${nftText.classElement(gate, w)} }`,
+    `add element ${T} ${w.map} { ${nftText.classElement(gate, w, usage.get(usageKey(gate.id, w.way)))} }`,
   ]);
 }
 
@@ -37,10 +37,13 @@ export interface GateChange {
   readonly add: readonly GateElements[];
   /** Default: no other gate needs it. */
   readonly keepLan?: KeepLan;
+  /** Counters the added elements start from, by usageKey: a replaced gate keeps what it counted. */
+  readonly usage?: ReadonlyMap<string, Usage>;
 }
 
 /** Removals first, so that a modified gate (same id, new flows) can take its new place. */
 export function renderGateChanges(change: GateChange): string {
   const keepLan = change.keepLan ?? (() => false);
-  return [...change.remove.flatMap((g) => removeLines(g, keepLan)), ...change.add.flatMap(addLines), ''].join('\n');
+  const usage = change.usage ?? new Map<string, Usage>();
+  return [...change.remove.flatMap((g) => removeLines(g, keepLan)), ...change.add.flatMap((g) => addLines(g, usage)), ''].join('\n');
 }
