@@ -86,3 +86,46 @@ export function buildRouterLab(lab, { wireFrames = false } = {}) {
 export function dropTable(lab, router) {
   spawnSync('ip', ['netns', 'exec', router, 'nft', 'delete', 'table', 'inet', 'callqos'], { stdio: 'ignore' });
 }
+
+/**
+ * Two routers and a cloud namespace: rtA and rtB each reach the cloud over their `wan` veth
+ * (10.99.<i>.2, the cloud side 10.99.<i>.1), the broker listens on 10.99.0.1 (a /32 on the cloud's
+ * loopback); each router's LAN is `br-lan` 198.18.<i>.1/24, a veth whose far end stays inside.
+ */
+export function buildTwoRouterLab(lab) {
+  const cloud = lab.ns('cloud');
+  const routers = { A: lab.ns('rtA'), B: lab.ns('rtB') };
+  for (const [i, name] of [[1, 'A'], [2, 'B']]) {
+    const ns = routers[name];
+    run(['ip', 'link', 'add', 'name', 'wan', 'netns', ns, 'type', 'veth', 'peer', 'name', `to${name}`, 'netns', cloud]);
+    lab.in(ns, ['ip', 'addr', 'add', `10.99.${i}.2/24`, 'dev', 'wan']);
+    lab.in(cloud, ['ip', 'addr', 'add', `10.99.${i}.1/24`, 'dev', `to${name}`]);
+    for (const [where, dev] of [[ns, 'wan'], [cloud, `to${name}`]]) lab.in(where, ['ip', 'link', 'set', dev, 'up']);
+    lab.in(ns, ['ip', 'route', 'add', 'default', 'via', `10.99.${i}.1`]);
+    // No dummy driver in this kernel: a veth pair whose far end stays in the router.
+    lab.in(ns, ['ip', 'link', 'add', 'br-lan', 'type', 'veth', 'peer', 'name', 'lanpeer']);
+    lab.in(ns, ['ip', 'link', 'set', 'lanpeer', 'up']);
+    lab.in(ns, ['ip', 'addr', 'add', `198.18.${i}.1/24`, 'dev', 'br-lan']);
+    lab.in(ns, ['ip', 'link', 'set', 'br-lan', 'up']);
+  }
+  lab.in(cloud, ['ip', 'addr', 'add', '10.99.0.1/32', 'dev', 'lo']);
+  return { cloud, routers };
+}
+
+/** What `ubus call network.interface dump` prints on a router with one LAN and one WAN, IPv4. */
+export function ubusDump(lan4, wan4) {
+  const iface = (name, dev, address) => ({
+    interface: name, up: true, pending: false, available: true, autostart: true, dynamic: false, uptime: 60, l3_device: dev, proto: 'static', device: dev,
+    'ipv4-address': [{ address, mask: 24 }], 'ipv6-address': [], 'ipv6-prefix': [], 'ipv6-prefix-assignment': [], route: [], 'dns-server': [], 'dns-search': [], neighbors: [], data: {},
+  });
+  return JSON.stringify({ interface: [iface('lan', 'br-lan', lan4), iface('wan', 'wan', wan4)] });
+}
+
+/** An agent's UCI config with the cloud link on. */
+export function agentConfig({ stateDir, device, broker, port, uplinkKbit = 1000000, downlinkKbit = 1000000 }) {
+  return [
+    "config agent 'agent'", `\toption device_id '${device}'`, `\toption state_dir '${stateDir}'`,
+    "config qos 'qos'", `\toption uplink_kbit '${uplinkKbit}'`, `\toption downlink_kbit '${downlinkKbit}'`, "\toption wan_device 'wan'", "\toption lan_device 'br-lan'",
+    "config cloud 'cloud'", "\toption enabled '1'", `\toption broker '${broker}'`, `\toption port '${port}'`, "\toption tls '0'", "\toption keepalive_s '30'", '',
+  ].join('\n');
+}

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCloudBundle } from '../scripts/build.mjs';
 import { ensureQjs } from '../scripts/qjs-build.mjs';
-import { Lab, missing, run, sleep } from './lab.mjs';
+import { agentConfig, buildTwoRouterLab, Lab, missing, sleep, ubusDump } from './lab.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SESSIONS = Number(process.env.CALLQOS_BENCH_SESSIONS ?? 1000);
@@ -25,22 +25,6 @@ const percentile = (values, p) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 };
 const round = (x) => Math.round(x * 100) / 100;
-
-function agentConfig(stateDir, device) {
-  return [
-    "config agent 'agent'", `\toption device_id '${device}'`, `\toption state_dir '${stateDir}'`,
-    "config qos 'qos'", "\toption uplink_kbit '1000000'", "\toption downlink_kbit '1000000'", "\toption wan_device 'wan'", "\toption lan_device 'br-lan'",
-    "config cloud 'cloud'", "\toption enabled '1'", "\toption broker '10.99.0.1'", "\toption port '1883'", "\toption tls '0'", "\toption keepalive_s '30'", '',
-  ].join('\n');
-}
-
-function dump(lan4, wan4) {
-  const iface = (name, dev, address) => ({
-    interface: name, up: true, pending: false, available: true, autostart: true, dynamic: false, uptime: 60, l3_device: dev, proto: 'static', device: dev,
-    'ipv4-address': [{ address, mask: 24 }], 'ipv6-address': [], 'ipv6-prefix': [], 'ipv6-prefix-assignment': [], route: [], 'dns-server': [], 'dns-search': [], neighbors: [], data: {},
-  });
-  return JSON.stringify({ interface: [iface('lan', 'br-lan', lan4), iface('wan', 'wan', wan4)] });
-}
 
 async function waitLog(proc, text, ms) {
   const end = Date.now() + ms;
@@ -66,22 +50,7 @@ export async function setupLatency() {
   const lab = new Lab('su');
   const temp = mkdtempSync(join(tmpdir(), 'callqos-bench-setup-'));
   try {
-    const cloud = lab.ns('cloud');
-    const routers = { A: lab.ns('rtA'), B: lab.ns('rtB') };
-    for (const [i, name] of [[1, 'A'], [2, 'B']]) {
-      const ns = routers[name];
-      run(['ip', 'link', 'add', 'name', 'wan', 'netns', ns, 'type', 'veth', 'peer', 'name', `to${name}`, 'netns', cloud]);
-      lab.in(ns, ['ip', 'addr', 'add', `10.99.${i}.2/24`, 'dev', 'wan']);
-      lab.in(cloud, ['ip', 'addr', 'add', `10.99.${i}.1/24`, 'dev', `to${name}`]);
-      for (const [where, dev] of [[ns, 'wan'], [cloud, `to${name}`]]) lab.in(where, ['ip', 'link', 'set', dev, 'up']);
-      lab.in(ns, ['ip', 'route', 'add', 'default', 'via', `10.99.${i}.1`]);
-      // No dummy driver in this kernel: a veth pair whose far end stays in the router.
-      lab.in(ns, ['ip', 'link', 'add', 'br-lan', 'type', 'veth', 'peer', 'name', 'lanpeer']);
-      lab.in(ns, ['ip', 'link', 'set', 'lanpeer', 'up']);
-      lab.in(ns, ['ip', 'addr', 'add', `198.18.${i}.1/24`, 'dev', 'br-lan']);
-      lab.in(ns, ['ip', 'link', 'set', 'br-lan', 'up']);
-    }
-    lab.in(cloud, ['ip', 'addr', 'add', '10.99.0.1/32', 'dev', 'lo']);
+    const { cloud, routers } = buildTwoRouterLab(lab);
     writeFileSync(join(temp, 'mosquitto.conf'), 'listener 1883 0.0.0.0\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nuser root\n');
     logged(lab, cloud, ['mosquitto', '-c', join(temp, 'mosquitto.conf')]);
     await sleep(300);
@@ -91,10 +60,10 @@ export async function setupLatency() {
     for (const [i, name] of [[1, 'A'], [2, 'B']]) {
       const dir = join(temp, `rt${name}`);
       mkdirSync(join(dir, 'ubus'), { recursive: true });
-      writeFileSync(join(root, 'dist', 'bench', `dump-rt${name}.json`), dump(`198.18.${i}.1`, `10.99.${i}.2`));
+      writeFileSync(join(root, 'dist', 'bench', `dump-rt${name}.json`), ubusDump(`198.18.${i}.1`, `10.99.${i}.2`));
       writeFileSync(join(dir, 'ubus', 'dump'), `../../../dist/bench/dump-rt${name}.json`);
       writeFileSync(join(dir, 'ubus', 'board'), 'board.json');
-      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`));
+      writeFileSync(join(dir, 'callqos'), agentConfig({ stateDir: join(dir, 'state'), device: `rt${name}`, broker: '10.99.0.1', port: 1883 }));
       // With the open-file limit procd gives the agent (QuickJS closes every descriptor below it per spawn).
       agents.push(
         logged(lab, routers[name], ['sh', '-c', 'ulimit -n 1024 && exec "$@"', 'sh', qjs, join(root, 'dist', 'agent', 'callqos-agent.js'), 'run', '--config', join(dir, 'callqos')], {

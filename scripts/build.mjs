@@ -61,6 +61,25 @@ export async function buildCloudBundle(outfile = join(root, 'dist', 'cloud', 'ca
   return { file: outfile, bytes: statSync(outfile).size };
 }
 
+/**
+ * The same agent for Node (src/agent/entry/node.ts): simulated routers in `npm run demo` and in
+ * simulations. It runs the same nft, tc, ubus and mosquitto commands as on a router.
+ */
+export async function buildNodeAgentBundle(outfile = join(root, 'dist', 'agent', 'callqos-agent-node.mjs')) {
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({
+    entryPoints: [join(root, 'src', 'agent', 'entry', 'node.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    define: { CALLQOS_VERSION: JSON.stringify(pkg.version) },
+    logLevel: 'warning',
+  });
+  return { file: outfile, bytes: statSync(outfile).size };
+}
+
 async function main() {
   const cloud = await buildCloudBundle();
   console.log(`${relative(root, cloud.file)}: ${(cloud.bytes / 1024).toFixed(1)} KiB`);
