@@ -8,12 +8,12 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PHONE_A, PHONE_B, ROUTER_A_WAN, ROUTER_B_WAN } from './support/cloud-lab.ts';
-import { CloudRig, count, stop, until } from './support/cloud-rig.ts';
+import { CloudRig, count, MQTT_PORT, start, stop, until } from './support/cloud-rig.ts';
 import { describeSystem } from './support/guard.ts';
 import { counted, observe, send } from './support/traffic.ts';
 
 describeSystem('control plane: HTTP session -> server -> MQTT -> two qjs agents -> EF both ways', ['ip', 'nft', 'python3', 'mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'curl'], () => {
-  const rig = new CloudRig({ uplinkKbit: 20_000, downlinkKbit: 100_000 });
+  const rig = new CloudRig({ uplinkKbit: 20_000, downlinkKbit: 100_000, perDeviceLogins: true });
   const api = (method: string, path: string, payload?: unknown) => rig.api(method, path, payload);
 
   beforeAll(async () => {
@@ -48,6 +48,19 @@ describeSystem('control plane: HTTP session -> server -> MQTT -> two qjs agents 
     send(rig.lab.phoneB, PHONE_B.v4, 50170, ROUTER_A_WAN, 49170, 0, 30);
     expect(counted(rig.lab.phoneB, '4', 50170, 'ef')).toBe(30);
     expect(counted(rig.lab.phoneA, '4', 49170, 'ef')).toBe(30);
+  });
+
+  it('lets each router\'s login read its own retained desired state and not the other router\'s', async () => {
+    // mosquitto_sub as a router would log in: one retained message, or nothing within 2 s.
+    const read = async (login: string, topic: string) => {
+      const sub = start(rig.lab.cloud, ['mosquitto_sub', '-h', '127.0.0.1', '-p', String(MQTT_PORT), '-u', login, '-P', rig.passwords.get(login)!, '-t', topic, '-C', '1', '-W', '2']);
+      await new Promise((resolve) => sub.child.on('close', resolve));
+      return sub.log;
+    };
+    expect(await read('rtA', 'callqos/v1/dev/rtA/desired')).toContain('"type":"desired"');
+    expect(await read('rtB', 'callqos/v1/dev/rtB/desired')).toContain('"type":"desired"');
+    expect(await read('rtA', 'callqos/v1/dev/rtB/desired')).not.toContain('"type"');
+    expect(await read('rtA', 'callqos/v1/dev/+/desired')).not.toContain('rtB');
   });
 
   it('removes the gates on delete and records each router\'s usage once', async () => {

@@ -30,6 +30,12 @@ export interface RigOptions {
   /** Shaped link rates the agents report; admission budgets EF against them. */
   readonly uplinkKbit: number;
   readonly downlinkKbit: number;
+  /**
+   * As deployed: Mosquitto takes only the logins `callqos-cloud credentials` made (one per router,
+   * one for the server) with the per-device ACL it generated; the agents read their passwords
+   * from files named in UCI. Otherwise the broker is open.
+   */
+  readonly perDeviceLogins?: boolean;
 }
 
 export function start(ns: Namespace, argv: string[], env: Record<string, string> = {}): Running {
@@ -68,7 +74,7 @@ export function stop(running: Running | undefined, signal: NodeJS.Signals = 'SIG
 
 export const count = (text: string, what: string): number => text.split(what).length - 1;
 
-function agentConfig(stateDir: string, device: string, options: RigOptions): string {
+function agentConfig(stateDir: string, device: string, options: RigOptions, passwordFile: string | null): string {
   return [
     "config agent 'agent'",
     `\toption device_id '${device}'`,
@@ -84,6 +90,7 @@ function agentConfig(stateDir: string, device: string, options: RigOptions): str
     `\toption port '${MQTT_PORT}'`,
     "\toption tls '0'",
     "\toption keepalive_s '10'",
+    ...(passwordFile === null ? [] : [`\toption username '${device}'`, `\toption password_file '${passwordFile}'`]),
     '',
   ].join('\n');
 }
@@ -95,6 +102,8 @@ export class CloudRig {
   server: Running | undefined;
   readonly agents: Record<RouterName, Running | undefined> = { A: undefined, B: undefined };
   private cloudBundle = '';
+  /** Passwords by login, when the broker checks logins. */
+  readonly passwords = new Map<string, string>();
 
   constructor(private readonly options: RigOptions) {}
 
@@ -104,7 +113,8 @@ export class CloudRig {
     this.temp = mkdtempSync(join(tmpdir(), 'callqos-cp-'));
     // Inside the checkout, so that its packages resolve from node_modules.
     this.cloudBundle = (await buildCloudBundle(join(repoRoot, 'dist', 'test', 'callqos-cloud.mjs'))).file;
-    writeFileSync(join(this.temp, 'mosquitto.conf'), `listener ${MQTT_PORT} 0.0.0.0\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nuser root\n`);
+    const access = this.options.perDeviceLogins ? this.makeLogins() : 'allow_anonymous true\n';
+    writeFileSync(join(this.temp, 'mosquitto.conf'), `listener ${MQTT_PORT} 0.0.0.0\n${access}set_tcp_nodelay true\npersistence false\nuser root\n`);
     this.startBroker();
     await this.startServer(serverArgs);
     for (const [name, dump] of [['A', 'dump-cloud-lab-a.json'], ['B', 'dump-cloud-lab-b.json']] as const) {
@@ -112,13 +122,31 @@ export class CloudRig {
       mkdirSync(join(dir, 'ubus'), { recursive: true });
       writeFileSync(join(dir, 'ubus', 'dump'), dump);
       writeFileSync(join(dir, 'ubus', 'board'), 'board.json');
-      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options));
+      const passwordFile = this.options.perDeviceLogins ? this.passwordFile(`rt${name}`) : null;
+      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options, passwordFile));
       this.startAgent(name);
     }
     await waitFor(this.agents.A!, 'cloud session accepted');
     await waitFor(this.agents.B!, 'cloud session accepted');
     await waitFor(this.server!, 'device=rtA desired=');
     await waitFor(this.server!, 'device=rtB desired=');
+  }
+
+  /** Logins for both routers and the server through the cloud program's credentials command; the Mosquitto lines that use them. */
+  private makeLogins(): string {
+    const files = ['--file', join(this.temp, 'credentials.jsonl'), '--mosquitto-passwd', join(this.temp, 'mosquitto.passwd'), '--mosquitto-acl', join(this.temp, 'mosquitto.acl')];
+    for (const [kind, id] of [['device', 'rtA'], ['device', 'rtB'], ['server', 'qos-server-1']] as const) {
+      // Nothing runs yet whose output this could hold up.
+      const made = spawnSync(process.execPath, [this.cloudBundle, 'credentials', ...files, 'add', kind, id], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`credentials add ${kind} ${id}: ${made.stderr}`);
+      this.passwords.set(id, made.stdout.trim());
+      writeFileSync(this.passwordFile(id), `${made.stdout.trim()}\n`, { mode: 0o600 });
+    }
+    return `allow_anonymous false\npassword_file ${join(this.temp, 'mosquitto.passwd')}\nacl_file ${join(this.temp, 'mosquitto.acl')}\n`;
+  }
+
+  private passwordFile(login: string): string {
+    return join(this.temp, `${login}.password`);
   }
 
   get dbPath(): string {
@@ -130,7 +158,8 @@ export class CloudRig {
   }
 
   async startServer(extra: string[] = []): Promise<Running> {
-    const argv = [process.execPath, this.cloudBundle, '--broker', `mqtt://127.0.0.1:${MQTT_PORT}`, '--store', `sqlite:${this.dbPath}`, '--http', `127.0.0.1:${HTTP_PORT}`, '--deadline-ms', '5000', '--log-level', 'debug', ...extra];
+    const login = this.options.perDeviceLogins ? ['--broker-user', 'qos-server-1', '--broker-password-file', this.passwordFile('qos-server-1')] : [];
+    const argv = [process.execPath, this.cloudBundle, '--broker', `mqtt://127.0.0.1:${MQTT_PORT}`, ...login, '--store', `sqlite:${this.dbPath}`, '--http', `127.0.0.1:${HTTP_PORT}`, '--deadline-ms', '5000', '--log-level', 'debug', ...extra];
     this.server = start(this.lab.cloud, argv);
     await waitFor(this.server, 'QoS control server running');
     return this.server;
