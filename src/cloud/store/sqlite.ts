@@ -12,6 +12,8 @@ import type {
   UsageOutcome, UsageRecord,
 } from './types.ts';
 import { DESIRED_GATE_STATES, RELEASED_GATE_STATES } from './types.ts';
+import { deviceOf, gateOf, json, mergeUsage, num, sessionOf, storeError, usageOf } from './rows.ts';
+import type { Row } from './rows.ts';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE devices (
@@ -82,83 +84,6 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX usage_call ON usage (call_id);`,
 ];
-
-type Row = Record<string, unknown>;
-const json = <T>(text: unknown): T => JSON.parse(String(text)) as T;
-const jsonOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : json<T>(text));
-const num = (v: unknown): number => Number(v);
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
-function deviceOf(r: Row): DeviceRecord {
-  return {
-    id: String(r.id),
-    status: r.status as DeviceStatus,
-    statusAtMs: num(r.status_at_ms),
-    bootSession: numOrNull(r.boot_session),
-    agentVersion: (r.agent_version as string | null) ?? null,
-    board: jsonOrNull(r.board),
-    capabilities: jsonOrNull(r.capabilities),
-    link: jsonOrNull(r.link),
-    keepaliveS: numOrNull(r.keepalive_s),
-    lastSeenMs: num(r.last_seen_ms),
-    desiredVersion: num(r.desired_version),
-    reportedVersion: numOrNull(r.reported_version),
-    interfacesVersion: numOrNull(r.interfaces_version),
-    interfaces: json<InterfaceEntry[]>(r.interfaces),
-    interfacesAtMs: numOrNull(r.interfaces_at_ms),
-  };
-}
-
-function sessionOf(r: Row): SessionRecord {
-  return {
-    callId: String(r.call_id),
-    line: num(r.line),
-    client: String(r.client),
-    state: r.state as SessionState,
-    spec: json(r.spec),
-    reason: (r.reason as string | null) ?? null,
-    gateIds: json<string[]>(r.gate_ids),
-    createdAtMs: num(r.created_at_ms),
-    updatedAtMs: num(r.updated_at_ms),
-    deadlineMs: numOrNull(r.deadline_ms),
-    activeAtMs: numOrNull(r.active_at_ms),
-    endedAtMs: numOrNull(r.ended_at_ms),
-  };
-}
-
-function gateOf(r: Row): GateRecord {
-  return {
-    id: String(r.id),
-    device: String(r.device),
-    callId: String(r.call_id),
-    line: num(r.line),
-    gate: json<Gate>(r.gate),
-    hash: String(r.hash),
-    direction: r.direction as GateRecord['direction'],
-    rateKbps: num(r.rate_kbps),
-    state: r.state as GateRecord['state'],
-    updatedAtMs: num(r.updated_at_ms),
-    error: (r.error as string | null) ?? null,
-  };
-}
-
-function usageOf(r: Row): UsageRecord {
-  return {
-    device: String(r.device),
-    gateId: String(r.gate_id),
-    callId: (r.call_id as string | null) ?? null,
-    up: { packets: num(r.up_packets), bytes: num(r.up_bytes) },
-    down: { packets: num(r.down_packets), bytes: num(r.down_bytes) },
-    firstSeen: numOrNull(r.first_seen),
-    lastSeen: numOrNull(r.last_seen),
-    ended: (r.ended as UsageRecord['ended']) ?? null,
-    receivedAtMs: num(r.received_at_ms),
-  };
-}
-
-function storeError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
 
 /** Every operation, synchronous, on one connection: shared by the store and its transactions. */
 class SqliteOps {
@@ -247,11 +172,12 @@ class SqliteOps {
     const current = this.getSession(callId, line);
     if (!current || (ifStateIn && !ifStateIn.includes(current.state))) return null;
     const next: SessionRecord = { ...current, ...patch } as SessionRecord;
-    this.q(
+    const changed = this.q(
       `UPDATE sessions SET client = ?, state = ?, spec = ?, reason = ?, gate_ids = ?, updated_at_ms = ?, deadline_ms = ?, active_at_ms = ?, ended_at_ms = ?
        WHERE call_id = ? AND line = ? AND state = ?`,
-    ).run(next.client, next.state, JSON.stringify(next.spec), next.reason, JSON.stringify(next.gateIds), next.updatedAtMs, next.deadlineMs, next.activeAtMs, next.endedAtMs, callId, line, current.state);
-    return next;
+    ).run(next.client, next.state, JSON.stringify(next.spec), next.reason, JSON.stringify(next.gateIds), next.updatedAtMs, next.deadlineMs, next.activeAtMs, next.endedAtMs, callId, line, current.state).changes;
+    // Another process changed the state since it was read: the compare-and-set failed.
+    return changed > 0 ? next : null;
   }
 
   getGate(id: string): GateRecord | null {
@@ -274,8 +200,8 @@ class SqliteOps {
     const current = this.getGate(id);
     if (!current || (change.ifStateIn && !change.ifStateIn.includes(current.state))) return null;
     const error = change.error === undefined ? current.error : change.error;
-    this.q('UPDATE gates SET state = ?, error = ?, updated_at_ms = ? WHERE id = ?').run(change.state, error, change.atMs, id);
-    return { ...current, state: change.state, error, updatedAtMs: change.atMs };
+    const changed = this.q('UPDATE gates SET state = ?, error = ?, updated_at_ms = ? WHERE id = ? AND state = ?').run(change.state, error, change.atMs, id, current.state).changes;
+    return changed > 0 ? { ...current, state: change.state, error, updatedAtMs: change.atMs } : null;
   }
 
   desiredGates(deviceId: string): Gate[] {
@@ -298,24 +224,16 @@ class SqliteOps {
 
   recordUsage(u: UsageRecord): UsageOutcome {
     const stored = this.q('SELECT * FROM usage WHERE device = ? AND gate_id = ?').get(u.device, u.gateId) as Row | undefined;
-    const values = [u.callId, u.up.packets, u.up.bytes, u.down.packets, u.down.bytes, u.firstSeen, u.lastSeen, u.ended, u.receivedAtMs];
-    if (!stored) {
-      this.q('INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(u.device, u.gateId, ...values);
-      return { recorded: true };
+    const merged = stored ? mergeUsage(usageOf(stored), u) : u;
+    if (merged === null) return { recorded: false };
+    const values = [merged.callId, merged.up.packets, merged.up.bytes, merged.down.packets, merged.down.bytes, merged.firstSeen, merged.lastSeen, merged.ended, merged.receivedAtMs];
+    if (!stored) this.q('INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(u.device, u.gateId, ...values);
+    else {
+      this.q(
+        `UPDATE usage SET call_id = ?, up_packets = ?, up_bytes = ?, down_packets = ?, down_bytes = ?, first_seen = ?, last_seen = ?, ended = ?, received_at_ms = ?
+         WHERE device = ? AND gate_id = ?`,
+      ).run(...values, u.device, u.gateId);
     }
-    const old = usageOf(stored);
-    if (old.ended !== null) return { recorded: false };
-    const smaller = u.up.packets < old.up.packets || u.up.bytes < old.up.bytes || u.down.packets < old.down.packets || u.down.bytes < old.down.bytes;
-    if (smaller && u.ended === null) return { recorded: false };
-    // A final report never lowers a counter an interim one raised.
-    const max = (a: number, b: number) => Math.max(a, b);
-    this.q(
-      `UPDATE usage SET call_id = ?, up_packets = ?, up_bytes = ?, down_packets = ?, down_bytes = ?, first_seen = ?, last_seen = ?, ended = ?, received_at_ms = ?
-       WHERE device = ? AND gate_id = ?`,
-    ).run(
-      u.callId ?? old.callId, max(u.up.packets, old.up.packets), max(u.up.bytes, old.up.bytes), max(u.down.packets, old.down.packets), max(u.down.bytes, old.down.bytes),
-      u.firstSeen ?? old.firstSeen, u.lastSeen ?? old.lastSeen, u.ended, u.receivedAtMs, u.device, u.gateId,
-    );
     return { recorded: true };
   }
 
