@@ -18,7 +18,8 @@ export class ScriptedRouter {
   readonly gates = new Map<string, BodyOf<'decision.install'>['gates'][number]>();
   mode: DecisionMode = 'succeed';
   private client!: ServerMqttClient;
-  private seq = 0;
+  /** Messages this router published (its uplink), for checking that each reached one server once. */
+  seq = 0;
   private waiters: Array<{ test: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
 
   constructor(
@@ -26,9 +27,9 @@ export class ScriptedRouter {
     readonly boot = 1,
   ) {}
 
-  async connect(url: string): Promise<void> {
+  async connect(url: string, password?: string): Promise<void> {
     const quiet = { info: () => {}, warn: () => {} };
-    this.client = await connectServerMqtt({ url, clientId: this.id, username: this.id, protocolVersion: 4, log: quiet });
+    this.client = await connectServerMqtt({ url, clientId: this.id, username: this.id, password, protocolVersion: 4, log: quiet });
     await this.client.subscribe(deviceTopic(this.id, 'down'), (_t, text) => this.onMessage(text));
     await this.client.subscribe(deviceTopic(this.id, 'desired'), (_t, text) => this.onMessage(text));
   }
