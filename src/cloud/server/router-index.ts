@@ -54,11 +54,12 @@ export class RouterIndex {
   }
 
   /**
-   * The locator with every report read so far: waits for a refresh under way and rebuilds now if
-   * one was held back, so that a session placed right after a report sees it.
+   * The locator with every report stored so far, by any instance: reads what changed since the
+   * last read (one indexed query, usually answering nothing) and rebuilds now if a rebuild was
+   * held back, so that a session placed right after a report sees it.
    */
   async current(): Promise<Locator> {
-    if (this.refreshing) await this.refreshing;
+    await this.refresh();
     if (this.dirty) {
       this.builtAtMs = -Infinity;
       this.rebuildIfDue();
