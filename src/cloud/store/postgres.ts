@@ -20,7 +20,7 @@ import type {
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
-import { DESIRED_GATE_STATES, RELEASED_GATE_STATES } from './types.ts';
+import { DESIRED_GATE_STATES, RELEASED_GATE_STATES, STORE_OPS, STORE_TX_OPS } from './types.ts';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE devices (
@@ -380,16 +380,11 @@ export class PostgresStore implements Store {
   }
 }
 
-const OPS: readonly (keyof StoreOps)[] = [
-  'getDevice', 'listDevices', 'upsertDeviceOpen', 'setDeviceStatus', 'touchDevice', 'setReportedVersion', 'putInterfaces', 'interfacesChangedSince',
-  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'updateGateState', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
-];
-const TX_OPS: readonly (keyof StoreTx)[] = [...OPS, 'lockDevices', 'insertSession', 'insertGates', 'deleteGates', 'bumpDesiredVersion', 'admittedKbps'];
 
 /** The operations of `ops`, each first calling `check` (which throws when they may not run). */
 function guarded(ops: PgOps, check: () => void): Record<string, (...args: unknown[]) => Promise<unknown>> {
   const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const name of TX_OPS) {
+  for (const name of STORE_TX_OPS) {
     const fn = (ops as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!.bind(ops);
     out[name] = async (...args) => {
       check();
@@ -401,7 +396,7 @@ function guarded(ops: PgOps, check: () => void): Record<string, (...args: unknow
 
 // The store's own operations run on the pool, each statement (or atomic group) on its own.
 export interface PostgresStore extends StoreOps {}
-for (const name of OPS) {
+for (const name of STORE_OPS) {
   Object.defineProperty(PostgresStore.prototype, name, {
     value(this: PostgresStore, ...args: unknown[]) {
       const ops = (this as unknown as { ops: Record<string, (...a: unknown[]) => Promise<unknown>> }).ops;

@@ -11,7 +11,7 @@ import type {
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
-import { DESIRED_GATE_STATES, RELEASED_GATE_STATES } from './types.ts';
+import { DESIRED_GATE_STATES, RELEASED_GATE_STATES, STORE_OPS, STORE_TX_OPS } from './types.ts';
 import { deviceOf, gateOf, json, mergeUsage, num, sessionOf, storeError, usageOf } from './rows.ts';
 import type { Row } from './rows.ts';
 
@@ -293,11 +293,6 @@ class SqliteOps {
   }
 }
 
-const OPS: readonly (keyof StoreOps)[] = [
-  'getDevice', 'listDevices', 'upsertDeviceOpen', 'setDeviceStatus', 'touchDevice', 'setReportedVersion', 'putInterfaces', 'interfacesChangedSince',
-  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'updateGateState', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
-];
-const TX_OPS: readonly (keyof StoreTx)[] = [...OPS, 'lockDevices', 'insertSession', 'insertGates', 'deleteGates', 'bumpDesiredVersion', 'admittedKbps'];
 
 /** The synchronous operations as the async interface; a thrown error becomes a rejection. */
 function asyncify<K extends string>(ops: SqliteOps, names: readonly K[], guard: () => void): Record<K, (...args: unknown[]) => Promise<unknown>> {
@@ -332,7 +327,7 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.ops = new SqliteOps(this.db);
-    this.api = asyncify(this.ops, OPS, () => {
+    this.api = asyncify(this.ops, STORE_OPS, () => {
       if (this.inTransaction) throw storeError('E_STORE', 'the store was used inside a transaction; use the transaction');
     }) as unknown as StoreOps;
   }
@@ -355,7 +350,7 @@ export class SqliteStore implements Store {
       this.db.exec('BEGIN IMMEDIATE');
       this.inTransaction = true;
       let open = true;
-      const tx = asyncify(this.ops, TX_OPS, () => {
+      const tx = asyncify(this.ops, STORE_TX_OPS, () => {
         if (!open) throw storeError('E_STORE', 'transaction already ended');
       }) as unknown as StoreTx;
       try {
@@ -383,7 +378,7 @@ export class SqliteStore implements Store {
 
 // The async operations, delegated (written out so the class satisfies Store's types).
 export interface SqliteStore extends StoreOps {}
-for (const name of OPS) {
+for (const name of STORE_OPS) {
   Object.defineProperty(SqliteStore.prototype, name, {
     value(this: SqliteStore, ...args: unknown[]) {
       return (this as unknown as { api: Record<string, (...a: unknown[]) => Promise<unknown>> }).api[name]!(...args);

@@ -277,6 +277,12 @@ export interface StoreOps {
   listUsage(filter?: UsageFilter): Promise<UsageRecord[]>;
 }
 
+/** The names of StoreOps, for backends that build their methods from one list. */
+export const STORE_OPS: readonly (keyof StoreOps)[] = [
+  'getDevice', 'listDevices', 'upsertDeviceOpen', 'setDeviceStatus', 'touchDevice', 'setReportedVersion', 'putInterfaces', 'interfacesChangedSince',
+  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'updateGateState', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
+];
+
 /** What a transaction function gets: the common operations and the ones that must be atomic. */
 export interface StoreTx extends StoreOps {
   /**
@@ -295,6 +301,9 @@ export interface StoreTx extends StoreOps {
   /** EF admitted on the device: rateKbps summed over its gates not removed or failed; `both` counts twice. */
   admittedKbps(deviceId: string): Promise<AdmittedKbps>;
 }
+
+/** The names of StoreTx's operations. */
+export const STORE_TX_OPS: readonly (keyof StoreTx)[] = [...STORE_OPS, 'lockDevices', 'insertSession', 'insertGates', 'deleteGates', 'bumpDesiredVersion', 'admittedKbps'];
 
 export interface Store extends StoreOps {
   readonly backend: 'sqlite' | 'postgres';
