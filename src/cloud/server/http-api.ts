@@ -23,6 +23,9 @@ import { validate } from '../../core/protocol/schema.ts';
 import { parseStrictJson } from '../../core/protocol/strict-json.ts';
 import type { CoreError, Result } from '../../core/result.ts';
 
+/** The client id of requests without X-Callqos-Client; it gets no notices over MQTT, having nobody to read them. */
+export const ANONYMOUS_HTTP_CLIENT = 'http';
+
 /** What the HTTP and MQTT fronts call; the server's session manager implements it. */
 export interface SessionApi {
   add(client: string, body: SessionAddBody): Promise<Result<SessionStateBody>>;
@@ -120,7 +123,7 @@ export class HttpApi {
 
   private client(req: IncomingMessage): string | CoreError {
     const header = req.headers['x-callqos-client'];
-    const client = typeof header === 'string' ? header : 'http';
+    const client = typeof header === 'string' ? header : ANONYMOUS_HTTP_CLIENT;
     if (!DEVICE_ID.test(client)) return { code: 'E_CLIENT', message: 'X-Callqos-Client is not a valid client id', path: 'X-Callqos-Client' };
     const keys = this.options.apiKeys;
     if (keys && keys.size > 0) {

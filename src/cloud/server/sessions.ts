@@ -21,6 +21,7 @@ import type { Result } from '../../core/result.ts';
 import type { AdmittedKbps, DeviceRecord, GateRecord, GateState, JsonObject, SessionRecord, SessionState, Store, StoreTx } from '../store/types.ts';
 import type { ServerConfig } from './config.ts';
 import type { GateReportSink } from './devices.ts';
+import { ANONYMOUS_HTTP_CLIENT } from './http-api.ts';
 import type { SessionApi } from './http-api.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import type { Outbox } from './outbox.ts';
@@ -430,7 +431,8 @@ export class SessionManager implements SessionApi, GateReportSink {
     this.wake(callId);
     const lines = await this.deps.store.listSessions({ callId });
     const client = lines[0]?.client;
-    if (client === undefined) return;
+    // The anonymous HTTP client has nobody listening for notices: it has its answer, or asks again.
+    if (client === undefined || client === ANONYMOUS_HTTP_CLIENT) return;
     const sent = this.deps.outbox.toClient(client, await this.view(callId));
     if (!sent.ok) this.deps.log.warn('cannot notify call control', { client, call: callId, reason: sent.error.message });
   }
