@@ -70,6 +70,8 @@ export interface SessionManagerDeps {
 }
 
 const LIVE_LINE: readonly SessionState[] = ['pending', 'active'];
+/** How often a request waiting for its call to settle reads the store (for reports another instance handled). */
+const SETTLE_POLL_MS = 200;
 const HELD_GATE: readonly GateState[] = ['installing', 'installed'];
 
 /** The part of a request that decides a line's gates: equal specs need no change. */
@@ -302,11 +304,11 @@ export class SessionManager implements SessionApi, GateReportSink {
     this.wake(line.callId);
   }
 
-  /** Lines in `ending` whose gates are all gone end now. */
-  private async settleEnding(callId: string): Promise<void> {
-    const lines = await this.deps.store.listSessions({ callId, state: 'ending' });
+  /** Lines in `ending` whose gates are all gone end now. `known`: the call's lines and gates, when just read. */
+  private async settleEnding(callId: string, known?: { lines: readonly SessionRecord[]; gates: readonly GateRecord[] }): Promise<void> {
+    const lines = known ? known.lines.filter((l) => l.state === 'ending') : await this.deps.store.listSessions({ callId, state: 'ending' });
     if (lines.length === 0) return;
-    const gates = await this.deps.store.listGates({ callId });
+    const gates = known?.gates ?? (await this.deps.store.listGates({ callId }));
     for (const line of lines) {
       const open = gates.filter((g) => g.line === line.line && g.state !== 'removed' && g.state !== 'failed');
       if (open.length > 0) continue;
@@ -422,7 +424,8 @@ export class SessionManager implements SessionApi, GateReportSink {
         await this.deps.store.updateSession(callId, line.line, { state: 'active', reason: null, activeAtMs: line.activeAtMs ?? now, deadlineMs: null, updatedAtMs: now }, ['pending']);
       }
     }
-    await this.settleEnding(callId);
+    // Lines that were ending are still so (only pending ones moved above): what was read serves.
+    await this.settleEnding(callId, { lines: before, gates });
     await this.notify(callId);
   }
 
@@ -460,8 +463,9 @@ export class SessionManager implements SessionApi, GateReportSink {
           if (set!.size === 0) this.waiters.delete(callId);
           resolve();
         };
-        // Reports may reach another server instance: look at the store again now and then.
-        const timer = setTimeout(done, Math.max(1, Math.min(50, untilMs - this.now())));
+        // Reports handled here wake the waiter at once; those another instance handles are seen
+        // when the store is read again.
+        const timer = setTimeout(done, Math.max(1, Math.min(SETTLE_POLL_MS, untilMs - this.now())));
         set.add(done);
       });
     }
