@@ -13,7 +13,7 @@
  */
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import { deviceOf, gateOf, mergeUsage, num, sessionOf, storeError, usageOf } from './rows.ts';
+import { deviceOf, gateOf, mergeUsage, num, patchColumns, SESSION_COLUMNS, sessionOf, sessionValue, storeError, usageOf } from './rows.ts';
 import type { Row } from './rows.ts';
 import type {
   AdmittedKbps, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
@@ -190,15 +190,12 @@ class PgOps {
   }
 
   async updateSession(callId: string, line: number, patch: SessionPatch, ifStateIn?: readonly SessionState[]): Promise<SessionRecord | null> {
-    const current = await this.getSession(callId, line);
-    if (!current || (ifStateIn && !ifStateIn.includes(current.state))) return null;
-    const next = { ...current, ...patch } as SessionRecord;
-    // Conditional on the state read: another instance that moved the session first wins.
-    const r = await this.one(
-      `UPDATE sessions SET client = $3, state = $4, spec = $5, reason = $6, gate_ids = $7, updated_at_ms = $8, deadline_ms = $9, active_at_ms = $10, ended_at_ms = $11
-       WHERE call_id = $1 AND line = $2 AND state = $12 RETURNING *`,
-      [callId, line, next.client, next.state, JSON.stringify(next.spec), next.reason, JSON.stringify(next.gateIds), next.updatedAtMs, next.deadlineMs, next.activeAtMs, next.endedAtMs, current.state],
-    );
+    // One conditional statement: another instance that moved the session first wins.
+    const columns = patchColumns(patch);
+    const set = columns.map((k, i) => `${SESSION_COLUMNS[k]} = $${i + 3}`).join(', ');
+    const params: unknown[] = [callId, line, ...columns.map((k) => sessionValue(k, patch[k]))];
+    const states = ifStateIn ? ` AND state = ANY($${params.push([...ifStateIn])})` : '';
+    const r = await this.one(`UPDATE sessions SET ${set} WHERE call_id = $1 AND line = $2${states} RETURNING *`, params);
     return r ? sessionOf(r) : null;
   }
 

@@ -4,7 +4,7 @@
  * holds an object or an array, so a string is always text to parse. BIGINT columns arrive from
  * PostgreSQL as strings; times in milliseconds fit a double exactly.
  */
-import type { DeviceRecord, DeviceStatus, Gate, GateRecord, InterfaceEntry, SessionRecord, SessionState, UsageRecord } from './types.ts';
+import type { DeviceRecord, DeviceStatus, Gate, GateRecord, InterfaceEntry, SessionPatch, SessionRecord, SessionState, UsageRecord } from './types.ts';
 
 export type Row = Record<string, unknown>;
 export const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
@@ -103,3 +103,16 @@ export function mergeUsage(old: UsageRecord, next: UsageRecord): UsageRecord | n
 export function storeError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
+
+/** The column each SessionPatch field sets (names from here only, never from a request). */
+export const SESSION_COLUMNS: Readonly<Record<keyof SessionPatch, string>> = {
+  client: 'client', state: 'state', spec: 'spec', reason: 'reason', gateIds: 'gate_ids', deadlineMs: 'deadline_ms', activeAtMs: 'active_at_ms', endedAtMs: 'ended_at_ms', updatedAtMs: 'updated_at_ms',
+};
+
+/** The fields a patch sets (present and not undefined), in a fixed order. */
+export function patchColumns(patch: SessionPatch): (keyof SessionPatch)[] {
+  return (Object.keys(SESSION_COLUMNS) as (keyof SessionPatch)[]).filter((k) => patch[k] !== undefined);
+}
+
+/** A patch field's value as stored: JSON columns as text (JSONB takes the same text). */
+export const sessionValue = (field: keyof SessionPatch, value: unknown): unknown => (field === 'spec' || field === 'gateIds' ? JSON.stringify(value) : value);

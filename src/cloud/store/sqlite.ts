@@ -12,7 +12,7 @@ import type {
   UsageOutcome, UsageRecord,
 } from './types.ts';
 import { DESIRED_GATE_STATES, RELEASED_GATE_STATES, STORE_OPS, STORE_TX_OPS } from './types.ts';
-import { deviceOf, gateOf, json, mergeUsage, num, sessionOf, storeError, usageOf } from './rows.ts';
+import { deviceOf, gateOf, json, mergeUsage, num, patchColumns, SESSION_COLUMNS, sessionOf, sessionValue, storeError, usageOf } from './rows.ts';
 import type { Row } from './rows.ts';
 
 const MIGRATIONS: readonly string[] = [
@@ -169,15 +169,13 @@ class SqliteOps {
   }
 
   updateSession(callId: string, line: number, patch: SessionPatch, ifStateIn?: readonly SessionState[]): SessionRecord | null {
-    const current = this.getSession(callId, line);
-    if (!current || (ifStateIn && !ifStateIn.includes(current.state))) return null;
-    const next: SessionRecord = { ...current, ...patch } as SessionRecord;
-    const changed = this.q(
-      `UPDATE sessions SET client = ?, state = ?, spec = ?, reason = ?, gate_ids = ?, updated_at_ms = ?, deadline_ms = ?, active_at_ms = ?, ended_at_ms = ?
-       WHERE call_id = ? AND line = ? AND state = ?`,
-    ).run(next.client, next.state, JSON.stringify(next.spec), next.reason, JSON.stringify(next.gateIds), next.updatedAtMs, next.deadlineMs, next.activeAtMs, next.endedAtMs, callId, line, current.state).changes;
-    // Another process changed the state since it was read: the compare-and-set failed.
-    return changed > 0 ? next : null;
+    // One statement: the columns the patch names, on the condition the caller set.
+    const columns = patchColumns(patch);
+    const set = columns.map((k) => `${SESSION_COLUMNS[k]} = ?`).join(', ');
+    const values = columns.map((k) => sessionValue(k, patch[k]));
+    const states = ifStateIn ? ` AND state IN (${ifStateIn.map(() => '?').join(', ')})` : '';
+    const r = this.q(`UPDATE sessions SET ${set} WHERE call_id = ? AND line = ?${states} RETURNING *`).get(...values, callId, line, ...(ifStateIn ?? [])) as Row | undefined;
+    return r ? sessionOf(r) : null;
   }
 
   getGate(id: string): GateRecord | null {
@@ -197,11 +195,12 @@ class SqliteOps {
   }
 
   updateGateState(id: string, change: GateStateChange): GateRecord | null {
-    const current = this.getGate(id);
-    if (!current || (change.ifStateIn && !change.ifStateIn.includes(current.state))) return null;
-    const error = change.error === undefined ? current.error : change.error;
-    const changed = this.q('UPDATE gates SET state = ?, error = ?, updated_at_ms = ? WHERE id = ? AND state = ?').run(change.state, error, change.atMs, id, current.state).changes;
-    return changed > 0 ? { ...current, state: change.state, error, updatedAtMs: change.atMs } : null;
+    const keepError = change.error === undefined;
+    const states = change.ifStateIn ? ` AND state IN (${change.ifStateIn.map(() => '?').join(', ')})` : '';
+    const r = this.q(`UPDATE gates SET state = ?, error = CASE WHEN ? THEN error ELSE ? END, updated_at_ms = ? WHERE id = ?${states} RETURNING *`).get(
+      change.state, keepError ? 1 : 0, change.error ?? null, change.atMs, id, ...(change.ifStateIn ?? []),
+    ) as Row | undefined;
+    return r ? gateOf(r) : null;
   }
 
   desiredGates(deviceId: string): Gate[] {
@@ -255,18 +254,18 @@ class SqliteOps {
   }
 
   insertSession(s: SessionRecord): void {
-    if (this.getSession(s.callId, s.line)) throw storeError('E_CONFLICT', `session ${s.callId} line ${s.line} exists`);
-    this.q('INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+    const inserted = this.q('INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
       s.callId, s.line, s.client, s.state, JSON.stringify(s.spec), s.reason, JSON.stringify(s.gateIds), s.createdAtMs, s.updatedAtMs, s.deadlineMs, s.activeAtMs, s.endedAtMs,
-    );
+    ).changes;
+    if (inserted === 0) throw storeError('E_CONFLICT', `session ${s.callId} line ${s.line} exists`);
   }
 
   insertGates(gates: readonly GateRecord[]): void {
     for (const g of gates) {
-      if (this.getGate(g.id)) throw storeError('E_CONFLICT', `gate ${g.id} exists`);
-      this.q('INSERT INTO gates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      const inserted = this.q('INSERT INTO gates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
         g.id, g.device, g.callId, g.line, JSON.stringify(g.gate), g.hash, g.direction, g.rateKbps, g.state, g.updatedAtMs, g.error,
-      );
+      ).changes;
+      if (inserted === 0) throw storeError('E_CONFLICT', `gate ${g.id} exists`);
     }
   }
 
