@@ -10,12 +10,14 @@
 //   node bench/throughput.mjs [--store sqlite|postgres|<url>] [--write]
 //
 // CALLQOS_BENCH_DEVICES (1000), CALLQOS_BENCH_SECONDS (10), CALLQOS_BENCH_WARMUP (3),
-// CALLQOS_BENCH_CONCURRENCY (64 calls in flight), CALLQOS_BENCH_PG (postgres://postgres@127.0.0.1:5432).
-// `--write` merges the figures into bench/results/latest.json under `throughput` (npm run bench).
+// CALLQOS_BENCH_CONCURRENCY (64 calls in flight), CALLQOS_BENCH_PG (postgres://postgres@127.0.0.1:5432),
+// CALLQOS_BENCH_CPU_PROF=<dir> (the server runs under node --cpu-prof, profile written there at its exit).
+// Metrics are flat, `throughput.<store>.<name>`; bench/run.mjs merges them into
+// bench/results/latest.json (`npm run bench`), and `--write` does so for a run of this file alone.
 // Needs mosquitto. This file is also the device driver (`--driver`, forked by the benches) and
 // holds the pieces bench/fleet.mjs shares.
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -254,19 +256,22 @@ class SimRouter {
 /**
  * Driver process: runs a share of the routers and answers the bench over IPC.
  *   {cmd: 'start', broker: {host, port}, first, count, prefix, concurrency} -> {ev: 'ready', ms}
- *   {cmd: 'watch', syncs}   -> {ev: 'synced', times} once every router here synced `syncs` times
+ *   {cmd: 'watch'}          -> {ev: 'synced', times} once every router here synced once more (and
+ *                              {ev: 'progress', done} every second until then)
  *   {cmd: 'stats'}          -> {ev: 'stats', ...counters}
  *   {cmd: 'stop'}           -> exits
  */
 async function driver() {
   const events = { errors: 0, connects: 0, opens: 0, syncRetries: 0, decisions: 0, removals: 0, desired: 0, bad: 0, unexpected: 0, onSynced: () => {} };
   let routers = [];
-  let watch = null;
+  // Watching: every router must sync once more than it had when the watch began.
+  let watching = false;
   const checkWatch = () => {
-    if (watch === null) return;
-    if (routers.every((r) => r.syncs >= watch)) {
-      const times = routers.map((r) => r.syncedAt[watch - 1]);
-      watch = null;
+    if (!watching) return;
+    if (routers.every((r) => r.syncs >= r.target)) {
+      const times = routers.map((r) => r.syncedAt[r.target - 1]);
+      watching = false;
+      clearInterval(progressTimer);
       process.send({ ev: 'synced', times });
     }
   };
@@ -296,9 +301,10 @@ async function driver() {
       });
       process.send({ ev: 'ready', ms: Date.now() - started });
     } else if (msg.cmd === 'watch') {
-      watch = msg.syncs;
+      for (const r of routers) r.target = r.syncs + 1;
+      watching = true;
       clearInterval(progressTimer);
-      progressTimer = setInterval(() => process.send({ ev: 'progress', done: routers.filter((r) => r.syncs >= msg.syncs).length }), 1000);
+      progressTimer = setInterval(() => process.send({ ev: 'progress', done: routers.filter((r) => r.syncs >= r.target).length }), 1000);
       progressTimer.unref();
       checkWatch();
     } else if (msg.cmd === 'stats') {
@@ -333,6 +339,32 @@ export function procStats(pid) {
   } catch {
     return { cpuMs: NaN, rssKb: NaN, hwmKb: NaN };
   }
+}
+
+/** The machine's CPU time, busy and total over all cores (ms), from /proc/stat. */
+export function machineCpu() {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const n = f.map(Number);
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = n[3] + n[4];
+  return { busyMs: ((total - idle) * 1000) / clockTicks, totalMs: (total * 1000) / clockTicks };
+}
+
+/** CPU time (ms) of every process with this command name: PostgreSQL's backends, say. */
+export function commandCpuMs(comm) {
+  let sum = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sum += ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return sum;
 }
 
 export function freePort() {
@@ -392,16 +424,32 @@ export function haveMosquitto() {
 
 /**
  * Mosquitto as deployed (deploy/mosquitto/callqos.conf: set_tcp_nodelay, max_queued_messages
- * 10000) but open (no logins) and without persistence, on a loopback port of its own; a raised
- * open-file limit and no connection limit for fleets.
+ * 10000) but open (no logins) and without persistence, on a loopback port of its own; the
+ * open-file limit raised to the hard limit and no connection limit, for fleets.
  */
 export async function startMosquitto(dir, port) {
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nmax_queued_messages 10000\nmax_connections -1\nuser root\nlog_type error\nlog_type warning\n`);
-  const proc = logged(['sh', '-c', 'ulimit -n 65536 && exec "$0" -c "$1"', haveMosquitto(), conf]);
+  // CALLQOS_BENCH_MAX_QUEUED: to see what a larger queue changes (the deployed value is 10000).
+  const queued = Number(process.env.CALLQOS_BENCH_MAX_QUEUED ?? 10000);
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nmax_queued_messages ${queued}\nmax_connections -1\nsys_interval 1\nuser root\nlog_type error\nlog_type warning\n`);
+  // Each connection is a descriptor: as many as the hard limit allows (20,000 here; raising the
+  // hard limit needs a privilege containers lack).
+  const proc = logged(['sh', '-c', 'ulimit -n "$(ulimit -Hn)" && exec "$1" -c "$2"', 'sh', haveMosquitto(), conf]);
   await waitFor(async () => proc.exited !== null || (await canConnect(port)), 10_000, 'mosquitto listening');
   if (proc.exited) throw new Error(`mosquitto exited: ${proc.log.slice(-1000)}`);
   return proc;
+}
+
+/**
+ * Mosquitto's count of publishes it dropped (a subscriber's queue past max_queued_messages: the
+ * publisher got its PUBACK, the subscriber never sees the message), from $SYS every second.
+ */
+export async function brokerDrops(port) {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-sys-${process.pid}-${port}`, protocolVersion: 4, clean: true, reconnectPeriod: 0 });
+  const seen = { dropped: 0 };
+  client.on('message', (_t, payload) => (seen.dropped = Number(payload.toString()) || 0));
+  await client.subscribeAsync('$SYS/broker/publish/messages/dropped', { qos: 0 });
+  return { get: () => seen.dropped, close: () => client.endAsync(true).catch(() => {}) };
 }
 
 export async function cloudBundle() {
@@ -562,11 +610,13 @@ export async function runThroughput({ storeUrl, devices = DEVICES, seconds = SEC
   let drivers = [];
   let notices = null;
   let cc = null;
+  let drops = null;
   try {
     const bundle = await cloudBundle();
     const brokerPort = await freePort();
     const httpPort = await freePort();
     procs.push(await startMosquitto(temp, brokerPort));
+    drops = await brokerDrops(brokerPort);
     const nodeArgs = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
     const server = await startServer(bundle, { brokerPort, storeUrl, httpPort, nodeArgs });
     procs.push(server);
@@ -594,10 +644,16 @@ export async function runThroughput({ storeUrl, devices = DEVICES, seconds = SEC
     const measureTo = measureFrom + seconds * 1000;
     let cpuFrom = null;
     let cpuTo = null;
-    const sampler = [
-      setTimeout(() => (cpuFrom = { at: Date.now(), server: procStats(server.child.pid), broker: procStats(procs[0].child.pid), self: process.cpuUsage() }), measureFrom - t0),
-      setTimeout(() => (cpuTo = { at: Date.now(), server: procStats(server.child.pid), broker: procStats(procs[0].child.pid), self: process.cpuUsage() }), measureTo - t0),
-    ];
+    const sample = () => ({
+      at: Date.now(),
+      server: procStats(server.child.pid),
+      broker: procStats(procs[0].child.pid),
+      routers: drivers.reduce((sum, d) => sum + procStats(d.child.pid).cpuMs, 0),
+      self: process.cpuUsage(),
+      machine: machineCpu(),
+      postgres: storeUrl.startsWith('postgres') ? commandCpuMs('postgres') : 0,
+    });
+    const sampler = [setTimeout(() => (cpuFrom = sample()), measureFrom - t0), setTimeout(() => (cpuTo = sample()), measureTo - t0)];
     const fail = (what) => {
       failures.push(what);
       if (failures.length <= 5) console.error(`throughput: failure: ${what.slice(0, 400)}`);
@@ -648,8 +704,14 @@ export async function runThroughput({ storeUrl, devices = DEVICES, seconds = SEC
     const serverCpuMs = cpuTo.server.cpuMs - cpuFrom.server.cpuMs;
     const brokerCpuMs = cpuTo.broker.cpuMs - cpuFrom.broker.cpuMs;
     const selfCpu = (cpuTo.self.user + cpuTo.self.system - cpuFrom.self.user - cpuFrom.self.system) / 1000;
+    const routersCpuMs = cpuTo.routers - cpuFrom.routers;
+    // Everything else on the machine (other people's runs on a shared host) shows here.
+    const machineBusyMs = cpuTo.machine.busyMs - cpuFrom.machine.busyMs;
+    const machineCores = (cpuTo.machine.totalMs - cpuFrom.machine.totalMs) / (cpuTo.at - cpuFrom.at);
     const end = procStats(server.child.pid);
     const stats = await driverStats(drivers);
+    await sleep(1100); // one more $SYS interval
+    stats.brokerDropped = drops.get();
     // Routers' CPU is not read per window (they are other processes); their counters show the work.
     return {
       storeUrl,
@@ -670,6 +732,10 @@ export async function runThroughput({ storeUrl, devices = DEVICES, seconds = SEC
       serverCpuShare: serverCpuMs / (windowS * 1000),
       brokerCpuShare: brokerCpuMs / (windowS * 1000),
       loadGenCpuShare: selfCpu / (windowS * 1000),
+      routersCpuShare: routersCpuMs / (windowS * 1000),
+      machineBusyShare: machineBusyMs / (windowS * 1000),
+      machineCores,
+      postgresCpuShare: storeUrl.startsWith('postgres') ? (cpuTo.postgres - cpuFrom.postgres) / (windowS * 1000) : null,
       serverRssMb: end.rssKb / 1024,
       serverPeakRssMb: end.hwmKb / 1024,
       routers: stats,
@@ -677,6 +743,7 @@ export async function runThroughput({ storeUrl, devices = DEVICES, seconds = SEC
   } finally {
     cc?.close();
     await notices?.endAsync(true).catch(() => {});
+    await drops?.close();
     await stopDrivers(drivers);
     for (const p of procs.reverse()) await stopProc(p);
     rmSync(temp, { recursive: true, force: true });
@@ -688,30 +755,32 @@ function metricsOf(r, target) {
   const out = {
     sessions_per_s: { value: round(r.sessionsPerS, 0), unit: 'sessions/s', note: `${note} (target ${target}/s)` },
     failures: { value: r.failures, unit: 'sessions', note: r.failures ? `first: ${r.firstFailures.join(' | ').slice(0, 600)}` : 'adds not active, deletes not ended in 15 s, HTTP errors' },
-    server_cpu_ms_per_session: { value: round(r.serverCpuMsPerSession, 3), unit: 'ms', note: `server process utime+stime over the window / sessions; server busy ${round(r.serverCpuShare * 100, 0)}% of one core, broker ${round(r.brokerCpuShare * 100, 0)}%, load generator ${round(r.loadGenCpuShare * 100, 0)}%` },
+    server_cpu_ms_per_session: { value: round(r.serverCpuMsPerSession, 3), unit: 'ms', note: `server process utime+stime over the window / sessions; server busy ${round(r.serverCpuShare * 100, 0)}% of one core, broker ${round(r.brokerCpuShare * 100, 0)}%, simulated routers ${round(r.routersCpuShare * 100, 0)}%, load generator ${round(r.loadGenCpuShare * 100, 0)}%${r.postgresCpuShare === null ? '' : `, PostgreSQL processes ${round(r.postgresCpuShare * 100, 0)}%`}; whole machine ${round(r.machineBusyShare * 100, 0)}% of ${round(r.machineCores, 0)} cores (the rest is other processes)` },
     server_rss_mb: { value: round(r.serverRssMb, 1), unit: 'MiB', note: 'VmRSS at the end' },
     server_peak_rss_mb: { value: round(r.serverPeakRssMb, 1), unit: 'MiB', note: 'VmHWM' },
     add_to_active_p50_ms: { value: round(r.activeP50), unit: 'ms', note: 'HTTP add with wait=true, under load' },
     add_to_active_p99_ms: { value: round(r.activeP99), unit: 'ms', note: 'HTTP add with wait=true, under load' },
     delete_to_ended_p50_ms: { value: round(r.endedP50), unit: 'ms', note: 'HTTP delete until the ended notice on the MQTT answer topic' },
     delete_to_ended_p99_ms: { value: round(r.endedP99), unit: 'ms', note: 'HTTP delete until the ended notice on the MQTT answer topic' },
+    broker_dropped: { value: r.routers.brokerDropped, unit: 'messages', note: "Mosquitto's $SYS publish/messages/dropped over the run (a subscriber queue past max_queued_messages 10000)" },
     router_setup_ms: { value: r.setupMs, unit: 'ms', note: `${r.devices} routers connected, opened and synchronised (100 at a time per driver)` },
   };
   return out;
 }
 
-/** Both stores; a store that cannot run records why instead of figures. */
+/**
+ * Both stores, as flat metrics `throughput.<store>.<name>` like the rest of latest.json; a store that
+ * cannot run records why (`throughput.<store>.skipped`, with `skipped: <reason>`) instead of figures.
+ */
 export async function throughput() {
   const missing = haveMosquitto() ? null : 'mosquitto not installed';
-  const result = {};
+  const metrics = {};
   for (const [name, target] of [['sqlite', 2000], ['postgres', 1000]]) {
-    if (missing) {
-      result[name] = { skipped: missing };
-      continue;
-    }
-    result[name] = await throughputOn(name, target);
+    const r = missing ? { skipped: missing } : await throughputOn(name, target);
+    if (r.skipped) metrics[`throughput.${name}.skipped`] = { value: 1, unit: 'flag', note: r.skipped, skipped: r.skipped };
+    else for (const [k, v] of Object.entries(r)) metrics[`throughput.${name}.${k}`] = v;
   }
-  return result;
+  return metrics;
 }
 
 async function throughputOn(store, target) {
@@ -737,8 +806,8 @@ async function throughputOn(store, target) {
   }
 }
 
-/** Merges `{ key: value }` into bench/results/latest.json (npm run bench writes the rest first). */
-export function mergeLatest(key, value) {
+/** Merges flat metrics into bench/results/latest.json (`npm run bench` writes the others first). */
+export function mergeLatest(metrics) {
   const file = join(root, 'bench', 'results', 'latest.json');
   mkdirSync(dirname(file), { recursive: true });
   let current = {};
@@ -747,16 +816,12 @@ export function mergeLatest(key, value) {
   } catch {
     // No earlier results: start a new file.
   }
-  current[key] = value;
-  writeFileSync(file, JSON.stringify(current, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ ...current, ...metrics }, null, 2) + '\n');
 }
 
-export function printMetrics(prefix, metrics) {
-  for (const [name, m] of Object.entries(metrics)) {
-    if (m && typeof m === 'object' && 'value' in m) console.log(`${prefix}.${name}`.padEnd(48), String(m.value).padStart(10), m.unit, '-', m.note);
-    else if (m && typeof m === 'object' && 'skipped' in m) console.log(`${prefix}.${name}`.padEnd(48), 'skipped:', m.skipped);
-    else printMetrics(`${prefix}.${name}`, m);
-  }
+export function printMetrics(metrics) {
+  const width = Math.max(...Object.keys(metrics).map((k) => k.length));
+  for (const [name, m] of Object.entries(metrics)) console.log(`${name.padEnd(width)}  ${String(m.value).padStart(10)} ${m.unit}  ${m.note}`);
 }
 
 if (process.argv[2] === '--driver') {
@@ -764,13 +829,17 @@ if (process.argv[2] === '--driver') {
 } else if (process.argv[1] === here) {
   const at = process.argv.indexOf('--store');
   const store = at > 0 ? process.argv[at + 1] : null;
-  let result;
-  if (store === null) result = await throughput();
-  else result = { [store.startsWith('postgres') ? 'postgres' : 'sqlite']: await throughputOn(store, store.startsWith('postgres') ? 1000 : 2000) };
-  printMetrics('throughput', result);
+  let metrics;
+  if (store === null) metrics = await throughput();
+  else {
+    const name = store.startsWith('postgres') ? 'postgres' : 'sqlite';
+    const r = await throughputOn(store, name === 'postgres' ? 1000 : 2000);
+    metrics = r.skipped ? { [`throughput.${name}.skipped`]: { value: 1, unit: 'flag', note: r.skipped, skipped: r.skipped } } : Object.fromEntries(Object.entries(r).map(([k, v]) => [`throughput.${name}.${k}`, v]));
+  }
+  printMetrics(metrics);
   if (process.argv.includes('--write')) {
-    mergeLatest('throughput', result);
-    console.log('merged into bench/results/latest.json under "throughput"');
+    mergeLatest(metrics);
+    console.log('merged into bench/results/latest.json');
   }
   process.exit(0);
 }
