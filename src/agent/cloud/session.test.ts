@@ -155,4 +155,41 @@ describe('agent cloud session', () => {
     await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
     expect(t.statuses).toHaveLength(1);
   });
+
+  it('takes an accept that answers an earlier open, once, and stops repeating opens', async () => {
+    const t = setup();
+    t.session.started();
+    const first = t.sent.at(-1)!;
+    await t.fake.advance(1_000);
+    const opens = () => t.sent.filter((m) => m.type === 'open');
+    expect(opens().length).toBeGreaterThanOrEqual(2);
+    // A busy server answers the first open only now, and then the second.
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, first.id);
+    expect(t.statuses).toHaveLength(1);
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, opens()[1]!.id);
+    expect(t.sent.filter((m) => m.type === 'sync.request')).toHaveLength(1);
+    const sentOpens = opens().length;
+    await t.fake.advance(20_000);
+    expect(opens().length).toBe(sentOpens);
+  });
+
+  it('asks again when a sync request gets no answer, and forgets a sync cut off by a reconnect', async () => {
+    const t = setup();
+    t.session.started();
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
+    const syncs = () => t.sent.filter((m) => m.type === 'sync.request').length;
+    expect(syncs()).toBe(1);
+    await t.fake.advance(8_000);
+    expect(syncs()).toBe(1);
+    await t.fake.advance(5_000);
+    expect(syncs()).toBe(2);
+    // The link restarts before any answer: after the new accept the router syncs at once.
+    t.session.started();
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.filter((m) => m.type === 'open').at(-1)!.id, 1);
+    expect(syncs()).toBe(3);
+    const request = t.sent.at(-1)!;
+    await t.fromServer('sync.complete', { version: 1, part: { index: 0, count: 1 }, gates: [] }, request.id);
+    await t.fake.advance(200_000);
+    expect(syncs()).toBe(3);
+  });
 });

@@ -45,6 +45,15 @@ export interface SessionOptions {
 }
 
 const SYNC_PART = 32;
+const OPEN_RETRY_FIRST_MS = 500;
+const OPEN_RETRY_MAX_MS = 5_000;
+const SYNC_RETRY_FIRST_MS = 10_000;
+const SYNC_RETRY_MAX_MS = 120_000;
+
+/** Between 0.75 and 1.25 times `ms`: thousands of routers cut off at once do not retry in step. */
+function jitter(ms: number): number {
+  return Math.round(ms * (0.75 + Math.random() / 2));
+}
 const REMEMBERED_DECISIONS = 256;
 
 export function toDataplaneGate(g: Gate): DataplaneGate {
@@ -60,7 +69,6 @@ export function toProtocolGate(g: DataplaneGate, ref: string | undefined): Gate 
 export class CloudSession {
   private seq = 0;
   private accepted = false;
-  private openId: string | null = null;
   private openTimer: unknown = null;
   private keepaliveTimer: unknown = null;
   private lastHeardMs = 0;
@@ -70,6 +78,9 @@ export class CloudSession {
   private readonly held = new HeldGates();
   private syncParts: Gate[] = [];
   private syncing = false;
+  private syncTimer: unknown = null;
+  /** The opens sent on the current connection: an accept answers one of them. */
+  private readonly openIds = new Set<string>();
 
   constructor(
     private readonly host: Host,
@@ -108,23 +119,25 @@ export class CloudSession {
     return text?.ok ? text.value : '';
   }
 
-  /** The link (re)started: open again. */
+  /** The link (re)started: open again; a sync under way on the old connection is forgotten. */
   started(): void {
     this.accepted = false;
     this.serverSeq.clear();
-    this.sendOpen(500);
+    this.openIds.clear();
+    this.stopSync();
+    this.sendOpen(OPEN_RETRY_FIRST_MS);
   }
 
   private sendOpen(retryMs: number): void {
     if (this.openTimer !== null) this.host.timers.clearTimeout(this.openTimer as never);
     const open = this.send('open', { ...this.options.describe(), keepaliveS: this.options.keepaliveS });
-    this.openId = open?.id ?? null;
+    if (open) this.openIds.add(open.id);
     this.openTimer = this.host.timers.setTimeout(() => {
       this.openTimer = null;
       // After a broker restart the publisher may reconnect later than the subscriber: retry
       // often at first, then settle at every 5 s.
-      if (!this.accepted) this.sendOpen(Math.min(5_000, Math.round(retryMs * 1.5)));
-    }, retryMs);
+      if (!this.accepted) this.sendOpen(Math.min(OPEN_RETRY_MAX_MS, Math.round(retryMs * 1.5)));
+    }, jitter(retryMs));
   }
 
   /** A message from the downlink or the desired topic. */
@@ -152,8 +165,12 @@ export class CloudSession {
     }
     switch (m.type) {
       case 'accept':
-        if (m.corr !== this.openId) return;
+        // Any open of this connection will do: a busy server may answer an earlier one after the
+        // router repeated it. Taking only the newest would repeat opens for as long as it is busy.
+        if (this.accepted || m.corr === undefined || !this.openIds.has(m.corr)) return;
         this.accepted = true;
+        if (this.openTimer !== null) this.host.timers.clearTimeout(this.openTimer as never);
+        this.openTimer = null;
         this.log.info('cloud session accepted', { server: m.body.server, keepalive_s: m.body.keepaliveS });
         this.link.publishStatus(this.statusText('online'));
         this.startKeepalive(m.body.keepaliveS);
@@ -206,7 +223,7 @@ export class CloudSession {
     if (report !== null && this.accepted) this.send('interfaces', report);
   }
 
-  private requestSync(why?: string): void {
+  private requestSync(why?: string, retryMs = SYNC_RETRY_FIRST_MS): void {
     if (!this.accepted || this.syncing) return;
     if (why) this.log.info('resynchronising with the server', { reason: why });
     this.syncing = true;
@@ -216,14 +233,26 @@ export class CloudSession {
     for (let index = 0; index < count; index += 1) {
       this.send('sync.request', { version: 0, part: { index, count }, gates: list.slice(index * SYNC_PART, (index + 1) * SYNC_PART) });
     }
+    // A request or its answer lost (a broker dropping a full queue, say): ask again, less often each time.
+    this.syncTimer = this.host.timers.setTimeout(() => {
+      this.syncTimer = null;
+      this.syncing = false;
+      this.requestSync(`no answer to the sync request in ${retryMs} ms`, Math.min(SYNC_RETRY_MAX_MS, retryMs * 2));
+    }, jitter(retryMs));
+  }
+
+  private stopSync(): void {
+    if (this.syncTimer !== null) this.host.timers.clearTimeout(this.syncTimer as never);
+    this.syncTimer = null;
+    this.syncing = false;
+    this.syncParts = [];
   }
 
   private async syncPart(m: Extract<Message, { type: 'sync.complete' }>): Promise<void> {
     this.syncParts.push(...m.body.gates);
     if (m.body.part.index !== m.body.part.count - 1) return;
     const desired = new Map(this.syncParts.map((g) => [g.id, g]));
-    this.syncParts = [];
-    this.syncing = false;
+    this.stopSync();
     const installed: string[] = [];
     const inKernel = new Set(this.gates.cloudGates().map((c) => c.gate.id));
     for (const g of desired.values()) {
@@ -309,5 +338,6 @@ export class CloudSession {
     for (const t of [this.openTimer, this.keepaliveTimer]) if (t !== null) this.host.timers.clearTimeout(t as never);
     this.openTimer = null;
     this.keepaliveTimer = null;
+    this.stopSync();
   }
 }
