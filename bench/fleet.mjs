@@ -129,7 +129,7 @@ export async function fleet() {
     server_rss_peak_mb: { value: round(r.rssPeakMb, 1), unit: 'MiB', note: `VmRSS peak during the reconnect (100 ms samples); VmHWM over the whole run ${round(r.hwmMb, 1)} MiB` },
     server_cpu_s: { value: round(r.serverCpuS, 1), unit: 's', note: 'server CPU time from before the restart to 2 s after the last resync' },
     broker_dropped: { value: r.droppedReconnect, unit: 'messages', note: `Mosquitto's $SYS publish/messages/dropped after the restart (a queue past max_queued_messages ${process.env.CALLQOS_BENCH_MAX_QUEUED ?? 10000}); during the first connection ${r.droppedInitial}` },
-    open_messages: { value: s.opens, unit: 'messages', note: `opens sent in the whole run (repeated every 0.5-5 s until accepted); MQTT connects ${s.connects}, sync requests repeated after 15 s without answer ${s.syncRetries}, client errors ${s.errors}` },
+    open_messages: { value: s.opens, unit: 'messages', note: `opens sent in the whole run (repeated every 0.5-5 s until accepted); MQTT connects ${s.connects}, sync requests repeated without answer (10 s, then backing off) ${s.syncRetries}, client errors ${s.errors}` },
   };
   return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`fleet.${k}`, v]));
 }

@@ -39,11 +39,13 @@ export { percentile };
 // ---- simulated routers (run inside the driver processes) ------------------------------------------
 
 const AGENT_VERSION = '0.1.0';
+// As the agent (src/agent/cloud/session.ts): opens repeated from 0.5 s up to every 5 s, a sync
+// without answer repeated after 10 s and then less often, every delay jittered by ±25%.
 const OPEN_RETRY_FIRST_MS = 500;
 const OPEN_RETRY_MAX_MS = 5000;
-// The real agent does not repeat a lost sync.request; the simulation does after this long and
-// counts it, so that a lost message shows in the figures instead of hanging the run.
-const SYNC_RETRY_MS = 15_000;
+const SYNC_RETRY_FIRST_MS = 10_000;
+const SYNC_RETRY_MAX_MS = 120_000;
+const jitter = (ms) => Math.round(ms * (0.75 + Math.random() / 2));
 
 /** Router i's public WAN address: 198.18.0.0/15 (benchmarking range, global scope), 250 per /24. */
 export function wanAddress(i) {
@@ -74,7 +76,8 @@ class SimRouter {
     this.boot = 1;
     this.seq = 0;
     this.accepted = false;
-    this.openId = null;
+    /** The opens of the current connection: an accept answering any of them is taken. */
+    this.openIds = new Set();
     this.openTimer = null;
     this.syncTimer = null;
     this.keepaliveTimer = null;
@@ -137,6 +140,7 @@ class SimRouter {
   connected() {
     this.events.connects += 1;
     this.accepted = false;
+    this.openIds.clear();
     this.clearTimers();
     this.client.subscribe([`callqos/v1/dev/${this.id}/down`, `callqos/v1/dev/${this.id}/desired`], { qos: 1 }, (err) => {
       if (err) this.events.errors += 1;
@@ -154,21 +158,21 @@ class SimRouter {
       link: { upKbps: 20000, downKbps: 100000, efBudgetPercent: 30 },
       keepaliveS: 30,
     });
-    this.openId = open.id;
+    this.openIds.add(open.id);
     this.openTimer = setTimeout(() => {
       this.openTimer = null;
       if (!this.accepted) this.sendOpen(Math.min(OPEN_RETRY_MAX_MS, Math.round(retryMs * 1.5)));
-    }, retryMs);
+    }, jitter(retryMs));
   }
 
-  requestSync() {
+  requestSync(retryMs = SYNC_RETRY_FIRST_MS) {
     const held = [...this.gates.keys()].slice(0, 64).map((id) => ({ id, hash: '0000000000000000' }));
     this.send('sync.request', { version: 0, part: { index: 0, count: 1 }, gates: held });
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
       this.events.syncRetries += 1;
-      if (this.accepted) this.requestSync();
-    }, SYNC_RETRY_MS);
+      if (this.accepted) this.requestSync(Math.min(SYNC_RETRY_MAX_MS, retryMs * 2));
+    }, jitter(retryMs));
   }
 
   keepalive(intervalS) {
@@ -197,7 +201,7 @@ class SimRouter {
     }
     switch (m.type) {
       case 'accept':
-        if (m.corr !== this.openId || this.accepted) return;
+        if (this.accepted || !this.openIds.has(m.corr)) return;
         this.accepted = true;
         if (this.openTimer !== null) clearTimeout(this.openTimer);
         this.openTimer = null;

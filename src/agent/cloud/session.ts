@@ -19,6 +19,7 @@ import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts'
 import type { OpenBody } from '../../core/protocol/messages/session.ts';
 import type { DataplaneGate } from '../../core/dataplane/model.ts';
 import type { Result } from '../../core/result.ts';
+import { Rejections } from '../../core/rejections.ts';
 import { HeldGates } from './held-gates.ts';
 
 /** What the session needs from the daemon's gates (the daemon serialises the calls). */
@@ -79,6 +80,8 @@ export class CloudSession {
   private syncParts: Gate[] = [];
   private syncing = false;
   private syncTimer: unknown = null;
+  /** Malformed messages from the server, counted by code and logged at most once a second each. */
+  readonly rejections: Rejections;
   /** The opens sent on the current connection: an accept answers one of them. */
   private readonly openIds = new Set<string>();
 
@@ -89,6 +92,7 @@ export class CloudSession {
     private readonly gates: GatePort,
     private readonly link: LinkPort,
   ) {
+    this.rejections = new Rejections(log, 'message from the server rejected', () => host.clock.monotonicMs());
     for (const { gate, ref } of gates.cloudGates()) this.held.set(toProtocolGate(gate, ref));
   }
 
@@ -144,7 +148,7 @@ export class CloudSession {
   async receive(topic: string, text: string): Promise<void> {
     const decoded = decodeMessage(text);
     if (!decoded.ok) {
-      this.log.warn('message from the server rejected', { code: decoded.error.code, reason: decoded.error.message.slice(0, 200), field: decoded.error.path ?? '' });
+      this.rejections.note(decoded.error.code, { reason: decoded.error.message.slice(0, 200), field: decoded.error.path ?? '' });
       return;
     }
     const m = decoded.value;

@@ -5,6 +5,7 @@
  * (at most once a second per reason, so a flood cannot fill the log) and dropped; nothing a client
  * sends can stop the server.
  */
+import { Rejections } from '../../core/rejections.ts';
 import type { Logger } from '../../core/log.ts';
 import { decodeMessage } from '../../core/protocol/envelope.ts';
 import type { Message } from '../../core/protocol/envelope.ts';
@@ -24,18 +25,18 @@ export interface InboundStats {
   readonly rejectedBy: Record<string, number>;
 }
 
-const LOG_EVERY_MS = 1000;
-
 export class Inbound {
   private readonly queue = new KeyedQueue();
-  private readonly lastLogged = new Map<string, number>();
+  private readonly rejections: Rejections;
   readonly stats: InboundStats = { received: 0, handled: 0, rejected: 0, failed: 0, rejectedBy: {} };
 
   constructor(
     private readonly handlers: InboundHandlers,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.rejections = new Rejections(log, 'message rejected', now);
+  }
 
   /** Takes one received message; resolves once it has been handled or dropped. */
   receive(topic: string, text: string): Promise<void> {
@@ -67,9 +68,6 @@ export class Inbound {
   private reject(code: string, reason: string, fields: Record<string, string>): void {
     this.stats.rejected += 1;
     this.stats.rejectedBy[code] = (this.stats.rejectedBy[code] ?? 0) + 1;
-    const now = this.now();
-    if (now - (this.lastLogged.get(code) ?? -Infinity) < LOG_EVERY_MS) return;
-    this.lastLogged.set(code, now);
-    this.log.warn('message rejected', { code, reason: reason.slice(0, 200), ...fields, rejected_so_far: this.stats.rejectedBy[code] });
+    this.rejections.note(code, { reason: reason.slice(0, 200), ...fields });
   }
 }
