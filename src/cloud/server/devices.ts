@@ -58,7 +58,12 @@ class RecentIds {
   }
 }
 
+/** How long a repeated open (same boot session, same content) is answered from memory. */
+const OPEN_REPEAT_MS = 30_000;
+
 export class DeviceLink {
+  /** Each device's last open handled here: a repeat of it within OPEN_REPEAT_MS is answered cheaply. */
+  private readonly recentOpens = new Map<string, { boot: number; body: string; atMs: number; version: number }>();
   private readonly recent = new RecentIds();
 
   constructor(
@@ -144,10 +149,19 @@ export class DeviceLink {
   }
 
   private async open(device: string, message: MessageOf<'open'>): Promise<Message | null> {
-    const { agentVersion, board, capabilities, link, keepaliveS: asked } = message.body;
-    const view = await this.store.upsertDeviceOpen({ id: device, bootSession: message.session, agentVersion, board, capabilities, link, keepaliveS: asked, atMs: this.now() });
-    this.log.info('device opened', { device, agent: message.body.agentVersion, boot: message.session, version: view.desiredVersion });
     const keepaliveS = Math.min(message.body.keepaliveS, this.options.maxKeepaliveS);
+    const body = JSON.stringify(message.body);
+    const recent = this.recentOpens.get(device);
+    const now = this.now();
+    if (recent && recent.boot === message.session && recent.body === body && now - recent.atMs < OPEN_REPEAT_MS) {
+      // The same open again, while the server was slow to answer the first (after a broker
+      // restart, thousands arrive at once): accept it as before, without the store work.
+      return this.reply(device, 'accept', { server: this.outbox.serverId, keepaliveS, accountingS: this.options.accountingS, version: recent.version }, message.id);
+    }
+    const { agentVersion, board, capabilities, link, keepaliveS: asked } = message.body;
+    const view = await this.store.upsertDeviceOpen({ id: device, bootSession: message.session, agentVersion, board, capabilities, link, keepaliveS: asked, atMs: now });
+    this.log.info('device opened', { device, agent: message.body.agentVersion, boot: message.session, version: view.desiredVersion });
+    this.recentOpens.set(device, { boot: message.session, body, atMs: now, version: view.desiredVersion });
     const reply = this.reply(device, 'accept', { server: this.outbox.serverId, keepaliveS, accountingS: this.options.accountingS, version: view.desiredVersion }, message.id);
     await this.publishDesired(device);
     return reply;

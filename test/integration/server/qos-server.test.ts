@@ -182,6 +182,25 @@ describe('QoS control server (embedded broker, SQLite, scripted routers)', () =>
     expect(answer.body.gates.map((g) => g.id)).toEqual(held.map((g) => g.id));
   });
 
+  it('answers a router repeating its open (a slow server after a broker restart) without handling it again', async () => {
+    const body = {
+      agentVersion: '0.1.0',
+      board: { model: 'Lab Router', name: 'lab,router', release: 'OpenWrt 23.05.3', target: 'x86/64' },
+      capabilities: { queues: ['htb' as const], ipv6: true, maxGates: 256 },
+      link: { upKbps: 20000, downKbps: 100000, efBudgetPercent: 30 },
+      keepaliveS: 30,
+    };
+    const opened = () => logs.filter((l) => l.includes('device opened') && l.includes('device=rtB')).length;
+    const before = opened();
+    const accepts = () => rtB.received.filter((m) => m.type === 'accept');
+    const acceptsBefore = accepts().length;
+    const first = await rtB.send('open', body);
+    const second = await rtB.send('open', body);
+    await until(async () => accepts().length === acceptsBefore + 2);
+    expect(accepts().slice(-2).map((m) => m.corr)).toEqual([first.id, second.id]);
+    expect(opened()).toBe(before + 1);
+  });
+
   it('logs and drops a malformed message without stopping', async () => {
     const raw = await connectServerMqtt({ url, clientId: 'rtX', log: quiet });
     raw.publish('callqos/v1/dev/rtX/up', '{"v":1,"type":"open"');
