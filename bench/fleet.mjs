@@ -12,7 +12,7 @@
 // quick run of the whole bench), CALLQOS_BENCH_FLEET_DRIVERS (4 processes). Metrics are flat,
 // `fleet.<name>`; `--write` merges them into bench/results/latest.json (as `npm run bench` does, after
 // bench/run.mjs). CALLQOS_BENCH_CPU_PROF=<dir> profiles the server (node --cpu-prof);
-// CALLQOS_BENCH_MAX_QUEUED sets Mosquitto's max_queued_messages (deployed: 10000). Needs mosquitto.
+// CALLQOS_BENCH_MAX_QUEUED sets Mosquitto's max_queued_messages (deployed: 100000). Needs mosquitto.
 //
 // The simulated routers repeat a sync.request left unanswered for 15 s (the agent does not) and
 // count it: a lost message then shows in the figures instead of stalling the run.
@@ -128,7 +128,7 @@ export async function fleet() {
     server_rss_after_mb: { value: round(r.rssAfterMb, 1), unit: 'MiB', note: 'VmRSS 2 s after the last router resynchronised' },
     server_rss_peak_mb: { value: round(r.rssPeakMb, 1), unit: 'MiB', note: `VmRSS peak during the reconnect (100 ms samples); VmHWM over the whole run ${round(r.hwmMb, 1)} MiB` },
     server_cpu_s: { value: round(r.serverCpuS, 1), unit: 's', note: 'server CPU time from before the restart to 2 s after the last resync' },
-    broker_dropped: { value: r.droppedReconnect, unit: 'messages', note: `Mosquitto's $SYS publish/messages/dropped after the restart (a queue past max_queued_messages ${process.env.CALLQOS_BENCH_MAX_QUEUED ?? 10000}); during the first connection ${r.droppedInitial}` },
+    broker_dropped: { value: r.droppedReconnect, unit: 'messages', note: `Mosquitto's $SYS publish/messages/dropped after the restart (a queue past max_queued_messages ${process.env.CALLQOS_BENCH_MAX_QUEUED ?? 100000}); during the first connection ${r.droppedInitial}` },
     open_messages: { value: s.opens, unit: 'messages', note: `opens sent in the whole run (repeated every 0.5-5 s until accepted); MQTT connects ${s.connects}, sync requests repeated without answer (10 s, then backing off) ${s.syncRetries}, client errors ${s.errors}` },
   };
   return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`fleet.${k}`, v]));

@@ -433,8 +433,8 @@ export function haveMosquitto() {
  */
 export async function startMosquitto(dir, port) {
   const conf = join(dir, 'mosquitto.conf');
-  // CALLQOS_BENCH_MAX_QUEUED: to see what a larger queue changes (the deployed value is 10000).
-  const queued = Number(process.env.CALLQOS_BENCH_MAX_QUEUED ?? 10000);
+  // CALLQOS_BENCH_MAX_QUEUED: to see what a larger queue changes (the deployed value is 100000).
+  const queued = Number(process.env.CALLQOS_BENCH_MAX_QUEUED ?? 100000);
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nmax_queued_messages ${queued}\nmax_connections -1\nsys_interval 1\nuser root\nlog_type error\nlog_type warning\n`);
   // Each connection is a descriptor: as many as the hard limit allows (20,000 here; raising the
   // hard limit needs a privilege containers lack).
@@ -766,7 +766,7 @@ function metricsOf(r, target) {
     add_to_active_p99_ms: { value: round(r.activeP99), unit: 'ms', note: 'HTTP add with wait=true, under load' },
     delete_to_ended_p50_ms: { value: round(r.endedP50), unit: 'ms', note: 'HTTP delete until the ended notice on the MQTT answer topic' },
     delete_to_ended_p99_ms: { value: round(r.endedP99), unit: 'ms', note: 'HTTP delete until the ended notice on the MQTT answer topic' },
-    broker_dropped: { value: r.routers.brokerDropped, unit: 'messages', note: "Mosquitto's $SYS publish/messages/dropped over the run (a subscriber queue past max_queued_messages 10000)" },
+    broker_dropped: { value: r.routers.brokerDropped, unit: 'messages', note: "Mosquitto's $SYS publish/messages/dropped over the run (a subscriber queue past max_queued_messages 100000)" },
     router_setup_ms: { value: r.setupMs, unit: 'ms', note: `${r.devices} routers connected, opened and synchronised (100 at a time per driver)` },
   };
   return out;
