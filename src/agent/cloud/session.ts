@@ -11,7 +11,7 @@
 import type { Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
 import { gateHash } from '../../core/protocol/digest.ts';
-import { decodeMessage, encodeMessage, makeMessage } from '../../core/protocol/envelope.ts';
+import { decodeMessage, encodeValidated, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
 import { MAX_GATES } from '../../core/protocol/messages/gates.ts';
 import type { Gate, Usage } from '../../core/protocol/messages/gates.ts';
@@ -110,7 +110,8 @@ export class CloudSession {
   private send<T extends MessageType>(type: T, body: BodyOf<T>, corr?: string): Message | null {
     const message = this.build(type, body, corr);
     if (message === null) return null;
-    const text = encodeMessage(message);
+    // build() has just validated it.
+    const text = encodeValidated(message);
     if (!text.ok) return null;
     this.link.send(text.value);
     return message;
@@ -119,7 +120,7 @@ export class CloudSession {
   /** The status message the broker keeps: online now, or (as the will) offline. */
   statusText(state: 'online' | 'offline'): string {
     const m = this.build('status', { state, agentVersion: this.options.describe().agentVersion, since: Math.round(this.host.clock.wallMs()) });
-    const text = m ? encodeMessage(m) : null;
+    const text = m ? encodeValidated(m) : null;
     return text?.ok ? text.value : '';
   }
 
@@ -162,7 +163,7 @@ export class CloudSession {
     const repeated = this.replies.get(m.id);
     if (repeated) {
       for (const reply of repeated) {
-        const again = encodeMessage(reply);
+        const again = encodeValidated(reply);
         if (again.ok) this.link.send(again.value);
       }
       return;

@@ -4,7 +4,7 @@
  * tell a lost message from a reordering: a gap makes it resynchronise), validates and encodes the
  * message, and publishes it on the right topic.
  */
-import { encodeMessage, makeMessage } from '../../core/protocol/envelope.ts';
+import { encodeValidated, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
 import { ccTopic, deviceTopic } from '../../core/protocol/topics.ts';
 import type { Result } from '../../core/result.ts';
@@ -66,7 +66,8 @@ export class Outbox {
   private send<T extends MessageType>(topic: string, recipient: string, type: T, body: BodyOf<T>, corr: string | undefined, retain = false): Result<Message> {
     const message = this.build(recipient, type, body, corr);
     if (!message.ok) return message;
-    const text = encodeMessage(message.value);
+    // build() has just validated it.
+    const text = encodeValidated(message.value);
     if (!text.ok) return text;
     this.publisher.publish(topic, text.value, retain ? { retain: true } : undefined);
     return message;

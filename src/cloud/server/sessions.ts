@@ -263,8 +263,9 @@ export class SessionManager implements SessionApi, GateReportSink {
       if (modifying?.length) this.send(device, 'decision.modify', { version, gates: modifying });
       const installing = install.get(device);
       if (installing?.length) this.send(device, 'decision.install', { version, gates: installing });
-      await this.deps.publishDesired(device);
     }
+    // Every router gets its decisions before the store is read for the summaries.
+    for (const device of devices) await this.deps.publishDesired(device);
   }
 
   private send<T extends 'decision.install' | 'decision.modify' | 'decision.remove'>(device: string, type: T, body: MessageOf<T>['body']): void {

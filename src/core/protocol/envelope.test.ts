@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { invalidFixtures, validFixtures } from '../../../test/fixtures/protocol/load.ts';
 import {
-  MAX_MESSAGE_BYTES, MESSAGE_TYPES, decodeMessage, encodeMessage, makeMessage, utf8Length, validateMessage,
+  MAX_MESSAGE_BYTES, MESSAGE_TYPES, decodeMessage, encodeMessage, encodeValidated, makeMessage, utf8Length, validateMessage,
   type Message,
 } from './envelope.ts';
 import { gateHash } from './digest.ts';
@@ -193,6 +193,20 @@ describe('hostile input', () => {
     const text = keepalive.text.padEnd(MAX_MESSAGE_BYTES, ' ');
     expect(decodeMessage(text).ok).toBe(true);
     expect(decodeMessage(text + ' ')).toMatchObject({ ok: false, error: { code: 'E_TOO_LARGE' } });
+  });
+});
+
+describe('encodeValidated', () => {
+  it('writes a validated message as encodeMessage does, and still refuses one past the size limit', () => {
+    for (const f of valid) {
+      const decoded = decodeMessage(f.text);
+      if (!decoded.ok) throw new Error(decoded.error.message);
+      expect(encodeValidated(decoded.value)).toEqual(encodeMessage(decoded.value));
+    }
+    const decoded = decodeMessage(valid.find((f) => f.name === 'keepalive')!.text);
+    if (!decoded.ok) throw new Error(decoded.error.message);
+    const huge = { ...decoded.value, id: 'x'.repeat(MAX_MESSAGE_BYTES) } as Message;
+    expect(encodeValidated(huge)).toMatchObject({ ok: false, error: { code: 'E_TOO_LARGE' } });
   });
 });
 
