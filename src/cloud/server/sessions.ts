@@ -81,6 +81,12 @@ function lineSpec(body: SessionAddBody, media: MediaLine): JsonObject {
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/** A call's lines and gates, as read together. */
+interface CallRecords {
+  readonly lines: readonly SessionRecord[];
+  readonly gates: readonly GateRecord[];
+}
+
 export class SessionManager implements SessionApi, GateReportSink {
   private readonly calls = new KeyedQueue();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -305,33 +311,33 @@ export class SessionManager implements SessionApi, GateReportSink {
     this.wake(line.callId);
   }
 
-  /** Lines in `ending` whose gates are all gone end now. `known`: the call's lines and gates, when just read. */
-  private async settleEnding(callId: string, known?: { lines: readonly SessionRecord[]; gates: readonly GateRecord[] }): Promise<void> {
+  /**
+   * Lines in `ending` whose gates are all gone end now; returns the lines it ended. `known`: the
+   * call's lines and gates, when just read.
+   */
+  private async settleEnding(callId: string, known?: CallRecords): Promise<SessionRecord[]> {
     const lines = known ? known.lines.filter((l) => l.state === 'ending') : await this.deps.store.listSessions({ callId, state: 'ending' });
-    if (lines.length === 0) return;
+    if (lines.length === 0) return [];
     const gates = known?.gates ?? (await this.deps.store.listGates({ callId }));
+    const endedLines: SessionRecord[] = [];
     for (const line of lines) {
       const open = gates.filter((g) => g.line === line.line && g.state !== 'removed' && g.state !== 'failed');
       if (open.length > 0) continue;
       const ended = await this.deps.store.updateSession(callId, line.line, { state: 'ended', endedAtMs: this.now(), deadlineMs: null, updatedAtMs: this.now() }, ['ending']);
-      if (ended) this.deps.log.info('session line ended', { call: callId, line: line.line });
+      if (ended) {
+        this.deps.log.info('session line ended', { call: callId, line: line.line });
+        endedLines.push(ended);
+      }
     }
+    return endedLines;
   }
 
   // ---- routers' reports ----------------------------------------------------------------------
 
   /** `report.success`, or gates a resynchronising router holds as wanted: installs and removals confirmed. */
   async installed(device: string, gateIds: readonly string[]): Promise<void> {
-    const calls = new Set<string>();
-    const now = this.now();
-    for (const id of gateIds) {
-      const gate = await this.deps.store.getGate(id);
-      if (!gate || gate.device !== device) continue;
-      const next: GateState | null = gate.state === 'installing' ? 'installed' : gate.state === 'removing' ? 'removed' : null;
-      if (next === null) continue;
-      if (await this.deps.store.updateGateState(id, { state: next, atMs: now, ifStateIn: [gate.state] })) calls.add(gate.callId);
-    }
-    for (const callId of calls) await this.calls.run(callId, () => this.progress(callId));
+    const changed = await this.deps.store.confirmGates(device, gateIds, this.now());
+    for (const callId of new Set(changed.map((g) => g.callId))) await this.calls.run(callId, () => this.progress(callId));
   }
 
   async removed(device: string, gateIds: readonly string[]): Promise<void> {
@@ -418,26 +424,29 @@ export class SessionManager implements SessionApi, GateReportSink {
     const gates = await this.deps.store.listGates({ callId });
     const before = await this.deps.store.listSessions({ callId });
     const now = this.now();
+    const moved = new Map<number, SessionRecord>();
     for (const line of before) {
       if (line.state !== 'pending') continue;
       const mine = gates.filter((g) => g.line === line.line && g.state !== 'removed' && g.state !== 'removing');
       if (mine.length > 0 && mine.every((g) => g.state === 'installed')) {
-        await this.deps.store.updateSession(callId, line.line, { state: 'active', reason: null, activeAtMs: line.activeAtMs ?? now, deadlineMs: null, updatedAtMs: now }, ['pending']);
+        const active = await this.deps.store.updateSession(callId, line.line, { state: 'active', reason: null, activeAtMs: line.activeAtMs ?? now, deadlineMs: null, updatedAtMs: now }, ['pending']);
+        if (active) moved.set(active.line, active);
       }
     }
     // Lines that were ending are still so (only pending ones moved above): what was read serves.
-    await this.settleEnding(callId, { lines: before, gates });
-    await this.notify(callId);
+    for (const ended of await this.settleEnding(callId, { lines: before, gates })) moved.set(ended.line, ended);
+    // The call as it stands now, without reading it again: the lines read, with the moves made.
+    await this.notify(callId, { lines: before.map((l) => moved.get(l.line) ?? l), gates });
   }
 
-  /** Wakes local waiters and tells the call's client where it stands now. */
-  private async notify(callId: string): Promise<void> {
+  /** Wakes local waiters and tells the call's client where it stands now (`known`: the call as just read). */
+  private async notify(callId: string, known?: CallRecords): Promise<void> {
     this.wake(callId);
-    const lines = await this.deps.store.listSessions({ callId });
+    const lines = known?.lines ?? (await this.deps.store.listSessions({ callId }));
     const client = lines[0]?.client;
     // The anonymous HTTP client has nobody listening for notices: it has its answer, or asks again.
     if (client === undefined || client === ANONYMOUS_HTTP_CLIENT) return;
-    const sent = this.deps.outbox.toClient(client, await this.view(callId));
+    const sent = this.deps.outbox.toClient(client, known ? sessionView(callId, known.lines, known.gates) : await this.view(callId));
     if (!sent.ok) this.deps.log.warn('cannot notify call control', { client, call: callId, reason: sent.error.message });
   }
 

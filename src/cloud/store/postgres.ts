@@ -218,6 +218,16 @@ class PgOps {
     return r ? gateOf(r) : null;
   }
 
+  async confirmGates(device: string, ids: readonly string[], atMs: number): Promise<GateRecord[]> {
+    if (ids.length === 0) return [];
+    const r = await this.db.query(
+      `UPDATE gates SET state = CASE state WHEN 'installing' THEN 'installed' ELSE 'removed' END, updated_at_ms = $1
+       WHERE device = $2 AND state IN ('installing', 'removing') AND id = ANY($3) RETURNING *`,
+      [atMs, device, [...ids]],
+    );
+    return r.rows.map(gateOf);
+  }
+
   async desiredGates(deviceId: string): Promise<Gate[]> {
     return (await this.desiredState(deviceId))?.gates ?? [];
   }

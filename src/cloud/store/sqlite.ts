@@ -203,6 +203,16 @@ class SqliteOps {
     return r ? gateOf(r) : null;
   }
 
+  confirmGates(device: string, ids: readonly string[], atMs: number): GateRecord[] {
+    if (ids.length === 0) return [];
+    const marks = ids.map(() => '?').join(', ');
+    const rows = this.q(
+      `UPDATE gates SET state = CASE state WHEN 'installing' THEN 'installed' ELSE 'removed' END, updated_at_ms = ?
+       WHERE device = ? AND state IN ('installing', 'removing') AND id IN (${marks}) RETURNING *`,
+    ).all(atMs, device, ...ids) as Row[];
+    return rows.map(gateOf);
+  }
+
   desiredGates(deviceId: string): Gate[] {
     const marks = DESIRED_GATE_STATES.map(() => '?').join(', ');
     return (this.q(`SELECT gate FROM gates WHERE device = ? AND state IN (${marks}) ORDER BY id`).all(deviceId, ...DESIRED_GATE_STATES) as Row[]).map((r) => json<Gate>(r.gate));

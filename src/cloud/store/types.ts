@@ -262,6 +262,12 @@ export interface StoreOps {
   listGates(filter?: GateFilter): Promise<GateRecord[]>;
   /** Null when there is no such gate, or when its state is not in `change.ifStateIn`. */
   updateGateState(id: string, change: GateStateChange): Promise<GateRecord | null>;
+  /**
+   * A router's report that it did what it was told with these gates: each of its gates among
+   * `ids` that was installing is now installed, each that was removing is removed. Returns the
+   * gates changed (one statement: others, and gates of other routers, are left alone).
+   */
+  confirmGates(device: string, ids: readonly string[], atMs: number): Promise<GateRecord[]>;
   /** The gates the device should hold (installing or installed), by id. */
   desiredGates(deviceId: string): Promise<Gate[]>;
   /** The desired version and gates in one snapshot; null for an unknown device. */
@@ -280,7 +286,7 @@ export interface StoreOps {
 /** The names of StoreOps, for backends that build their methods from one list. */
 export const STORE_OPS: readonly (keyof StoreOps)[] = [
   'getDevice', 'listDevices', 'upsertDeviceOpen', 'setDeviceStatus', 'touchDevice', 'setReportedVersion', 'putInterfaces', 'interfacesChangedSince',
-  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'updateGateState', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
+  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'updateGateState', 'confirmGates', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
 ];
 
 /** What a transaction function gets: the common operations and the ones that must be atomic. */

@@ -190,6 +190,25 @@ export function storeContract(name: string, backend: StoreBackend): void {
       expect(await store.listGates()).toEqual([]);
     });
 
+    it('confirms a router\'s report in one step: installing to installed, removing to removed, only its own gates', async () => {
+      const store = await fresh();
+      await store.upsertDeviceOpen(open('rtA'));
+      await store.transaction((tx) =>
+        tx.insertGates([
+          gateRecord('g1', 'rtA', 'c1'), gateRecord('g2', 'rtA', 'c2', 80, 'both', 'removing'), gateRecord('g3', 'rtA', 'c3', 80, 'both', 'failed'),
+          gateRecord('g4', 'rtB', 'c4'), gateRecord('g5', 'rtA', 'c5'),
+        ]),
+      );
+      const changed = await store.confirmGates('rtA', ['g1', 'g2', 'g3', 'g4', 'nope'], T0 + 9);
+      expect(changed.map((g) => [g.id, g.state, g.updatedAtMs]).sort()).toEqual([['g1', 'installed', T0 + 9], ['g2', 'removed', T0 + 9]]);
+      expect((await store.getGate('g3'))?.state).toBe('failed');
+      expect((await store.getGate('g4'))?.state).toBe('installing');
+      expect((await store.getGate('g5'))?.state).toBe('installing');
+      // A repeated report changes nothing more.
+      expect(await store.confirmGates('rtA', ['g1', 'g2'], T0 + 10)).toEqual([]);
+      expect(await store.confirmGates('rtA', [], T0 + 10)).toEqual([]);
+    });
+
     it('gives a device\'s desired state: gates installing or installed, with the version the server raised', async () => {
       const store = await fresh();
       await store.upsertDeviceOpen(open('rtA'));
