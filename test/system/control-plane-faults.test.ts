@@ -147,7 +147,10 @@ describeSystem('control-plane faults: server SIGKILL, router offline, lost remov
     expect(counted(rig.lab.phoneB, '4', 42020, 'ef')).toBe(12);
 
     // Router B's subscriber stops reading: the removal waits at the broker and B never hears it in time.
-    const subscriber = rig.lab.routerB.run(['pgrep', '-f', 'mosquitto_sub.*rtB']).stdout.trim().split('\n')[0]!;
+    // The running agent's own subscriber (`ip netns exec` became the agent, so its pid is the agent's).
+    const subscribers = rig.lab.routerB.run(['pgrep', '-P', String(rig.agents.B!.child.pid), '-f', 'mosquitto_sub']).stdout.trim().split('\n');
+    expect(subscribers).toHaveLength(1);
+    const subscriber = subscribers[0]!;
     expect(subscriber).toMatch(/^\d+$/);
     rig.lab.routerB.run(['kill', '-STOP', subscriber]);
     try {
