@@ -10,6 +10,9 @@
  *   the broker has them; without them (aedes) a `$share/...` filter is subscribed plainly, so
  *   this instance is the single consumer.
  * - Reconnects by itself after the first connection succeeded, and subscribes again.
+ * - Writes are coalesced per turn of the event loop: the publishes and acknowledgements one burst
+ *   of work produces leave in one write. A system call is the dearest part of a small publish, and
+ *   handling one report can publish several messages across awaits (MQTT.js flushes each alone).
  * Payloads are text; publishMessage validates and encodes a protocol message first.
  */
 import { connect as netConnect, type Socket } from 'node:net';
@@ -111,13 +114,28 @@ export async function connectServerMqtt(options: ServerMqttOptions): Promise<Ser
   }
   const wanted = options.protocolVersion ?? 'auto';
 
+  let socket: Socket | null = null;
+  let corked = false;
+  /** Holds this turn's writes back until the event loop's check phase, then sends them in one write. */
+  const coalesceWrites = (): void => {
+    if (corked || socket === null) return;
+    const held = socket;
+    corked = true;
+    held.cork();
+    setImmediate(() => {
+      corked = false;
+      held.uncork();
+    });
+  };
+
   const openSocket = (): Socket => {
-    const socket = endpoint.secure
+    const opened = endpoint.secure
       ? tlsConnect({ ...options.tls, host: endpoint.host, port: endpoint.port, servername: options.tls?.servername ?? endpoint.host })
       : netConnect({ host: endpoint.host, port: endpoint.port });
     // Nagle off before the first byte, on every (re)connect.
-    socket.setNoDelay(true);
-    return socket;
+    opened.setNoDelay(true);
+    socket = opened;
+    return opened;
   };
 
   const attempt = (version: 4 | 5): Promise<MqttClient> =>
@@ -200,6 +218,8 @@ export async function connectServerMqtt(options: ServerMqttOptions): Promise<Ser
   let nextIdentifier = 1;
   const routes: { id: number; filter: string; handler: MessageHandler }[] = [];
   client.on('message', (topic, payload, packet) => {
+    // The acknowledgement and whatever the handler publishes go out together.
+    coalesceWrites();
     const text = payload.toString('utf8');
     const ids = packet.properties?.subscriptionIdentifier;
     const matched = ids === undefined ? undefined : Array.isArray(ids) ? ids : [ids];
@@ -215,6 +235,7 @@ export async function connectServerMqtt(options: ServerMqttOptions): Promise<Ser
 
   const publishAsync = (topic: string, text: string, publishOptions: PublishOptions = {}): Promise<void> => {
     if (!isValidTopicName(topic)) return Promise.reject(new Error(`topic: not a valid topic name: ${JSON.stringify(topic)}`));
+    coalesceWrites();
     return new Promise((resolve, reject) => {
       client.publish(topic, text, { qos: publishOptions.qos ?? 1, retain: publishOptions.retain ?? false }, (error) =>
         error ? reject(error) : resolve());

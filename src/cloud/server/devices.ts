@@ -65,6 +65,11 @@ export class DeviceLink {
   /** Each device's last open handled here: a repeat of it within OPEN_REPEAT_MS is answered cheaply. */
   private readonly recentOpens = new Map<string, { boot: number; body: string; atMs: number; version: number }>();
   private readonly recent = new RecentIds();
+  /**
+   * The desired-state version each device's latest report named, not stored yet: it is written
+   * with the device's next keep-alive, so that a report costs no store write of its own.
+   */
+  private readonly reportedVersions = new Map<string, number>();
 
   constructor(
     private readonly store: DeviceStore,
@@ -98,9 +103,15 @@ export class DeviceLink {
     switch (message.type) {
       case 'open':
         return this.open(device, message);
-      case 'keepalive':
+      case 'keepalive': {
         await this.store.touchDevice(device, at);
+        const reported = this.reportedVersions.get(device);
+        if (reported !== undefined) {
+          this.reportedVersions.delete(device);
+          await this.store.setReportedVersion(device, reported);
+        }
         return this.reply(device, 'keepalive', {}, message.id);
+      }
       case 'status':
         await this.store.setDeviceStatus(device, message.body.state, at);
         if (message.body.state === 'offline') await this.reports.offline(device);
@@ -120,11 +131,11 @@ export class DeviceLink {
       case 'sync.request':
         return this.sync(device, message);
       case 'report.success':
-        await this.store.setReportedVersion(device, message.body.version);
+        this.reportedVersions.set(device, message.body.version);
         await this.reports.installed(device, message.body.gates);
         return null;
       case 'report.failure':
-        await this.store.setReportedVersion(device, message.body.version);
+        this.reportedVersions.set(device, message.body.version);
         await this.reports.failed(device, message.body.gates);
         return null;
       case 'report.accounting':

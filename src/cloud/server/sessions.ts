@@ -89,7 +89,8 @@ interface CallRecords {
 
 export class SessionManager implements SessionApi, GateReportSink {
   private readonly calls = new KeyedQueue();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  /** Requests waiting for their call to settle; woken with the call as just read, when it was. */
+  private readonly waiters = new Map<string, Set<(known?: CallRecords) => void>>();
   private readonly now: () => number;
   private sweeping = false;
 
@@ -102,8 +103,9 @@ export class SessionManager implements SessionApi, GateReportSink {
   async add(client: string, body: SessionAddBody): Promise<Result<SessionStateBody>> {
     await this.calls.run(body.callId, () => this.apply(client, body));
     // Outside the call's queue: the reports that settle it go through that queue.
-    if (body.wait === true) await this.settle(body.callId, this.now() + this.deps.config.decisionDeadlineMs);
-    return ok(await this.view(body.callId));
+    if (body.wait !== true) return ok(await this.view(body.callId));
+    const settled = await this.settle(body.callId, this.now() + this.deps.config.decisionDeadlineMs);
+    return ok(settled ? sessionView(body.callId, settled.lines, settled.gates) : await this.view(body.callId));
   }
 
   /** A re-INVITE or UPDATE: the same as add, which only changes lines whose media changed. */
@@ -115,14 +117,23 @@ export class SessionManager implements SessionApi, GateReportSink {
     return this.calls.run(body.callId, async () => {
       const lines = await this.deps.store.listSessions({ callId: body.callId });
       if (lines.length === 0) return fail({ code: 'E_NOT_FOUND', message: `no session ${body.callId}`, path: 'callId' });
+      // The call as it stands after each change, kept from what the changes return instead of read again.
+      const after = new Map(lines.map((l) => [l.line, l]));
+      let gates: readonly GateRecord[] | null = null;
       for (const line of lines) {
-        if (LIVE_LINE.includes(line.state)) await this.endLine(line, 'ending', body.reason ?? `deleted by ${client}`);
-        else if (line.state === 'rejected' || line.state === 'failed') {
-          await this.deps.store.updateSession(line.callId, line.line, { state: 'ended', endedAtMs: this.now(), updatedAtMs: this.now() }, [line.state]);
+        if (LIVE_LINE.includes(line.state)) {
+          const ended = await this.endLine(line, 'ending', body.reason ?? `deleted by ${client}`);
+          if (ended.line) after.set(line.line, ended.line);
+          // Each removal read all of the call's gates after the removals before it.
+          gates = ended.gates ?? gates;
+        } else if (line.state === 'rejected' || line.state === 'failed') {
+          const closed = await this.deps.store.updateSession(line.callId, line.line, { state: 'ended', endedAtMs: this.now(), updatedAtMs: this.now() }, [line.state]);
+          if (closed) after.set(line.line, closed);
         }
       }
-      await this.settleEnding(body.callId);
-      return ok(await this.view(body.callId));
+      const call: CallRecords = { lines: [...after.values()], gates: gates ?? (await this.deps.store.listGates({ callId: body.callId })) };
+      for (const ended of await this.settleEnding(body.callId, call)) after.set(ended.line, ended);
+      return ok(sessionView(body.callId, [...after.values()], call.gates));
     });
   }
 
@@ -137,8 +148,13 @@ export class SessionManager implements SessionApi, GateReportSink {
   }
 
   private async view(callId: string): Promise<SessionStateBody> {
-    const [lines, gates] = await Promise.all([this.deps.store.listSessions({ callId }), this.deps.store.listGates({ callId })]);
+    const { lines, gates } = await this.callRecords(callId);
     return sessionView(callId, lines, gates);
+  }
+
+  private async callRecords(callId: string): Promise<CallRecords> {
+    const [lines, gates] = await Promise.all([this.deps.store.listSessions({ callId }), this.deps.store.listGates({ callId })]);
+    return { lines, gates };
   }
 
   // ---- add and modify ------------------------------------------------------------------------
@@ -283,20 +299,23 @@ export class SessionManager implements SessionApi, GateReportSink {
 
   /**
    * Takes a line's gates out (state `ending` until the routers confirm, or `failed` with the
-   * reason when this is a rollback); a line without gates left ends at once.
+   * reason when this is a rollback); a line without gates left ends at once. Returns the line as
+   * changed and all of the call's gates as they stand after it (null where nothing was changed).
    */
-  private async endLine(line: SessionRecord, state: 'ending' | 'failed', reason: string): Promise<void> {
+  private async endLine(line: SessionRecord, state: 'ending' | 'failed', reason: string): Promise<{ line: SessionRecord | null; gates: GateRecord[] | null }> {
     const now = this.now();
-    const { remove, versions } = await this.deps.store.transaction(async (tx) => {
+    const { remove, versions, changed, callGates } = await this.deps.store.transaction(async (tx) => {
       const current = await tx.getSession(line.callId, line.line);
-      if (!current || !LIVE_LINE.includes(current.state)) return { remove: new Map<string, string[]>(), versions: new Map<string, number>() };
-      const gates = (await tx.listGates({ callId: line.callId })).filter((g) => g.line === line.line && HELD_GATE.includes(g.state));
+      if (!current || !LIVE_LINE.includes(current.state)) return { remove: new Map<string, string[]>(), versions: new Map<string, number>(), changed: null, callGates: null };
+      const callGates = await tx.listGates({ callId: line.callId });
+      const gates = callGates.filter((g) => g.line === line.line && HELD_GATE.includes(g.state));
       const remove = new Map<string, string[]>();
       for (const g of gates) {
-        await tx.updateGateState(g.id, { state: 'removing', atMs: now, ifStateIn: HELD_GATE });
+        const removing = await tx.updateGateState(g.id, { state: 'removing', atMs: now, ifStateIn: HELD_GATE });
+        if (removing) callGates[callGates.indexOf(g)] = removing;
         (remove.get(g.device) ?? remove.set(g.device, []).get(g.device)!).push(g.id);
       }
-      await tx.updateSession(line.callId, line.line, {
+      const changed = await tx.updateSession(line.callId, line.line, {
         state: gates.length === 0 && state === 'ending' ? 'ended' : state,
         reason: state === 'failed' ? reason : current.reason,
         deadlineMs: now + this.deps.config.removalDeadlineMs,
@@ -305,10 +324,11 @@ export class SessionManager implements SessionApi, GateReportSink {
       });
       const versions = new Map<string, number>();
       for (const device of remove.keys()) versions.set(device, await tx.bumpDesiredVersion(device));
-      return { remove, versions };
+      return { remove, versions, changed, callGates };
     });
     await this.sendDecisions({ remove, versions });
     this.wake(line.callId);
+    return { line: changed, gates: callGates };
   }
 
   /**
@@ -441,7 +461,7 @@ export class SessionManager implements SessionApi, GateReportSink {
 
   /** Wakes local waiters and tells the call's client where it stands now (`known`: the call as just read). */
   private async notify(callId: string, known?: CallRecords): Promise<void> {
-    this.wake(callId);
+    this.wake(callId, known);
     const lines = known?.lines ?? (await this.deps.store.listSessions({ callId }));
     const client = lines[0]?.client;
     // The anonymous HTTP client has nobody listening for notices: it has its answer, or asks again.
@@ -450,28 +470,32 @@ export class SessionManager implements SessionApi, GateReportSink {
     if (!sent.ok) this.deps.log.warn('cannot notify call control', { client, call: callId, reason: sent.error.message });
   }
 
-  private wake(callId: string): void {
-    for (const resolve of this.waiters.get(callId) ?? []) resolve();
+  private wake(callId: string, known?: CallRecords): void {
+    for (const resolve of this.waiters.get(callId) ?? []) resolve(known);
   }
 
-  /** Waits until no line of the call is pending; at `untilMs` the lines past their deadline fail. */
-  private async settle(callId: string, untilMs: number): Promise<void> {
+  /**
+   * Waits until no line of the call is pending; at `untilMs` the lines past their deadline fail.
+   * Returns the call as last read where it settled, or null when the deadline expired lines (read it again).
+   */
+  private async settle(callId: string, untilMs: number): Promise<CallRecords | null> {
+    let call: CallRecords | undefined;
     for (;;) {
-      const lines = await this.deps.store.listSessions({ callId });
-      const pending = lines.filter((l) => l.state === 'pending');
-      if (pending.length === 0) return;
+      call ??= await this.callRecords(callId);
+      const pending = call.lines.filter((l) => l.state === 'pending');
+      if (pending.length === 0) return call;
       if (this.now() >= untilMs) {
         for (const line of pending) await this.expireLine(line);
-        return;
+        return null;
       }
-      await new Promise<void>((resolve) => {
+      call = await new Promise<CallRecords | undefined>((resolve) => {
         let set = this.waiters.get(callId);
         if (!set) this.waiters.set(callId, (set = new Set()));
-        const done = () => {
+        const done = (known?: CallRecords) => {
           clearTimeout(timer);
           set!.delete(done);
           if (set!.size === 0) this.waiters.delete(callId);
-          resolve();
+          resolve(known);
         };
         // Reports handled here wake the waiter at once; those another instance handles are seen
         // when the store is read again.
@@ -550,7 +574,10 @@ export class SessionManager implements SessionApi, GateReportSink {
     this.sweeping = true;
     try {
       const now = this.now();
-      for (const line of await this.deps.store.listSessions({ state: 'pending' })) await this.expireLine(line);
+      // Only lines past their deadline as read: the others would queue behind their calls' work for nothing.
+      for (const line of await this.deps.store.listSessions({ state: 'pending' })) {
+        if (line.deadlineMs !== null && line.deadlineMs <= now) await this.expireLine(line);
+      }
       for (const line of await this.deps.store.listSessions({ state: 'ending' })) {
         if (line.deadlineMs === null || line.deadlineMs > now) continue;
         await this.calls.run(line.callId, async () => {

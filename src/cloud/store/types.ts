@@ -53,7 +53,10 @@ export interface DeviceRecord {
   readonly lastSeenMs: number;
   /** Raised by the server on every change of the device's gates (bumpDesiredVersion); starts at 0. */
   readonly desiredVersion: number;
-  /** The desired-state version the device last reported reaching; null before any report. */
+  /**
+   * The desired-state version the device last reported reaching, as of its last keep-alive (the
+   * server writes it then, not with every report); null before any.
+   */
   readonly reportedVersion: number | null;
   /** The `version` of the last accepted `interfaces` report of the current boot session. */
   readonly interfacesVersion: number | null;
