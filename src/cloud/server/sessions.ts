@@ -18,7 +18,7 @@ import type { Gate } from '../../core/protocol/messages/gates.ts';
 import type { MediaLine, SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../core/protocol/messages/cc.ts';
 import { fail, ok } from '../../core/result.ts';
 import type { Result } from '../../core/result.ts';
-import type { AdmittedKbps, DeviceRecord, GateRecord, GateState, JsonObject, SessionRecord, SessionState, Store, StoreTx } from '../store/types.ts';
+import type { AdmittedKbps, CallRecords, DeviceRecord, GateRecord, GateState, JsonObject, SessionRecord, SessionState, Store, StoreTx } from '../store/types.ts';
 import type { ServerConfig } from './config.ts';
 import type { GateReportSink } from './devices.ts';
 import { ANONYMOUS_HTTP_CLIENT } from './http-api.ts';
@@ -81,11 +81,6 @@ function lineSpec(body: SessionAddBody, media: MediaLine): JsonObject {
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-/** A call's lines and gates, as read together. */
-interface CallRecords {
-  readonly lines: readonly SessionRecord[];
-  readonly gates: readonly GateRecord[];
-}
 
 export class SessionManager implements SessionApi, GateReportSink {
   private readonly calls = new KeyedQueue();
@@ -148,14 +143,10 @@ export class SessionManager implements SessionApi, GateReportSink {
   }
 
   private async view(callId: string): Promise<SessionStateBody> {
-    const { lines, gates } = await this.callRecords(callId);
+    const { lines, gates } = await this.deps.store.readCall(callId);
     return sessionView(callId, lines, gates);
   }
 
-  private async callRecords(callId: string): Promise<CallRecords> {
-    const [lines, gates] = await Promise.all([this.deps.store.listSessions({ callId }), this.deps.store.listGates({ callId })]);
-    return { lines, gates };
-  }
 
   // ---- add and modify ------------------------------------------------------------------------
 
@@ -441,8 +432,7 @@ export class SessionManager implements SessionApi, GateReportSink {
 
   /** Moves a call's lines on after gate changes: pending -> active, ending -> ended; tells its client. */
   private async progress(callId: string): Promise<void> {
-    const gates = await this.deps.store.listGates({ callId });
-    const before = await this.deps.store.listSessions({ callId });
+    const { lines: before, gates } = await this.deps.store.readCall(callId);
     const now = this.now();
     const moved = new Map<number, SessionRecord>();
     for (const line of before) {
@@ -481,7 +471,7 @@ export class SessionManager implements SessionApi, GateReportSink {
   private async settle(callId: string, untilMs: number): Promise<CallRecords | null> {
     let call: CallRecords | undefined;
     for (;;) {
-      call ??= await this.callRecords(callId);
+      call ??= await this.deps.store.readCall(callId);
       const pending = call.lines.filter((l) => l.state === 'pending');
       if (pending.length === 0) return call;
       if (this.now() >= untilMs) {

@@ -16,7 +16,7 @@ import type { PoolClient, QueryResultRow } from 'pg';
 import { deviceOf, gateOf, mergeUsage, num, patchColumns, SESSION_COLUMNS, sessionOf, sessionValue, storeError, usageOf } from './rows.ts';
 import type { Row } from './rows.ts';
 import type {
-  AdmittedKbps, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
+  AdmittedKbps, CallRecords, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
@@ -100,6 +100,24 @@ interface Runner {
   query<R extends QueryResultRow = Row>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
+/** Statement names by SQL text, shared by every connection of the process. */
+const statementNames = new Map<string, string>();
+
+/**
+ * Runs each statement as a named prepared statement: PostgreSQL parses and plans a statement
+ * once per connection instead of at every call, which is most of its work for these short
+ * statements. The statements are a fixed set (filters only choose among a few shapes).
+ */
+function prepared(runner: Runner): Runner {
+  return {
+    query<R extends QueryResultRow = Row>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+      let name = statementNames.get(sql);
+      if (name === undefined) statementNames.set(sql, (name = `callqos_${statementNames.size + 1}`));
+      return (runner as unknown as pg.ClientBase).query<R>({ name, text: sql, values: params ?? [] });
+    },
+  };
+}
+
 /** A WHERE clause from optional equality filters, with numbered parameters. */
 function where(conditions: [string, unknown][]): { sql: string; params: unknown[] } {
   const used = conditions.filter(([, v]) => v !== undefined);
@@ -110,11 +128,17 @@ function where(conditions: [string, unknown][]): { sql: string; params: unknown[
 
 /** Every operation on one runner: the pool for the store, a client for a transaction. */
 class PgOps {
+  private readonly db: Runner;
+  private readonly atomic: <T>(fn: (db: Runner) => Promise<T>) => Promise<T>;
+
   constructor(
-    private readonly db: Runner,
+    db: Runner,
     /** Runs `fn` atomically: in its own transaction on the pool, as is inside one. */
-    private readonly atomic: <T>(fn: (db: Runner) => Promise<T>) => Promise<T>,
-  ) {}
+    atomic: <T>(fn: (db: Runner) => Promise<T>) => Promise<T>,
+  ) {
+    this.db = prepared(db);
+    this.atomic = (fn) => atomic((inner) => fn(prepared(inner)));
+  }
 
   private async one(sql: string, params: unknown[]): Promise<Row | null> {
     return (await this.db.query(sql, params)).rows[0] ?? null;
@@ -209,6 +233,26 @@ class PgOps {
     return (await this.db.query(`SELECT * FROM gates${w.sql} ORDER BY id`, w.params)).rows.map(gateOf);
   }
 
+  /** One statement (one snapshot, one round trip): each row as JSON, tagged with its table. */
+  async readCall(callId: string): Promise<CallRecords> {
+    const rows = (
+      await this.db.query(
+        `SELECT 's' AS kind, s.line, NULL::text AS id, to_jsonb(s) AS row FROM sessions s WHERE s.call_id = $1
+         UNION ALL
+         SELECT 'g', NULL, g.id, to_jsonb(g) FROM gates g WHERE g.call_id = $1
+         ORDER BY kind DESC, line, id`,
+        [callId],
+      )
+    ).rows;
+    const lines: SessionRecord[] = [];
+    const gates: GateRecord[] = [];
+    for (const r of rows) {
+      if (r.kind === 's') lines.push(sessionOf(r.row as Row));
+      else gates.push(gateOf(r.row as Row));
+    }
+    return { lines, gates };
+  }
+
   async updateGateState(id: string, change: GateStateChange): Promise<GateRecord | null> {
     const r = await this.one(
       `UPDATE gates SET state = $2, error = CASE WHEN $3 THEN $4 ELSE error END, updated_at_ms = $5
@@ -255,11 +299,13 @@ class PgOps {
     return { version: num(rows[0]!.desired_version), gates: rows.filter((r) => r.id !== null).map((r) => ({ id: String(r.id), hash: String(r.hash) })) };
   }
 
-  recordUsage(u: UsageRecord): Promise<UsageOutcome> {
+  async recordUsage(u: UsageRecord): Promise<UsageOutcome> {
+    // The first report of a gate is one statement on its own (atomic by itself); only a later one
+    // needs the transaction that merges it.
+    const values = [u.device, u.gateId, u.callId, u.up.packets, u.up.bytes, u.down.packets, u.down.bytes, u.firstSeen, u.lastSeen, u.ended, u.receivedAtMs];
+    const inserted = await this.db.query('INSERT INTO usage VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING', values);
+    if ((inserted.rowCount ?? 0) > 0) return { recorded: true };
     return this.atomic(async (db) => {
-      const values = [u.device, u.gateId, u.callId, u.up.packets, u.up.bytes, u.down.packets, u.down.bytes, u.firstSeen, u.lastSeen, u.ended, u.receivedAtMs];
-      const inserted = await db.query('INSERT INTO usage VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING', values);
-      if ((inserted.rowCount ?? 0) > 0) return { recorded: true };
       // There is one already: merge under its row lock, so that a concurrent retry waits and then sees this one.
       const stored = (await db.query('SELECT * FROM usage WHERE device = $1 AND gate_id = $2 FOR UPDATE', [u.device, u.gateId])).rows[0]!;
       const merged = mergeUsage(usageOf(stored), u);

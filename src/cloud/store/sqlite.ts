@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type {
-  AdmittedKbps, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
+  AdmittedKbps, CallRecords, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
@@ -192,6 +192,11 @@ class SqliteOps {
     if (filter.updatedBeforeMs !== undefined) (where.push('updated_at_ms < ?'), args.push(filter.updatedBeforeMs));
     const sql = `SELECT * FROM gates${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     return (this.q(sql).all(...args) as Row[]).map(gateOf);
+  }
+
+  readCall(callId: string): CallRecords {
+    // Synchronous, in one process: nothing can write between the two statements.
+    return { lines: this.listSessions({ callId }), gates: this.listGates({ callId }) };
   }
 
   updateGateState(id: string, change: GateStateChange): GateRecord | null {

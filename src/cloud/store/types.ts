@@ -185,6 +185,12 @@ export interface AdmittedKbps {
 }
 
 /** A device's desired gates as ids and content hashes: what the retained `desired` summary is computed from. */
+/** A call's lines (by line) and gates (by id), read together. */
+export interface CallRecords {
+  readonly lines: readonly SessionRecord[];
+  readonly gates: readonly GateRecord[];
+}
+
 export interface DesiredHashes {
   readonly version: number;
   readonly gates: { readonly id: string; readonly hash: string }[];
@@ -263,6 +269,8 @@ export interface StoreOps {
 
   getGate(id: string): Promise<GateRecord | null>;
   listGates(filter?: GateFilter): Promise<GateRecord[]>;
+  /** A call's lines and gates in one read: what listSessions and listGates by call give, in one snapshot. */
+  readCall(callId: string): Promise<CallRecords>;
   /** Null when there is no such gate, or when its state is not in `change.ifStateIn`. */
   updateGateState(id: string, change: GateStateChange): Promise<GateRecord | null>;
   /**
@@ -289,7 +297,7 @@ export interface StoreOps {
 /** The names of StoreOps, for backends that build their methods from one list. */
 export const STORE_OPS: readonly (keyof StoreOps)[] = [
   'getDevice', 'listDevices', 'upsertDeviceOpen', 'setDeviceStatus', 'touchDevice', 'setReportedVersion', 'putInterfaces', 'interfacesChangedSince',
-  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'updateGateState', 'confirmGates', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
+  'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'readCall', 'updateGateState', 'confirmGates', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
 ];
 
 /** What a transaction function gets: the common operations and the ones that must be atomic. */

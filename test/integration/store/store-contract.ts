@@ -177,6 +177,17 @@ export function storeContract(name: string, backend: StoreBackend): void {
 
       expect((await store.listGates({ device: 'rtA' })).map((g) => g.id)).toEqual(['g1', 'g2']);
       expect((await store.listGates({ callId: 'c2' })).map((g) => g.id)).toEqual(['g2']);
+      // A call read whole: the same records as the two lists give.
+      await store.transaction(async (tx) => {
+        await tx.insertSession(session('c2', 1));
+        await tx.insertSession(session('c2', 0, 'active'));
+        await tx.insertGates([gateRecord('g0', 'rtA', 'c2', 24, 'down')]);
+      });
+      const call = await store.readCall('c2');
+      expect(call).toEqual({ lines: await store.listSessions({ callId: 'c2' }), gates: await store.listGates({ callId: 'c2' }) });
+      expect(call.lines.map((l) => [l.line, l.state])).toEqual([[0, 'active'], [1, 'pending']]);
+      expect(call.gates.map((g) => g.id)).toEqual(['g0', 'g2']);
+      expect(await store.readCall('nothing')).toEqual({ lines: [], gates: [] });
       expect((await store.listGates({ state: 'installed', updatedBeforeMs: T0 - 1000 })).map((g) => g.id)).toEqual(['g2']);
       expect(await store.listGates({ state: 'installed', updatedBeforeMs: T0 - 6000 })).toEqual([]);
 
@@ -186,7 +197,7 @@ export function storeContract(name: string, backend: StoreBackend): void {
       expect(await store.updateGateState('g1', { state: 'removed', error: null, atMs: T0 + 4 })).toMatchObject({ error: null });
       expect(await store.updateGateState('nope', { state: 'removed', atMs: T0 })).toBeNull();
 
-      expect(await store.transaction((tx) => tx.deleteGates(['g1', 'g2', 'nope']))).toBe(2);
+      expect(await store.transaction((tx) => tx.deleteGates(['g0', 'g1', 'g2', 'nope']))).toBe(3);
       expect(await store.listGates()).toEqual([]);
     });
 
