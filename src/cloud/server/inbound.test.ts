@@ -40,11 +40,11 @@ describe(`server inbound (FUZZ_SEED=${SEED})`, () => {
     const r = recorder();
     const inbound = new Inbound(r.handlers, createLogger(() => {}, 'error'));
     const open = fixtures.find((f) => f.name === 'open')!;
-    for (const topic of ['callqos/v1/dev/owrt-9c3a1f/down', 'callqos/v1/dev/owrt-9c3a1f/desired', 'callqos/v1/cc/x/res', 'callqos/v2/dev/a/up', 'x', '']) {
+    for (const topic of ['callqos/v1/dev/owrt-9c3a1f/down', 'callqos/v1/dev/owrt-9c3a1f/desired', 'callqos/v1/cc/x/res', 'callqos/v1/ch/x/req', 'callqos/v1/ch/x/res', 'callqos/v2/dev/a/up', 'x', '']) {
       await inbound.receive(topic, open.text);
     }
     expect(r.seen).toHaveLength(0);
-    expect(inbound.stats.rejectedBy.E_TOPIC).toBe(6);
+    expect(inbound.stats.rejectedBy.E_TOPIC).toBe(8);
   });
 
   it('survives 100,000 mutated messages: only valid messages reach a handler, and a rejection is logged at most once a second per code', async () => {

@@ -9,7 +9,7 @@ import { Rejections } from '../../core/rejections.ts';
 import type { Logger } from '../../core/log.ts';
 import { decodeMessage } from '../../core/protocol/envelope.ts';
 import type { Message } from '../../core/protocol/envelope.ts';
-import { parseTopic } from '../../core/protocol/topics.ts';
+import { parseTopic, type ParsedTopic } from '../../core/protocol/topics.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 
 export interface InboundHandlers {
@@ -23,6 +23,13 @@ export interface InboundStats {
   rejected: number;
   failed: number;
   readonly rejectedBy: Record<string, number>;
+}
+
+/** The topics the server takes messages on: devices' uplinks and status, call control's requests. */
+function takenFrom(where: ParsedTopic | undefined): { kind: 'dev' | 'cc'; id: string } | undefined {
+  if (where === undefined) return undefined;
+  if (where.kind === 'dev') return where.channel === 'up' || where.channel === 'status' ? { kind: 'dev', id: where.id } : undefined;
+  return where.kind === 'cc' && where.channel === 'req' ? { kind: 'cc', id: where.id } : undefined;
 }
 
 export class Inbound {
@@ -41,8 +48,8 @@ export class Inbound {
   /** Takes one received message; resolves once it has been handled or dropped. */
   receive(topic: string, text: string): Promise<void> {
     this.stats.received += 1;
-    const where = parseTopic(topic);
-    if (where === undefined || (where.kind === 'dev' && where.channel !== 'up' && where.channel !== 'status') || (where.kind === 'cc' && where.channel !== 'req')) {
+    const where = takenFrom(parseTopic(topic));
+    if (where === undefined) {
       this.reject('E_TOPIC', 'not a topic the server takes messages on', { topic: topic.slice(0, 128) });
       return Promise.resolve();
     }

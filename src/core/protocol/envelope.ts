@@ -14,10 +14,10 @@ import { parseStrictJson } from './strict-json.ts';
 import { ok, type Result } from '../result.ts';
 import { deviceId, messageId, timestamp } from './fields.ts';
 import {
-  acceptBody, accountingBody, closeBody, commandBody, deleteBody, desiredBody, failureBody, installBody, interfacesBody,
+  acceptBody, accountingBody, authRequestBody, authResponseBody, closeBody, commandBody, deleteBody, desiredBody, failureBody, installBody, interfacesBody,
   keepaliveBody, modifyBody, openBody, removeBody, requestBody, resultBody, sessionAddBody, sessionDeleteBody,
   sessionModifyBody, sessionStateBody, statusBody, successBody,
-  syncCompleteBody, syncRequestBody,
+  syncCompleteBody, syncRequestBody, usageConfirmationBody, usageIndicationBody,
 } from './messages/index.ts';
 import {
   Code, MAX_SAFE, failAt, int, isPlainObject, literal, obj, optional, union, validate, type Infer, type Schema,
@@ -74,6 +74,10 @@ const messages = union(
     message('session.modify', sessionModifyBody),
     message('session.delete', sessionDeleteBody),
     message('session.state', sessionStateBody),
+    message('auth.request', authRequestBody),
+    reply('auth.response', authResponseBody),
+    message('usage.indication', usageIndicationBody),
+    reply('usage.confirmation', usageConfirmationBody),
   ],
   Code.UNKNOWN_TYPE,
 );
@@ -87,7 +91,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install',
   'decision.modify', 'decision.remove', 'report.success', 'report.failure', 'report.accounting',
   'delete', 'sync.request', 'sync.complete', 'desired', 'command', 'result', 'session.add', 'session.modify',
-  'session.delete', 'session.state',
+  'session.delete', 'session.state', 'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation',
 ];
 
 export type OpenMessage = MessageOf<'open'>;

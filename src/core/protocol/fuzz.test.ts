@@ -54,8 +54,9 @@ const TYPES = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install', 'decision.modify',
   'decision.remove', 'report.success', 'report.failure', 'report.accounting', 'delete', 'sync.request', 'sync.complete',
   'desired', 'command', 'result', 'session.add', 'session.modify', 'session.delete', 'session.state',
+  'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation',
 ];
-const REPLIES = ['accept', 'report.success', 'report.failure', 'sync.complete', 'result'];
+const REPLIES = ['accept', 'report.success', 'report.failure', 'sync.complete', 'result', 'auth.response', 'usage.confirmation'];
 const HEADER_KEYS = ['v', 'type', 'id', 'corr', 'device', 'session', 'seq', 'ts', 'body'];
 const BODY_KEYS = new Set([
   'agentVersion', 'board', 'model', 'name', 'release', 'target', 'capabilities', 'queues', 'ipv6', 'maxGates', 'link', 'upKbps', 'downKbps', 'efBudgetPercent', 'keepaliveS',
@@ -64,6 +65,8 @@ const BODY_KEYS = new Set([
   'rateKbps', 'lifetimeS', 'session', 'code', 'message', 'down', 'packets', 'bytes', 'firstSeen', 'lastSeen', 'ended',
   'part', 'index', 'count', 'hash', 'digest', 'callId', 'caller', 'callee', 'source', 'media', 'line', 'type', 'offer',
   'answer', 'codec', 'clockRate', 'channels', 'ptimeMs', 'bandwidthKbps', 'wait', 'token', 'lines', 'args', 'ok', 'data', 'error',
+  'sourceDevice', 'destinationDevice', 'destinationDomain', 'kbps', 'allowed', 'transactionId', 'validUntilMs', 'maxDurationS',
+  'startMs', 'connectMs', 'endMs', 'termination', 'sipStatus', 'releasedBy', 'lost', 'recorded',
 ]);
 const wellFormed = (s: string): boolean => {
   try {
@@ -267,6 +270,10 @@ const NULLABLE = new Set([
   'body.gates[].remote.address', 'body.gates[].remote.port', 'body.flows[].remote.address', 'body.flows[].remote.port',
   'body.interfaces[].device', 'body.gates[].firstSeen', 'body.gates[].lastSeen', 'body.data', 'body.caller.source',
   'body.callee.source', 'body.reason', 'body.lines[].reason',
+  // clearinghouse messages (a token is optional in session.add, nullable in auth.response)
+  'body.sourceDevice', 'body.destinationDevice', 'body.destinationDomain', 'body.transactionId', 'body.token', 'body.validUntilMs',
+  'body.maxDurationS', 'body.connectMs', 'body.termination.sipStatus', 'body.termination.reason', 'body.codec', 'body.flows[].lost',
+  'body.error',
 ]);
 const MAY_BE_EMPTY = new Set(['body.text', 'body.gates[].message', 'body.error.message']);
 const UNIQUE_LISTS = new Set(['body.gates', 'body.interfaces', 'body.capabilities.queues', 'body.media']);
@@ -369,7 +376,7 @@ const MUTATIONS: Record<string, Mutation> = {
     return mutated(msg, ['E_LENGTH'], `overfill ${n.g}`);
   },
   familyMismatch(msg, rand) {
-    const n = choose(msg, rand, (x) => (x.g.endsWith('remote.address') && typeof x.value === 'string') || /\.ipv4\[\]\.address$|\.ipv6\[\]\.address$/.test(x.g));
+    const n = choose(msg, rand, (x) => ((x.g.endsWith('remote.address') || x.g.endsWith('answer.address')) && typeof x.value === 'string') || /\.ipv4\[\]\.address$|\.ipv6\[\]\.address$/.test(x.g));
     if (n === undefined) return undefined;
     set(n, isIP(n.value as string) === 4 ? pick(rand, ['2001:db8::77', '::ffff:198.51.100.77']) : pick(rand, ['198.51.100.77', '10.0.0.1']));
     return mutated(msg, ['E_FAMILY'], `family of ${n.g}`);

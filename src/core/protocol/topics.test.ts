@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { allCcFilter, allDevicesFilter, ccTopic, deviceTopic, parseTopic } from './topics.ts';
+import { allCcFilter, allChFilter, allDevicesFilter, ccTopic, chTopic, deviceTopic, parseTopic } from './topics.ts';
 
 describe('topics', () => {
   it('builds and parses device and call-control topics', () => {
     expect(deviceTopic('owrt-9c3a1f', 'up')).toBe('callqos/v1/dev/owrt-9c3a1f/up');
     expect(parseTopic(deviceTopic('owrt-9c3a1f', 'desired'))).toEqual({ kind: 'dev', id: 'owrt-9c3a1f', channel: 'desired' });
     expect(parseTopic(ccTopic('kamailio-1', 'req'))).toEqual({ kind: 'cc', id: 'kamailio-1', channel: 'req' });
+  });
+
+  it('builds and parses clearinghouse topics', () => {
+    expect(chTopic('qos-a', 'req')).toBe('callqos/v1/ch/qos-a/req');
+    expect(parseTopic(chTopic('qos-a', 'res'))).toEqual({ kind: 'ch', id: 'qos-a', channel: 'res' });
+    expect(allChFilter('req', 'clearinghouses')).toBe('$share/clearinghouses/callqos/v1/ch/+/req');
   });
 
   it('refuses ids that would change the topic structure', () => {

@@ -8,6 +8,8 @@
  *   callqos/v1/dev/<device>/desired   server, retained: version, count and digest of desired gates
  *   callqos/v1/cc/<client>/req        call control -> server (session add/modify/delete)
  *   callqos/v1/cc/<client>/res        server -> call control (answers, QoS-active notices)
+ *   callqos/v1/ch/<client>/req        policy server -> clearinghouse (authorization, usage)
+ *   callqos/v1/ch/<client>/res        clearinghouse -> policy server (answers)
  */
 import { DEVICE_ID } from './fields.ts';
 
@@ -18,6 +20,8 @@ export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
 
 export const CC_CHANNELS = ['req', 'res'] as const;
 export type CcChannel = (typeof CC_CHANNELS)[number];
+/** The clearinghouse's channels have the same two directions as the session API's. */
+export type ChChannel = CcChannel;
 
 function checkId(id: string): string {
   if (!DEVICE_ID.test(id)) throw new TypeError(`not a device or client id usable in a topic: ${JSON.stringify(id)}`);
@@ -32,6 +36,10 @@ export function ccTopic(client: string, channel: CcChannel): string {
   return `${TOPIC_ROOT}/cc/${checkId(client)}/${channel}`;
 }
 
+export function chTopic(client: string, channel: ChChannel): string {
+  return `${TOPIC_ROOT}/ch/${checkId(client)}/${channel}`;
+}
+
 /** Subscription filters for a server: every device's channel, optionally as a shared subscription. */
 export function allDevicesFilter(channel: DeviceChannel, shareGroup?: string): string {
   const filter = `${TOPIC_ROOT}/dev/+/${channel}`;
@@ -43,9 +51,14 @@ export function allCcFilter(channel: CcChannel, shareGroup?: string): string {
   return shareGroup === undefined ? filter : `$share/${checkId(shareGroup)}/${filter}`;
 }
 
+export function allChFilter(channel: ChChannel, shareGroup?: string): string {
+  const filter = `${TOPIC_ROOT}/ch/+/${channel}`;
+  return shareGroup === undefined ? filter : `$share/${checkId(shareGroup)}/${filter}`;
+}
+
 export type ParsedTopic =
   | { readonly kind: 'dev'; readonly id: string; readonly channel: DeviceChannel }
-  | { readonly kind: 'cc'; readonly id: string; readonly channel: CcChannel };
+  | { readonly kind: 'cc' | 'ch'; readonly id: string; readonly channel: CcChannel };
 
 /** A received topic name -> who and which channel; undefined for anything outside the tree. */
 export function parseTopic(topic: string): ParsedTopic | undefined {
@@ -56,6 +69,6 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
   if (kind === 'dev' && (DEVICE_CHANNELS as readonly string[]).includes(channel)) {
     return { kind, id, channel: channel as DeviceChannel };
   }
-  if (kind === 'cc' && (CC_CHANNELS as readonly string[]).includes(channel)) return { kind, id, channel: channel as CcChannel };
+  if ((kind === 'cc' || kind === 'ch') && (CC_CHANNELS as readonly string[]).includes(channel)) return { kind, id, channel: channel as CcChannel };
   return undefined;
 }
