@@ -4,6 +4,7 @@
  *   callqos-cloud [options]              the QoS control server and its session API (see --help);
  *                                        without --broker it runs an embedded broker too
  *   callqos-cloud credentials <...>      manage broker logins (see credentials --help)
+ *   callqos-cloud clearinghouse <...>    the clearinghouse: keys, service, settlement (see clearinghouse --help)
  *
  * `npm start` runs it with the embedded defaults: an in-process broker and a SQLite file.
  */
@@ -12,6 +13,7 @@ import { startEmbeddedBroker } from './broker/embedded.ts';
 import type { EmbeddedBroker } from './broker/embedded.ts';
 import { loadCredentials } from './broker/credentials.ts';
 import { runCredentialsCli } from './broker/credentials-cli.ts';
+import { runClearinghouseCli } from './clearinghouse/cli.ts';
 import { connectServerMqtt } from './mqtt/client.ts';
 import { createLogger } from '../core/log.ts';
 import { parseServerArgs, USAGE } from './server/config.ts';
@@ -80,6 +82,7 @@ async function run(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'credentials') {
     return runCredentialsCli(argv.slice(1), { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) });
   }
+  if (argv[0] === 'clearinghouse') return runClearinghouseCli(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
   return serve(argv);
 }
 

@@ -6,7 +6,7 @@
  */
 import { encodeValidated, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
-import { ccTopic, deviceTopic } from '../../core/protocol/topics.ts';
+import { ccTopic, chTopic, deviceTopic } from '../../core/protocol/topics.ts';
 import type { Result } from '../../core/result.ts';
 
 /** The broker as the server sees it: publish text, QoS 1, optionally retained. */
@@ -61,6 +61,18 @@ export class Outbox {
   /** An answer or notice to a call-control client. */
   toClient(client: string, body: BodyOf<'session.state'>, corr?: string): Result<Message> {
     return this.send(ccTopic(client, 'res'), `cc:${client}`, 'session.state', body, corr);
+  }
+
+  /**
+   * A clearinghouse exchange on `client`'s channel: a policy server's request (`req`, the client
+   * being the server itself) or the clearinghouse's answer to that client (`res`).
+   */
+  toClearinghouse<T extends 'auth.request' | 'usage.indication'>(client: string, type: T, body: BodyOf<T>): Result<Message> {
+    return this.send(chTopic(client, 'req'), `ch-req:${client}`, type, body, undefined);
+  }
+
+  fromClearinghouse<T extends 'auth.response' | 'usage.confirmation'>(client: string, type: T, body: BodyOf<T>, corr: string): Result<Message> {
+    return this.send(chTopic(client, 'res'), `ch-res:${client}`, type, body, corr);
   }
 
   private send<T extends MessageType>(topic: string, recipient: string, type: T, body: BodyOf<T>, corr: string | undefined, retain = false): Result<Message> {

@@ -1,0 +1,180 @@
+/**
+ * The clearinghouse (seed 000 claims 13-15 and 29-31), with Open Settlement Protocol meaning:
+ *
+ *   auth.request      -> auth.response        may this call have QoS? If so: a signed token bound
+ *                                             to the call, its parties and flows, with a
+ *                                             transaction id, a validity window and a time limit
+ *   usage.indication  -> usage.confirmation   the call ended: one rated CDR per transaction, a
+ *                                             retry confirmed again and never counted twice
+ *
+ * and settlement between domains per period. The requesting domain comes from the broker login
+ * the request arrived through (its topic), through the policy's client table, never from the
+ * message. A repeated request id gets the same answer without doing the work again.
+ */
+import { randomBytes } from 'node:crypto';
+import { rateCall, settle, type SettlementLine } from '../../core/clearinghouse/rating.ts';
+import { assembleToken, tokenSigningInput, type TokenClaims } from '../../core/clearinghouse/token.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Message } from '../../core/protocol/envelope.ts';
+import type { AuthRequestBody, AuthResponseBody, UsageConfirmationBody, UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
+import type { Outbox } from '../server/outbox.ts';
+import type { SigningKey } from './keys.ts';
+import type { ClearinghousePolicy, DomainPolicy } from './policy.ts';
+import type { ClearinghouseStore, Transaction } from './store/index.ts';
+
+export interface ClearinghouseDeps {
+  readonly store: ClearinghouseStore;
+  readonly key: SigningKey;
+  readonly policy: ClearinghousePolicy;
+  readonly outbox: Pick<Outbox, 'fromClearinghouse'>;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+type Answer = { type: 'auth.response'; body: AuthResponseBody } | { type: 'usage.confirmation'; body: UsageConfirmationBody };
+
+const REMEMBERED_ANSWERS = 1024;
+
+export class Clearinghouse {
+  private readonly domainOfClient = new Map<string, DomainPolicy>();
+  private readonly domains = new Map<string, DomainPolicy>();
+  /** Answers to recent request ids, per client, so that a repeat gets the same answer. */
+  private readonly answered = new Map<string, Answer>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ClearinghouseDeps) {
+    this.now = deps.now ?? Date.now;
+    for (const d of deps.policy.domains) {
+      this.domains.set(d.id, d);
+      for (const c of d.clients) this.domainOfClient.set(c, d);
+    }
+  }
+
+  /** A validated message that arrived on `callqos/v1/ch/<client>/req`. */
+  async handle(client: string, message: Message): Promise<void> {
+    if (message.device !== client) {
+      this.deps.log.warn('clearinghouse request names another sender than its topic; dropped', { client, sender: message.device });
+      return;
+    }
+    const key = `${client}\n${message.id}`;
+    let answer = this.answered.get(key);
+    if (!answer) {
+      if (message.type === 'auth.request') answer = { type: 'auth.response', body: await this.authorize(client, message.body) };
+      else if (message.type === 'usage.indication') answer = { type: 'usage.confirmation', body: await this.recordUsage(client, message.body) };
+      else {
+        this.deps.log.warn('message type not expected by the clearinghouse; dropped', { client, type: message.type });
+        return;
+      }
+      this.answered.set(key, answer);
+      if (this.answered.size > REMEMBERED_ANSWERS) this.answered.delete(this.answered.keys().next().value as string);
+    }
+    const sent = this.deps.outbox.fromClearinghouse(client, answer.type, answer.body as never, message.id);
+    if (!sent.ok) this.deps.log.error('cannot answer', { client, type: answer.type, reason: sent.error.message });
+  }
+
+  /** OSP authorisation: the policy's checks, then a transaction and its signed token. */
+  async authorize(client: string, request: AuthRequestBody): Promise<AuthResponseBody> {
+    const refuse = (reason: string): AuthResponseBody => {
+      this.deps.log.info('authorization refused', { client, call: request.callId, reason });
+      return { callId: request.callId, allowed: false, reason, transactionId: null, token: null, validUntilMs: null, maxDurationS: null };
+    };
+    const domain = this.domainOfClient.get(client);
+    if (!domain) return refuse(`client ${client} belongs to no domain this clearinghouse serves`);
+    const far = request.destinationDomain;
+    if (far !== null && far !== domain.id) {
+      if (!this.domains.has(far)) return refuse(`destination domain ${far} is not served by this clearinghouse`);
+      if (!domain.peers.includes(far)) return refuse(`no settlement agreement between ${domain.id} and ${far}`);
+    }
+    const tooFast = request.flows.find((f) => f.kbps > domain.maxKbpsPerFlow);
+    if (tooFast) return refuse(`media line ${tooFast.line} asks for ${tooFast.kbps} kbit/s, more than ${domain.maxKbpsPerFlow} allowed per flow`);
+
+    const issuedAtMs = this.now();
+    const validUntilMs = issuedAtMs + this.deps.policy.tokenTtlS * 1000;
+    const transaction: Transaction = {
+      id: newTransactionId(),
+      domain: domain.id,
+      client,
+      callId: request.callId,
+      caller: request.caller,
+      callee: request.callee,
+      destinationDomain: far,
+      flows: request.flows,
+      issuedAtMs,
+      validUntilMs,
+      maxDurationS: domain.maxDurationS,
+    };
+    const claims: TokenClaims = {
+      iss: this.deps.key.issuer,
+      aud: domain.id,
+      jti: transaction.id,
+      iat: Math.floor(issuedAtMs / 1000),
+      nbf: Math.floor(issuedAtMs / 1000),
+      exp: Math.floor(validUntilMs / 1000),
+      call: request.callId,
+      from: request.caller,
+      to: request.callee,
+      flows: request.flows.map(({ line, offer, answer, dscp, kbps }) => ({ line, offer, answer, dscp, kbps })),
+      maxs: domain.maxDurationS,
+    };
+    const input = tokenSigningInput(this.deps.key.kid, claims);
+    if (!input.ok) return refuse(`cannot issue a token for this request: ${input.error.message}`);
+    await this.deps.store.putTransaction(transaction);
+    const token = assembleToken(input.value, this.deps.key.sign(new TextEncoder().encode(input.value)));
+    this.deps.log.info('authorized', { client, domain: domain.id, call: request.callId, transaction: transaction.id });
+    return { callId: request.callId, allowed: true, reason: null, transactionId: transaction.id, token, validUntilMs, maxDurationS: domain.maxDurationS };
+  }
+
+  /** OSP usage: the transaction must be the sender's domain's and the call's; rated and recorded once. */
+  async recordUsage(client: string, usage: UsageIndicationBody): Promise<UsageConfirmationBody> {
+    const refuse = (error: string): UsageConfirmationBody => {
+      this.deps.log.warn('usage indication not recorded', { client, transaction: usage.transactionId, reason: error });
+      return { transactionId: usage.transactionId, recorded: false, error };
+    };
+    const domain = this.domainOfClient.get(client);
+    if (!domain) return refuse(`client ${client} belongs to no domain this clearinghouse serves`);
+    const transaction = await this.deps.store.getTransaction(usage.transactionId);
+    if (!transaction) return refuse(`no transaction ${usage.transactionId}`);
+    if (transaction.domain !== domain.id) return refuse(`transaction ${usage.transactionId} belongs to another domain`);
+    if (transaction.callId !== usage.callId) return refuse(`transaction ${usage.transactionId} is for another call`);
+    const rating = rateCall({ connectMs: usage.connectMs, endMs: usage.endMs, dscps: transaction.flows.map((f) => f.dscp) }, this.deps.policy.tariff);
+    const recorded = await this.deps.store.insertCdr({
+      transactionId: transaction.id,
+      domain: transaction.domain,
+      destinationDomain: transaction.destinationDomain,
+      callId: transaction.callId,
+      caller: transaction.caller,
+      callee: transaction.callee,
+      startMs: usage.startMs,
+      connectMs: usage.connectMs,
+      endMs: usage.endMs,
+      sipStatus: usage.termination.sipStatus,
+      releasedBy: usage.termination.releasedBy,
+      reason: usage.termination.reason,
+      codec: usage.codec,
+      flows: usage.flows,
+      serviceClass: rating.serviceClass,
+      durationS: rating.durationS,
+      billableS: rating.billableS,
+      amount: rating.amount,
+      currency: rating.currency,
+      receivedAtMs: this.now(),
+    });
+    if (recorded) this.deps.log.info('CDR recorded', { domain: domain.id, call: usage.callId, transaction: transaction.id, durationS: rating.durationS, amount: rating.amount });
+    else this.deps.log.info('usage indication repeated; already recorded', { transaction: transaction.id });
+    return { transactionId: transaction.id, recorded, error: null };
+  }
+
+  settlement(fromMs: number, toMs: number): Promise<SettlementLine[]> {
+    return settlementOf(this.deps.store, fromMs, toMs);
+  }
+}
+
+/** What each domain owes another for the calls that ended in [fromMs, toMs), from the stored CDRs. */
+export async function settlementOf(store: ClearinghouseStore, fromMs: number, toMs: number): Promise<SettlementLine[]> {
+  return settle(await store.listCdrs({ endFromMs: fromMs, endToMs: toMs }), fromMs, toMs);
+}
+
+/** Unique across instances and restarts without coordination: time plus 64 random bits. */
+function newTransactionId(): string {
+  return `t${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
+}
