@@ -4,7 +4,8 @@
  *   auth.request      -> auth.response        may this call have QoS? If so: a signed token bound
  *                                             to the call, its parties and flows, with a
  *                                             transaction id, a validity window and a time limit
- *   usage.indication  -> usage.confirmation   the call ended: one rated CDR per transaction, a
+ *   usage.indication  -> usage.confirmation   the call ended: one rated CDR per transaction and
+ *                                             end (the asking domain's and the far domain's), a
  *                                             retry confirmed again and never counted twice
  *
  * and settlement between domains per period. The requesting domain comes from the broker login
@@ -20,7 +21,7 @@ import type { AuthRequestBody, AuthResponseBody, UsageConfirmationBody, UsageInd
 import type { Outbox } from '../server/outbox.ts';
 import type { SigningKey } from './keys.ts';
 import type { ClearinghousePolicy, DomainPolicy } from './policy.ts';
-import type { ClearinghouseStore, Transaction } from './store/index.ts';
+import type { Cdr, ClearinghouseStore, Transaction } from './store/index.ts';
 
 export interface ClearinghouseDeps {
   readonly store: ClearinghouseStore;
@@ -106,6 +107,7 @@ export class Clearinghouse {
     const claims: TokenClaims = {
       iss: this.deps.key.issuer,
       aud: domain.id,
+      ...(far !== null && far !== domain.id ? { dst: far } : {}),
       jti: transaction.id,
       iat: Math.floor(issuedAtMs / 1000),
       nbf: Math.floor(issuedAtMs / 1000),
@@ -124,7 +126,11 @@ export class Clearinghouse {
     return { callId: request.callId, allowed: true, reason: null, transactionId: transaction.id, token, validUntilMs, maxDurationS: domain.maxDurationS };
   }
 
-  /** OSP usage: the transaction must be the sender's domain's and the call's; rated and recorded once. */
+  /**
+   * OSP usage: the transaction must be the call's, and the sender's domain one of its two ends
+   * (the domain that asked reports the source side, the far domain the destination side); rated
+   * and recorded once per side.
+   */
   async recordUsage(client: string, usage: UsageIndicationBody): Promise<UsageConfirmationBody> {
     const refuse = (error: string): UsageConfirmationBody => {
       this.deps.log.warn('usage indication not recorded', { client, transaction: usage.transactionId, reason: error });
@@ -134,11 +140,13 @@ export class Clearinghouse {
     if (!domain) return refuse(`client ${client} belongs to no domain this clearinghouse serves`);
     const transaction = await this.deps.store.getTransaction(usage.transactionId);
     if (!transaction) return refuse(`no transaction ${usage.transactionId}`);
-    if (transaction.domain !== domain.id) return refuse(`transaction ${usage.transactionId} belongs to another domain`);
+    const side = domain.id === transaction.domain ? 'source' : domain.id === transaction.destinationDomain ? 'destination' : null;
+    if (side === null) return refuse(`transaction ${usage.transactionId} belongs to other domains`);
     if (transaction.callId !== usage.callId) return refuse(`transaction ${usage.transactionId} is for another call`);
     const rating = rateCall({ connectMs: usage.connectMs, endMs: usage.endMs, dscps: transaction.flows.map((f) => f.dscp) }, this.deps.policy.tariff);
     const recorded = await this.deps.store.insertCdr({
       transactionId: transaction.id,
+      side,
       domain: transaction.domain,
       destinationDomain: transaction.destinationDomain,
       callId: transaction.callId,
@@ -159,7 +167,7 @@ export class Clearinghouse {
       currency: rating.currency,
       receivedAtMs: this.now(),
     });
-    if (recorded) this.deps.log.info('CDR recorded', { domain: domain.id, call: usage.callId, transaction: transaction.id, durationS: rating.durationS, amount: rating.amount });
+    if (recorded) this.deps.log.info('CDR recorded', { domain: domain.id, side, call: usage.callId, transaction: transaction.id, durationS: rating.durationS, amount: rating.amount });
     else this.deps.log.info('usage indication repeated; already recorded', { transaction: transaction.id });
     return { transactionId: transaction.id, recorded, error: null };
   }
@@ -169,9 +177,17 @@ export class Clearinghouse {
   }
 }
 
-/** What each domain owes another for the calls that ended in [fromMs, toMs), from the stored CDRs. */
+/**
+ * What each domain owes another for the calls that ended in [fromMs, toMs), from the stored CDRs:
+ * each call once, by the source side's record, or the destination's where the source sent none.
+ */
 export async function settlementOf(store: ClearinghouseStore, fromMs: number, toMs: number): Promise<SettlementLine[]> {
-  return settle(await store.listCdrs({ endFromMs: fromMs, endToMs: toMs }), fromMs, toMs);
+  const byTransaction = new Map<string, Cdr>();
+  for (const cdr of await store.listCdrs({ endFromMs: fromMs, endToMs: toMs })) {
+    const seen = byTransaction.get(cdr.transactionId);
+    if (!seen || (seen.side === 'destination' && cdr.side === 'source')) byTransaction.set(cdr.transactionId, cdr);
+  }
+  return settle(byTransaction.values(), fromMs, toMs);
 }
 
 /** Unique across instances and restarts without coordination: time plus 64 random bits. */

@@ -81,6 +81,11 @@ describe('authorization token', () => {
   it('binds the domain, the call, the parties and every media flow with its class and rate', () => {
     const token = issue();
     expect(codeOf(token, { ...expectation, audience: 'domain-b' })).toBe(TokenError.AUDIENCE);
+    // A call between two domains: the far domain's policy server accepts it as well, nobody else.
+    const both = issue({ ...claims, dst: 'domain-b' });
+    expect(codeOf(both, { ...expectation, audience: 'domain-b' })).toBe('ok');
+    expect(codeOf(both, { ...expectation, audience: 'domain-a' })).toBe('ok');
+    expect(codeOf(both, { ...expectation, audience: 'domain-c' })).toBe(TokenError.AUDIENCE);
     expect(codeOf(token, { ...expectation, callId: 'other-call' })).toBe(TokenError.BINDING);
     expect(codeOf(token, { ...expectation, from: 'sip:mallory@a.example' })).toBe(TokenError.BINDING);
     expect(codeOf(token, { ...expectation, to: 'sip:carol@b.example' })).toBe(TokenError.BINDING);

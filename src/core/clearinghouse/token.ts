@@ -18,7 +18,7 @@ import { coreError, fail, ok, type CoreError, type Result } from '../result.ts';
 import { base64urlDecode, base64urlEncode } from '../text/base64url.ts';
 import { utf8Decode, utf8Encode } from '../text/utf8.ts';
 import { deviceId, familyOf, gateDscp, hostAddress, messageId, sessionRef, text } from '../protocol/fields.ts';
-import { Code, arr, int, keyPath, literal, obj, refine, validate, type Infer } from '../protocol/schema.ts';
+import { Code, arr, int, keyPath, literal, obj, optional, refine, validate, type Infer } from '../protocol/schema.ts';
 import { parseStrictJson } from '../protocol/strict-json.ts';
 
 export const TOKEN_ALG = 'EdDSA';
@@ -62,6 +62,8 @@ export const tokenClaims = refine(
     iss: deviceId,
     /** The policy domain it was issued to (the requesting policy server's domain). */
     aud: deviceId,
+    /** The far end's domain on a call between two domains: its policy server accepts the token too. */
+    dst: optional(deviceId),
     /** The OSP transaction id: unique per authorization, the key of the usage that follows. */
     jti: messageId,
     iat: seconds,
@@ -172,7 +174,9 @@ const sameEnd = (a: { address: string; port: number }, b: { address: string; por
 /** The first way the claims do not cover what is asked, or undefined when they do. */
 export function bindingMismatch(claims: TokenClaims, expected: TokenExpectation): CoreError | undefined {
   const wrong = (message: string) => coreError(TokenError.BINDING, message);
-  if (claims.aud !== expected.audience) return coreError(TokenError.AUDIENCE, `token issued to ${claims.aud}, not to ${expected.audience}`);
+  if (claims.aud !== expected.audience && claims.dst !== expected.audience) {
+    return coreError(TokenError.AUDIENCE, `token issued to ${claims.dst === undefined ? claims.aud : `${claims.aud} and ${claims.dst}`}, not to ${expected.audience}`);
+  }
   if (claims.call !== expected.callId) return wrong(`token is for call ${claims.call}, not ${expected.callId}`);
   if (expected.from !== undefined && claims.from !== expected.from) return wrong(`token is for caller ${claims.from}, not ${expected.from}`);
   if (expected.to !== undefined && claims.to !== expected.to) return wrong(`token is for callee ${claims.to}, not ${expected.to}`);

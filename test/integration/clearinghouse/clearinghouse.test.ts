@@ -160,11 +160,15 @@ describe('clearinghouse (embedded broker, SQLite)', () => {
     // 121 s answered: 126 billed seconds at 2 per minute.
     expect(await a.usage(usage(id, 'call-u', NOW + 10_000, NOW + 131_000))).toEqual({ transactionId: id, recorded: true, error: null });
     expect(await a.usage(usage(id, 'call-u', NOW + 10_000, NOW + 131_000))).toEqual({ transactionId: id, recorded: false, error: null });
-    expect(await b.usage(usage(id, 'call-u', NOW + 10_000, NOW + 999_000))).toMatchObject({ recorded: false, error: `transaction ${id} belongs to another domain` });
+    expect(await c.usage(usage(id, 'call-u', NOW + 10_000, NOW + 999_000))).toMatchObject({ recorded: false, error: `transaction ${id} belongs to other domains` });
+    // The far end's domain reports its own side of the same call, once.
+    expect(await b.usage(usage(id, 'call-u', NOW + 10_100, NOW + 131_200))).toEqual({ transactionId: id, recorded: true, error: null });
+    expect(await b.usage(usage(id, 'call-u', NOW + 10_100, NOW + 131_200))).toEqual({ transactionId: id, recorded: false, error: null });
+    expect(await store.getCdr(id, 'destination')).toMatchObject({ domain: 'domain-a', side: 'destination', durationS: 122 });
     expect(await a.usage(usage(id, 'call-other', NOW + 10_000, NOW + 131_000))).toMatchObject({ recorded: false, error: `transaction ${id} is for another call` });
     expect(await a.usage(usage('t-unknown', 'call-u', NOW, NOW + 1000))).toMatchObject({ recorded: false, error: 'no transaction t-unknown' });
     expect(await store.getCdr(id)).toMatchObject({
-      callId: 'call-u', domain: 'domain-a', destinationDomain: 'domain-b', durationS: 121, billableS: 126, amount: 4, currency: 'EUR', serviceClass: 'voice',
+      side: 'source', callId: 'call-u', domain: 'domain-a', destinationDomain: 'domain-b', durationS: 121, billableS: 126, amount: 4, currency: 'EUR', serviceClass: 'voice',
       releasedBy: 'caller', sipStatus: 200, flows: usage(id, 'call-u', 0, 1).flows,
     });
   });
@@ -174,7 +178,10 @@ describe('clearinghouse (embedded broker, SQLite)', () => {
     await a.usage(usage(second.transactionId!, 'call-s', NOW + 20_000, NOW + 50_000)); // 30 s: 30 billed, 1 cent
     const local = await c.authorize(request('call-l', null));
     await c.usage(usage(local.transactionId!, 'call-l', NOW, NOW + 600_000)); // within domain-c: owes nobody
-    expect(await node.service.settlement(NOW, NOW + 3_600_000)).toEqual([{ payer: 'domain-a', payee: 'domain-b', currency: 'EUR', calls: 2, billableS: 156, amount: 5 }]);
+    // Only the far end reported this one: its record counts.
+    const third = await a.authorize(request('call-t'));
+    await b.usage(usage(third.transactionId!, 'call-t', NOW + 20_000, NOW + 80_000)); // 60 s: 60 billed, 2 cents
+    expect(await node.service.settlement(NOW, NOW + 3_600_000)).toEqual([{ payer: 'domain-a', payee: 'domain-b', currency: 'EUR', calls: 3, billableS: 216, amount: 7 }]);
     expect(await node.service.settlement(NOW + 3_600_000, NOW + 7_200_000)).toEqual([]);
   });
 

@@ -20,9 +20,9 @@ export function transaction(id: string, domain = 'domain-a', callId = `call-${id
   };
 }
 
-export function cdr(transactionId: string, endMs: number, domain = 'domain-a', amount = 4): Cdr {
+export function cdr(transactionId: string, endMs: number, domain = 'domain-a', amount = 4, side: Cdr['side'] = 'source'): Cdr {
   return {
-    transactionId, domain, destinationDomain: 'domain-b', callId: `call-${transactionId}`, caller: 'sip:alice@a.example', callee: 'sip:bob@b.example',
+    transactionId, side, domain, destinationDomain: 'domain-b', callId: `call-${transactionId}`, caller: 'sip:alice@a.example', callee: 'sip:bob@b.example',
     startMs: endMs - 130_000, connectMs: endMs - 121_000, endMs, sipStatus: 200, releasedBy: 'callee', reason: 'BYE', codec: 'PCMU',
     flows: [{ line: 0, direction: 'forward', packets: 6050, bytes: 1_040_600, lost: 2 }, { line: 0, direction: 'reverse', packets: 6049, bytes: 1_040_428, lost: null }],
     serviceClass: 'voice', durationS: 121, billableS: 126, amount, currency: 'EUR', receivedAtMs: endMs + 50,
@@ -58,12 +58,17 @@ export function clearinghouseStoreContract(name: string, backend: ClearinghouseB
       expect(await (await another()).getTransaction('t1')).toEqual(transaction('t1'));
     });
 
-    it('records a CDR once per transaction: a repeat, or a differing retry, changes nothing', async () => {
+    it('records a CDR once per transaction and side: a repeat, or a differing retry, changes nothing', async () => {
       const store = await fresh();
       expect(await store.insertCdr(cdr('t1', T0 + 200_000))).toBe(true);
       expect(await store.insertCdr(cdr('t1', T0 + 200_000))).toBe(false);
       expect(await store.insertCdr({ ...cdr('t1', T0 + 900_000), amount: 999 })).toBe(false);
       expect(await store.getCdr('t1')).toEqual(cdr('t1', T0 + 200_000));
+      // The far end's record of the same call is its own.
+      expect(await store.insertCdr(cdr('t1', T0 + 200_400, 'domain-b', 4, 'destination'))).toBe(true);
+      expect(await store.insertCdr(cdr('t1', T0 + 200_400, 'domain-b', 4, 'destination'))).toBe(false);
+      expect(await store.getCdr('t1', 'destination')).toEqual(cdr('t1', T0 + 200_400, 'domain-b', 4, 'destination'));
+      expect(await store.getCdr('t1', 'source')).toEqual(cdr('t1', T0 + 200_000));
       expect(await store.getCdr('t9')).toBeNull();
     });
 

@@ -4,7 +4,7 @@ import { PostgresClearinghouseStore } from './postgres.ts';
 import { SqliteClearinghouseStore } from './sqlite.ts';
 import type { ClearinghouseStore } from './types.ts';
 
-export type { Cdr, CdrFilter, ClearinghouseStore, FlowUsage, Transaction } from './types.ts';
+export type { Cdr, CdrFilter, CdrSide, ClearinghouseStore, FlowUsage, Transaction } from './types.ts';
 
 export function openClearinghouseStore(url: string): ClearinghouseStore {
   const where = storeLocation(url);

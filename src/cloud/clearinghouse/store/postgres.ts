@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { CDR_COLUMNS, cdrOf, cdrValues, schema, TRANSACTION_COLUMNS, transactionOf, transactionValues } from './rows.ts';
-import type { Cdr, CdrFilter, ClearinghouseStore, Transaction } from './types.ts';
+import type { Cdr, CdrFilter, CdrSide, ClearinghouseStore, Transaction } from './types.ts';
 import { conflict, MIGRATIONS_TABLE } from './errors.ts';
 
 /** Advisory lock for migrations: instances starting together migrate once. */
@@ -62,14 +62,14 @@ export class PostgresClearinghouseStore implements ClearinghouseStore {
     return (r.rowCount ?? 0) > 0;
   }
 
-  async getCdr(transactionId: string): Promise<Cdr | null> {
-    const r = (await this.pool.query('SELECT * FROM ch_cdrs WHERE transaction_id = $1', [transactionId])).rows[0];
+  async getCdr(transactionId: string, side: CdrSide = 'source'): Promise<Cdr | null> {
+    const r = (await this.pool.query('SELECT * FROM ch_cdrs WHERE transaction_id = $1 AND side = $2', [transactionId, side])).rows[0];
     return r ? cdrOf(r) : null;
   }
 
   async listCdrs(filter: CdrFilter = {}): Promise<Cdr[]> {
     const r = await this.pool.query(
-      'SELECT * FROM ch_cdrs WHERE end_ms >= $1 AND end_ms < $2 AND ($3::text IS NULL OR domain = $3) ORDER BY end_ms, transaction_id',
+      'SELECT * FROM ch_cdrs WHERE end_ms >= $1 AND end_ms < $2 AND ($3::text IS NULL OR domain = $3) ORDER BY end_ms, transaction_id, side',
       [filter.endFromMs ?? 0, filter.endToMs ?? Number.MAX_SAFE_INTEGER, filter.domain ?? null],
     );
     return r.rows.map(cdrOf);

@@ -10,7 +10,7 @@ const strOrNull = (v: unknown): string | null => (v === null || v === undefined 
 
 export const TRANSACTION_COLUMNS = ['id', 'domain', 'client', 'call_id', 'caller', 'callee', 'destination_domain', 'flows', 'issued_at_ms', 'valid_until_ms', 'max_duration_s'] as const;
 export const CDR_COLUMNS = [
-  'transaction_id', 'domain', 'destination_domain', 'call_id', 'caller', 'callee', 'start_ms', 'connect_ms', 'end_ms', 'sip_status', 'released_by', 'reason',
+  'transaction_id', 'side', 'domain', 'destination_domain', 'call_id', 'caller', 'callee', 'start_ms', 'connect_ms', 'end_ms', 'sip_status', 'released_by', 'reason',
   'codec', 'flows', 'service_class', 'duration_s', 'billable_s', 'amount', 'currency', 'received_at_ms',
 ] as const;
 
@@ -28,14 +28,14 @@ export function transactionOf(r: Row): Transaction {
 
 export function cdrValues(c: Cdr): unknown[] {
   return [
-    c.transactionId, c.domain, c.destinationDomain, c.callId, c.caller, c.callee, c.startMs, c.connectMs, c.endMs, c.sipStatus, c.releasedBy, c.reason,
+    c.transactionId, c.side, c.domain, c.destinationDomain, c.callId, c.caller, c.callee, c.startMs, c.connectMs, c.endMs, c.sipStatus, c.releasedBy, c.reason,
     c.codec, JSON.stringify(c.flows), c.serviceClass, c.durationS, c.billableS, c.amount, c.currency, c.receivedAtMs,
   ];
 }
 
 export function cdrOf(r: Row): Cdr {
   return {
-    transactionId: String(r.transaction_id), domain: String(r.domain), destinationDomain: strOrNull(r.destination_domain), callId: String(r.call_id),
+    transactionId: String(r.transaction_id), side: r.side as Cdr['side'], domain: String(r.domain), destinationDomain: strOrNull(r.destination_domain), callId: String(r.call_id),
     caller: String(r.caller), callee: String(r.callee), startMs: num(r.start_ms), connectMs: numOrNull(r.connect_ms), endMs: num(r.end_ms),
     sipStatus: numOrNull(r.sip_status), releasedBy: r.released_by as Cdr['releasedBy'], reason: strOrNull(r.reason), codec: strOrNull(r.codec),
     flows: json<FlowUsage[]>(r.flows), serviceClass: r.service_class as Cdr['serviceClass'], durationS: num(r.duration_s), billableS: num(r.billable_s),
@@ -51,10 +51,10 @@ export function schema(json: string, big: string): string {
    );
    CREATE INDEX ch_transactions_call ON ch_transactions (call_id);
    CREATE TABLE ch_cdrs (
-     transaction_id TEXT PRIMARY KEY, domain TEXT NOT NULL, destination_domain TEXT, call_id TEXT NOT NULL, caller TEXT NOT NULL, callee TEXT NOT NULL,
+     transaction_id TEXT NOT NULL, side TEXT NOT NULL, domain TEXT NOT NULL, destination_domain TEXT, call_id TEXT NOT NULL, caller TEXT NOT NULL, callee TEXT NOT NULL,
      start_ms ${big} NOT NULL, connect_ms ${big}, end_ms ${big} NOT NULL, sip_status INTEGER, released_by TEXT NOT NULL, reason TEXT, codec TEXT,
      flows ${json} NOT NULL, service_class TEXT NOT NULL, duration_s ${big} NOT NULL, billable_s ${big} NOT NULL, amount ${big} NOT NULL,
-     currency TEXT NOT NULL, received_at_ms ${big} NOT NULL
+     currency TEXT NOT NULL, received_at_ms ${big} NOT NULL, PRIMARY KEY (transaction_id, side)
    );
-   CREATE INDEX ch_cdrs_end ON ch_cdrs (end_ms, transaction_id);`;
+   CREATE INDEX ch_cdrs_end ON ch_cdrs (end_ms, transaction_id, side);`;
 }

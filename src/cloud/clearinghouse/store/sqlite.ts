@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { CDR_COLUMNS, cdrOf, cdrValues, schema, TRANSACTION_COLUMNS, transactionOf, transactionValues, type Row } from './rows.ts';
-import type { Cdr, CdrFilter, ClearinghouseStore, Transaction } from './types.ts';
+import type { Cdr, CdrFilter, CdrSide, ClearinghouseStore, Transaction } from './types.ts';
 import { conflict, MIGRATIONS_TABLE } from './errors.ts';
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
@@ -46,15 +46,15 @@ export class SqliteClearinghouseStore implements ClearinghouseStore {
     return this.db.prepare(sql).run(...cdrValues(cdr)).changes > 0;
   }
 
-  async getCdr(transactionId: string): Promise<Cdr | null> {
-    const r = this.db.prepare('SELECT * FROM ch_cdrs WHERE transaction_id = ?').get(transactionId) as Row | undefined;
+  async getCdr(transactionId: string, side: CdrSide = 'source'): Promise<Cdr | null> {
+    const r = this.db.prepare('SELECT * FROM ch_cdrs WHERE transaction_id = ? AND side = ?').get(transactionId, side) as Row | undefined;
     return r ? cdrOf(r) : null;
   }
 
   async listCdrs(filter: CdrFilter = {}): Promise<Cdr[]> {
     const rows = this.db
       .prepare(
-        `SELECT * FROM ch_cdrs WHERE end_ms >= ? AND end_ms < ? AND (? IS NULL OR domain = ?) ORDER BY end_ms, transaction_id`,
+        `SELECT * FROM ch_cdrs WHERE end_ms >= ? AND end_ms < ? AND (? IS NULL OR domain = ?) ORDER BY end_ms, transaction_id, side`,
       )
       .all(filter.endFromMs ?? 0, filter.endToMs ?? Number.MAX_SAFE_INTEGER, filter.domain ?? null, filter.domain ?? null) as Row[];
     return rows.map(cdrOf);

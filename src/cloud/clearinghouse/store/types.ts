@@ -31,9 +31,17 @@ export interface FlowUsage {
   readonly lost: number | null;
 }
 
-/** A call detail record: the usage indication as received, with its rating. */
+/** Which end of the call reported: the domain that asked for the authorization, or the far end's domain. */
+export type CdrSide = 'source' | 'destination';
+
+/**
+ * A call detail record: one end's usage indication as received, with its rating. Each end of a
+ * call between two domains reports its own (OSP source and destination usage); settlement takes
+ * the source's and falls back to the destination's.
+ */
 export interface Cdr {
   readonly transactionId: string;
+  readonly side: CdrSide;
   readonly domain: string;
   readonly destinationDomain: string | null;
   readonly callId: string;
@@ -69,9 +77,9 @@ export interface ClearinghouseStore {
   /** Stores a new transaction; a second one with the same id is an error (E_CONFLICT). */
   putTransaction(t: Transaction): Promise<void>;
   getTransaction(id: string): Promise<Transaction | null>;
-  /** Records the CDR of a transaction once: false (nothing changed) when it has one already. */
+  /** Records one side's CDR of a transaction once: false (nothing changed) when that side has one already. */
   insertCdr(cdr: Cdr): Promise<boolean>;
-  getCdr(transactionId: string): Promise<Cdr | null>;
-  /** By end time, then transaction id. */
+  getCdr(transactionId: string, side?: CdrSide): Promise<Cdr | null>;
+  /** By end time, then transaction id, then side. */
   listCdrs(filter?: CdrFilter): Promise<Cdr[]>;
 }
