@@ -13,10 +13,10 @@
  */
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import { deviceOf, gateOf, mergeUsage, num, patchColumns, SESSION_COLUMNS, sessionOf, sessionValue, storeError, usageOf } from './rows.ts';
+import { authorizationOf, authorizationTables, deviceOf, gateOf, mergeUsage, num, patchColumns, SESSION_COLUMNS, sessionOf, sessionValue, storeError, usageOf } from './rows.ts';
 import type { Row } from './rows.ts';
 import type {
-  AdmittedKbps, CallRecords, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
+  AdmittedKbps, CallAuthorization, CallRecords, CallRelease, JsonObject, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
@@ -89,6 +89,7 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (device, gate_id)
    );
    CREATE INDEX usage_call ON usage (call_id);`,
+  authorizationTables('JSONB', 'BIGINT'),
 ];
 
 /** Advisory lock keys (any two fixed numbers; they only have to differ from each other). */
@@ -322,6 +323,46 @@ class PgOps {
   async listUsage(filter: UsageFilter = {}): Promise<UsageRecord[]> {
     const w = where([['call_id =', filter.callId], ['device =', filter.device], ['gate_id =', filter.gateId]]);
     return (await this.db.query(`SELECT * FROM usage${w.sql} ORDER BY device, gate_id`, w.params)).rows.map(usageOf);
+  }
+
+  async useToken(jti: string, callId: string, atMs: number): Promise<boolean> {
+    // One statement: the row as inserted now, or as another call left it.
+    const r = await this.one(
+      `WITH taken AS (INSERT INTO token_uses VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING call_id)
+       SELECT call_id FROM taken UNION ALL SELECT call_id FROM token_uses WHERE jti = $1 LIMIT 1`,
+      [jti, callId, atMs],
+    );
+    return r !== null && r.call_id === callId;
+  }
+
+  async putAuthorization(a: CallAuthorization): Promise<CallAuthorization> {
+    await this.db.query('INSERT INTO call_authorizations VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING', [
+      a.callId, a.transactionId, a.source, a.maxDurationS, a.authorizedAtMs, a.release && JSON.stringify(a.release), a.usage && JSON.stringify(a.usage), a.usageConfirmedAtMs,
+    ]);
+    return (await this.getAuthorization(a.callId))!;
+  }
+
+  async getAuthorization(callId: string): Promise<CallAuthorization | null> {
+    const r = await this.one('SELECT * FROM call_authorizations WHERE call_id = $1', [callId]);
+    return r ? authorizationOf(r) : null;
+  }
+
+  async noteRelease(callId: string, release: CallRelease): Promise<void> {
+    await this.db.query('UPDATE call_authorizations SET release = $2 WHERE call_id = $1 AND release IS NULL', [callId, JSON.stringify(release)]);
+  }
+
+  async setAuthorizationUsage(callId: string, usage: JsonObject): Promise<boolean> {
+    const r = await this.db.query('UPDATE call_authorizations SET usage = $2 WHERE call_id = $1 AND usage IS NULL', [callId, JSON.stringify(usage)]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async confirmAuthorizationUsage(callId: string, atMs: number): Promise<void> {
+    await this.db.query('UPDATE call_authorizations SET usage_confirmed_at_ms = $2 WHERE call_id = $1 AND usage IS NOT NULL AND usage_confirmed_at_ms IS NULL', [callId, atMs]);
+  }
+
+  async listUnconfirmedUsage(limit = 100): Promise<CallAuthorization[]> {
+    const r = await this.db.query('SELECT * FROM call_authorizations WHERE usage IS NOT NULL AND usage_confirmed_at_ms IS NULL ORDER BY authorized_at_ms, call_id LIMIT $1', [limit]);
+    return r.rows.map(authorizationOf);
   }
 
   // ---- transaction-only ----------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * holds an object or an array, so a string is always text to parse. BIGINT columns arrive from
  * PostgreSQL as strings; times in milliseconds fit a double exactly.
  */
-import type { DeviceRecord, DeviceStatus, Gate, GateRecord, InterfaceEntry, SessionPatch, SessionRecord, SessionState, UsageRecord } from './types.ts';
+import type { CallAuthorization, DeviceRecord, DeviceStatus, Gate, GateRecord, InterfaceEntry, SessionPatch, SessionRecord, SessionState, UsageRecord } from './types.ts';
 
 export type Row = Record<string, unknown>;
 export const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
@@ -63,6 +63,29 @@ export function gateOf(r: Row): GateRecord {
     updatedAtMs: num(r.updated_at_ms),
     error: (r.error as string | null) ?? null,
   };
+}
+
+export function authorizationOf(r: Row): CallAuthorization {
+  return {
+    callId: String(r.call_id),
+    transactionId: String(r.transaction_id),
+    source: r.source as CallAuthorization['source'],
+    maxDurationS: num(r.max_duration_s),
+    authorizedAtMs: num(r.authorized_at_ms),
+    release: jsonOrNull(r.release),
+    usage: jsonOrNull(r.usage),
+    usageConfirmedAtMs: numOrNull(r.usage_confirmed_at_ms),
+  };
+}
+
+/** The second migration of both stores: authorizations and the tokens calls used. */
+export function authorizationTables(json: string, big: string): string {
+  return `CREATE TABLE call_authorizations (
+     call_id TEXT PRIMARY KEY, transaction_id TEXT NOT NULL, source TEXT NOT NULL, max_duration_s INTEGER NOT NULL,
+     authorized_at_ms ${big} NOT NULL, release ${json}, usage ${json}, usage_confirmed_at_ms ${big}
+   );
+   CREATE INDEX call_authorizations_unconfirmed ON call_authorizations (authorized_at_ms) WHERE usage IS NOT NULL AND usage_confirmed_at_ms IS NULL;
+   CREATE TABLE token_uses (jti TEXT PRIMARY KEY, call_id TEXT NOT NULL, used_at_ms ${big} NOT NULL);`;
 }
 
 export function usageOf(r: Row): UsageRecord {

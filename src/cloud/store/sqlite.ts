@@ -7,12 +7,12 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type {
-  AdmittedKbps, CallRecords, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
+  AdmittedKbps, CallAuthorization, CallRecords, CallRelease, JsonObject, DesiredHashes, DesiredState, DeviceFilter, DeviceOpen, DeviceRecord, DeviceStatus, Gate, GateFilter, GateRecord, GateStateChange,
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
 import { DESIRED_GATE_STATES, RELEASED_GATE_STATES, STORE_OPS, STORE_TX_OPS } from './types.ts';
-import { deviceOf, gateOf, json, mergeUsage, num, patchColumns, SESSION_COLUMNS, sessionOf, sessionValue, storeError, usageOf } from './rows.ts';
+import { authorizationOf, authorizationTables, deviceOf, gateOf, json, mergeUsage, num, patchColumns, SESSION_COLUMNS, sessionOf, sessionValue, storeError, usageOf } from './rows.ts';
 import type { Row } from './rows.ts';
 
 const MIGRATIONS: readonly string[] = [
@@ -83,6 +83,7 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (device, gate_id)
    );
    CREATE INDEX usage_call ON usage (call_id);`,
+  authorizationTables('TEXT', 'INTEGER'),
 ];
 
 /** Every operation, synchronous, on one connection: shared by the store and its transactions. */
@@ -259,6 +260,40 @@ class SqliteOps {
     if (filter.gateId !== undefined) (where.push('gate_id = ?'), args.push(filter.gateId));
     const sql = `SELECT * FROM usage${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY device, gate_id`;
     return (this.q(sql).all(...args) as Row[]).map(usageOf);
+  }
+
+  useToken(jti: string, callId: string, atMs: number): boolean {
+    this.q('INSERT INTO token_uses VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(jti, callId, atMs);
+    return (this.q('SELECT call_id FROM token_uses WHERE jti = ?').get(jti) as Row).call_id === callId;
+  }
+
+  putAuthorization(a: CallAuthorization): CallAuthorization {
+    this.q('INSERT INTO call_authorizations VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
+      a.callId, a.transactionId, a.source, a.maxDurationS, a.authorizedAtMs, a.release && JSON.stringify(a.release), a.usage && JSON.stringify(a.usage), a.usageConfirmedAtMs,
+    );
+    return this.getAuthorization(a.callId)!;
+  }
+
+  getAuthorization(callId: string): CallAuthorization | null {
+    const r = this.q('SELECT * FROM call_authorizations WHERE call_id = ?').get(callId) as Row | undefined;
+    return r ? authorizationOf(r) : null;
+  }
+
+  noteRelease(callId: string, release: CallRelease): void {
+    this.q('UPDATE call_authorizations SET release = ? WHERE call_id = ? AND release IS NULL').run(JSON.stringify(release), callId);
+  }
+
+  setAuthorizationUsage(callId: string, usage: JsonObject): boolean {
+    return this.q('UPDATE call_authorizations SET usage = ? WHERE call_id = ? AND usage IS NULL').run(JSON.stringify(usage), callId).changes > 0;
+  }
+
+  confirmAuthorizationUsage(callId: string, atMs: number): void {
+    this.q('UPDATE call_authorizations SET usage_confirmed_at_ms = ? WHERE call_id = ? AND usage IS NOT NULL AND usage_confirmed_at_ms IS NULL').run(atMs, callId);
+  }
+
+  listUnconfirmedUsage(limit = 100): CallAuthorization[] {
+    const rows = this.q('SELECT * FROM call_authorizations WHERE usage IS NOT NULL AND usage_confirmed_at_ms IS NULL ORDER BY authorized_at_ms, call_id LIMIT ?').all(limit) as Row[];
+    return rows.map(authorizationOf);
   }
 
   // ---- transaction-only ----------------------------------------------------------------------

@@ -209,6 +209,31 @@ export interface TrafficCounters {
   readonly bytes: number;
 }
 
+/** How a call ended, as call control told it: for the usage indication to the clearinghouse. */
+export interface CallRelease {
+  readonly releasedBy: 'caller' | 'callee' | 'network';
+  readonly sipStatus: number | null;
+  readonly reason: string | null;
+}
+
+/**
+ * A call's authorization by the clearinghouse (OSP transaction), kept until its usage has been
+ * confirmed. The first authorization of a call is its transaction; later ones (a re-INVITE's new
+ * flows) are checked but do not replace it, so that the call has one usage indication.
+ */
+export interface CallAuthorization {
+  readonly callId: string;
+  readonly transactionId: string;
+  /** The clearinghouse answered this server, or call control presented a token. */
+  readonly source: 'clearinghouse' | 'token';
+  readonly maxDurationS: number;
+  readonly authorizedAtMs: number;
+  readonly release: CallRelease | null;
+  /** The usage indication body, once the call ended; null before. */
+  readonly usage: JsonObject | null;
+  readonly usageConfirmedAtMs: number | null;
+}
+
 /** One gate's usage as a device reported it; key `(device, gateId)`. */
 export interface UsageRecord {
   readonly device: string;
@@ -292,12 +317,29 @@ export interface StoreOps {
    */
   recordUsage(usage: UsageRecord): Promise<UsageOutcome>;
   listUsage(filter?: UsageFilter): Promise<UsageRecord[]>;
+
+  /**
+   * Notes that a token (by its `jti`) serves this call. False when another call used it before: a
+   * replay. The same call presenting it again is fine (a retried or modified request).
+   */
+  useToken(jti: string, callId: string, atMs: number): Promise<boolean>;
+  /** Stores the call's authorization unless it has one; returns the one stored. */
+  putAuthorization(auth: CallAuthorization): Promise<CallAuthorization>;
+  getAuthorization(callId: string): Promise<CallAuthorization | null>;
+  /** Notes how the call ended, unless noted before. */
+  noteRelease(callId: string, release: CallRelease): Promise<void>;
+  /** Sets the usage indication once: false when it was set already (another instance built it). */
+  setAuthorizationUsage(callId: string, usage: JsonObject): Promise<boolean>;
+  confirmAuthorizationUsage(callId: string, atMs: number): Promise<void>;
+  /** Authorizations whose usage was built but not confirmed yet, oldest first. */
+  listUnconfirmedUsage(limit?: number): Promise<CallAuthorization[]>;
 }
 
 /** The names of StoreOps, for backends that build their methods from one list. */
 export const STORE_OPS: readonly (keyof StoreOps)[] = [
   'getDevice', 'listDevices', 'upsertDeviceOpen', 'setDeviceStatus', 'touchDevice', 'setReportedVersion', 'putInterfaces', 'interfacesChangedSince',
   'getSession', 'listSessions', 'updateSession', 'getGate', 'listGates', 'readCall', 'updateGateState', 'confirmGates', 'desiredGates', 'desiredState', 'desiredHashes', 'recordUsage', 'listUsage',
+  'useToken', 'putAuthorization', 'getAuthorization', 'noteRelease', 'setAuthorizationUsage', 'confirmAuthorizationUsage', 'listUnconfirmedUsage',
 ];
 
 /** What a transaction function gets: the common operations and the ones that must be atomic. */

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gate } from '../../../src/core/protocol/messages/gates.ts';
-import type { DeviceOpen, GateRecord, SessionRecord, Store, UsageRecord } from '../../../src/cloud/store/types.ts';
+import type { CallAuthorization, DeviceOpen, GateRecord, SessionRecord, Store, UsageRecord } from '../../../src/cloud/store/types.ts';
 
 export interface StoreBackend {
   /** An empty, migrated store. */
@@ -284,6 +284,41 @@ export function storeContract(name: string, backend: StoreBackend): void {
       const outcomes = await Promise.all([store, ...others, store, ...others].map((s) => s.recordUsage(usage('g9', 7, 'removed'))));
       expect(outcomes.filter((o) => o.recorded)).toHaveLength(1);
       expect(await store.listUsage({ gateId: 'g9' })).toHaveLength(1);
+    });
+
+    it('keeps call authorizations: the first one wins, release and usage set once, unconfirmed usage listed until confirmed', async () => {
+      const store = await fresh();
+      const auth = (callId: string, transactionId: string, at = T0): CallAuthorization => ({
+        callId, transactionId, source: 'clearinghouse', maxDurationS: 3600, authorizedAtMs: at, release: null, usage: null, usageConfirmedAtMs: null,
+      });
+      expect(await store.putAuthorization(auth('c1', 't1'))).toEqual(auth('c1', 't1'));
+      expect(await store.putAuthorization(auth('c1', 't2'))).toEqual(auth('c1', 't1'));
+      expect(await store.getAuthorization('c9')).toBeNull();
+
+      await store.noteRelease('c1', { releasedBy: 'callee', sipStatus: 200, reason: 'BYE' });
+      await store.noteRelease('c1', { releasedBy: 'network', sipStatus: null, reason: 'later' });
+      expect((await store.getAuthorization('c1'))?.release).toEqual({ releasedBy: 'callee', sipStatus: 200, reason: 'BYE' });
+
+      await store.putAuthorization(auth('c2', 't2', T0 - 10));
+      expect(await store.listUnconfirmedUsage()).toEqual([]);
+      expect(await store.setAuthorizationUsage('c1', { transactionId: 't1', endMs: 5 })).toBe(true);
+      expect(await store.setAuthorizationUsage('c1', { transactionId: 't1', endMs: 6 })).toBe(false);
+      expect(await store.setAuthorizationUsage('c2', { transactionId: 't2' })).toBe(true);
+      expect((await store.listUnconfirmedUsage()).map((a) => a.callId)).toEqual(['c2', 'c1']);
+      expect((await store.listUnconfirmedUsage(1)).map((a) => a.callId)).toEqual(['c2']);
+      await store.confirmAuthorizationUsage('c1', T0 + 9);
+      expect(await store.getAuthorization('c1')).toMatchObject({ usage: { transactionId: 't1', endMs: 5 }, usageConfirmedAtMs: T0 + 9 });
+      expect((await store.listUnconfirmedUsage()).map((a) => a.callId)).toEqual(['c2']);
+    });
+
+    it('notes which call used a token: the same call again is fine, another call is a replay', async () => {
+      const store = await fresh();
+      expect(await store.useToken('jti-1', 'c1', T0)).toBe(true);
+      expect(await store.useToken('jti-1', 'c1', T0 + 1)).toBe(true);
+      expect(await store.useToken('jti-1', 'c2', T0 + 2)).toBe(false);
+      expect(await store.useToken('jti-2', 'c2', T0 + 3)).toBe(true);
+      const other = await another();
+      expect(await other.useToken('jti-1', 'c3', T0 + 4)).toBe(false);
     });
 
     it('serialises admission on a router between instances: the second sees the first\'s gate', async () => {
