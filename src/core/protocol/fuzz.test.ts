@@ -66,7 +66,7 @@ const BODY_KEYS = new Set([
   'part', 'index', 'count', 'hash', 'digest', 'callId', 'caller', 'callee', 'source', 'media', 'line', 'type', 'offer',
   'answer', 'codec', 'clockRate', 'channels', 'ptimeMs', 'bandwidthKbps', 'wait', 'token', 'lines', 'args', 'ok', 'data', 'error',
   'sourceDevice', 'destinationDevice', 'destinationDomain', 'kbps', 'allowed', 'transactionId', 'validUntilMs', 'maxDurationS',
-  'startMs', 'connectMs', 'endMs', 'termination', 'sipStatus', 'releasedBy', 'lost', 'recorded',
+  'startMs', 'connectMs', 'endMs', 'termination', 'sipStatus', 'releasedBy', 'lost', 'recorded', 'uri',
 ]);
 const wellFormed = (s: string): boolean => {
   try {
@@ -265,6 +265,7 @@ const isArg = (g: string): boolean => g.startsWith('body.args.');
 const OPTIONAL = new Set([
   'body.handle', 'body.gates[].session', 'body.flows[].session', 'body.gates[].ended', 'body.wait', 'body.token', 'body.reason',
   'body.media[].codec.channels', 'body.media[].codec.ptimeMs', 'body.media[].codec.bandwidthKbps',
+  'body.caller.uri', 'body.callee.uri', 'body.releasedBy', 'body.sipStatus',
 ]);
 const NULLABLE = new Set([
   'body.gates[].remote.address', 'body.gates[].remote.port', 'body.flows[].remote.address', 'body.flows[].remote.port',

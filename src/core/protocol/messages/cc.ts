@@ -51,9 +51,10 @@ export const mediaLine = refine(
 /**
  * One side of the call as call control saw it: `source` is the address its signalling really came
  * from (the packet's source, RFC 3261 received/rport), never a header the client wrote. It selects
- * the router when the SDP address is private; null when call control cannot tell.
+ * the router when the SDP address is private; null when call control cannot tell. `uri`: the
+ * party's identity (From or To URI), which the clearinghouse authorizes and a token binds.
  */
-const party = obj({ source: nullable(hostAddress) });
+const party = obj({ source: nullable(hostAddress), uri: optional(text(256, 1)) });
 
 /**
  * `session.add` / `session.modify` (call control -> server): the media of a call once the answer is
@@ -71,8 +72,17 @@ export const sessionAddBody = obj({
 });
 export const sessionModifyBody = sessionAddBody;
 
-/** `session.delete` (call control -> server): the call ended (BYE, CANCEL, failure, timeout). */
-export const sessionDeleteBody = obj({ callId: sessionRef, reason: optional(text(128, 1)) });
+/**
+ * `session.delete` (call control -> server): the call ended (BYE, CANCEL, failure, timeout).
+ * `releasedBy` and `sipStatus` say who ended it and with which final SIP status, for the usage
+ * record (network: a timeout or a failure, not a party).
+ */
+export const sessionDeleteBody = obj({
+  callId: sessionRef,
+  reason: optional(text(128, 1)),
+  releasedBy: optional(oneOf(['caller', 'callee', 'network'] as const)),
+  sipStatus: optional(int({ min: 100, max: 699 })),
+});
 
 export const SESSION_STATES = ['pending', 'active', 'rejected', 'failed', 'ending', 'ended'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
