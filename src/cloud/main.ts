@@ -14,6 +14,7 @@ import type { EmbeddedBroker } from './broker/embedded.ts';
 import { loadCredentials } from './broker/credentials.ts';
 import { runCredentialsCli } from './broker/credentials-cli.ts';
 import { runClearinghouseCli } from './clearinghouse/cli.ts';
+import { loadPublicKeys } from './clearinghouse/keys.ts';
 import { connectServerMqtt } from './mqtt/client.ts';
 import { createLogger } from '../core/log.ts';
 import { parseServerArgs, USAGE } from './server/config.ts';
@@ -57,7 +58,8 @@ async function serve(argv: readonly string[]): Promise<number> {
     password,
     shareGroup: config.shareGroup ?? undefined,
   });
-  const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log });
+  const verifierFor = config.clearinghouseKeysFile === null ? null : loadPublicKeys(config.clearinghouseKeysFile);
+  const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log, verifierFor });
   const { http } = await server.start();
   process.stdout.write(
     `callqos-cloud ${config.serverId}: MQTT ${brokerUrl}${broker ? ' (embedded)' : ''}, session API ${http ? `http://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}/v1/sessions` : 'off'}, store ${config.storeUrl}\n`,

@@ -25,8 +25,8 @@ export interface PublicJwk {
   readonly iss: string;
 }
 
-/** The verifiers a policy server holds: by key id and issuer. */
-export type VerifierFor = (kid: string, issuer: string) => ((data: Uint8Array, signature: Uint8Array) => boolean) | undefined;
+export type { VerifierFor } from '../../core/clearinghouse/token.ts';
+import type { VerifierFor } from '../../core/clearinghouse/token.ts';
 
 function kidOf(publicKey: KeyObject): string {
   const raw = publicKey.export({ format: 'jwk' }).x as string;

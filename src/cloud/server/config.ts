@@ -38,6 +38,17 @@ export interface ServerConfig {
   readonly gateLifetimeS: number;
   readonly maxKeepaliveS: number;
   readonly accountingS: number;
+  /**
+   * Authorization by the clearinghouse before admission: `off`; `required` (a line gets QoS only
+   * with a valid token or the clearinghouse's yes); `optional` (as required, but a clearinghouse
+   * that does not answer lets the call have QoS unauthorized).
+   */
+  readonly authorization: 'off' | 'optional' | 'required';
+  /** This server's policy domain: the audience of tokens (default: the server id). */
+  readonly domain: string | null;
+  /** The clearinghouse's public key set, to verify tokens call control presents. */
+  readonly clearinghouseKeysFile: string | null;
+  readonly clearinghouseTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -59,6 +70,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   gateLifetimeS: 3600,
   maxKeepaliveS: 60,
   accountingS: 0,
+  authorization: 'off',
+  domain: null,
+  clearinghouseKeysFile: null,
+  clearinghouseTimeoutMs: 1000,
   logLevel: 'info',
 };
 
@@ -78,6 +93,11 @@ export const USAGE = `callqos-cloud: the QoS control server with its session API
   --gate-lifetime-s <s>      router-side lifetime of a gate: how long it outlives a lost removal,
                              and the longest call it serves (default ${DEFAULT_CONFIG.gateLifetimeS})
   --accounting-s <s>         interim usage reports from routers (default ${DEFAULT_CONFIG.accountingS}: only at the end)
+  --authorization <policy>   off, optional or required: the clearinghouse authorizes each call's QoS
+                             (a token call control presents, or an auth.request) (default ${DEFAULT_CONFIG.authorization})
+  --domain <id>              this server's policy domain, the audience of tokens (default: its id)
+  --clearinghouse-keys <f>   the clearinghouse's public key set, to verify presented tokens
+  --clearinghouse-timeout-ms <ms>  how long to wait for the clearinghouse (default ${DEFAULT_CONFIG.clearinghouseTimeoutMs})
   --log-level <level>        debug, info, warn or error (default ${DEFAULT_CONFIG.logLevel})
 `;
 
@@ -153,6 +173,20 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
         break;
       case '--accounting-s':
         problem = set(integer(value, flag, 0, 86400), (v) => (c.accountingS = v));
+        break;
+      case '--authorization':
+        if (value !== 'off' && value !== 'optional' && value !== 'required') return fail({ code: 'E_ARGS', message: '--authorization is off, optional or required', path: flag });
+        c.authorization = value;
+        break;
+      case '--domain':
+        if (!DEVICE_ID.test(value)) return fail({ code: 'E_ARGS', message: '--domain must be letters, digits, . _ - (up to 64)', path: flag });
+        c.domain = value;
+        break;
+      case '--clearinghouse-keys':
+        c.clearinghouseKeysFile = value;
+        break;
+      case '--clearinghouse-timeout-ms':
+        problem = set(integer(value, flag, 10, 60_000), (v) => (c.clearinghouseTimeoutMs = v));
         break;
       case '--log-level':
         if (!['debug', 'info', 'warn', 'error'].includes(value)) return fail({ code: 'E_ARGS', message: '--log-level is debug, info, warn or error', path: flag });

@@ -4,7 +4,11 @@
  * devices, index refresh), and the HTTP front. The broker connection and the store are given, so
  * that tests and `main.ts` choose them.
  */
-import { allCcFilter, allDevicesFilter } from '../../core/protocol/topics.ts';
+import { allCcFilter, allDevicesFilter, chTopic } from '../../core/protocol/topics.ts';
+import { decodeMessage } from '../../core/protocol/envelope.ts';
+import type { VerifierFor } from '../../core/clearinghouse/token.ts';
+import { Authorizer } from './authorizer.ts';
+import { ClearinghouseClient } from './clearinghouse-client.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Store } from '../store/types.ts';
 import { CcApi } from './cc-api.ts';
@@ -33,9 +37,13 @@ export interface QosServerParts {
   readonly admit: AdmissionCheck;
   readonly log: Logger;
   readonly now?: () => number;
+  /** The clearinghouse's public keys, to verify tokens call control presents (authorization on). */
+  readonly verifierFor?: VerifierFor | null;
 }
 
 const SWEEP_MS = 100;
+/** How often usage indications the clearinghouse has not confirmed are sent again. */
+const USAGE_RESEND_MS = 10_000;
 const INDEX_REFRESH_MS = 1000;
 
 export class QosServer {
@@ -44,6 +52,8 @@ export class QosServer {
   readonly sessions: SessionManager;
   readonly inbound: Inbound;
   readonly index: RouterIndex;
+  /** With authorization on: the link to the clearinghouse. */
+  readonly clearinghouse: ClearinghouseClient | null;
   private http: HttpApi | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
 
@@ -54,7 +64,24 @@ export class QosServer {
     this.outbox = new Outbox(bus, config.serverId, Math.floor(now() / 1000) % 2147483647, now);
     this.index = new RouterIndex(store, log.child('index'), now);
     let devices: DeviceLink | null = null;
+    // With authorization on: the clearinghouse link, and the authorizer that uses it.
+    let authorization: { authorizer: Authorizer; clearinghouse: ClearinghouseClient } | null = null;
+    if (config.authorization !== 'off') {
+      const clearinghouse = new ClearinghouseClient(this.outbox, config.clearinghouseTimeoutMs, log.child('clearinghouse'));
+      const authorizer = new Authorizer({
+        policy: config.authorization,
+        domain: config.domain ?? config.serverId,
+        verifierFor: parts.verifierFor ?? null,
+        clearinghouse,
+        store,
+        log: log.child('authorization'),
+        now,
+      });
+      authorization = { authorizer, clearinghouse };
+    }
+    this.clearinghouse = authorization?.clearinghouse ?? null;
     this.sessions = new SessionManager({
+      ...(authorization ?? {}),
       store,
       outbox: this.outbox,
       planner: parts.planner,
@@ -88,6 +115,15 @@ export class QosServer {
     await bus.subscribe(allDevicesFilter('up', share), receive);
     await bus.subscribe(allDevicesFilter('status', share), receive);
     await bus.subscribe(allCcFilter('req', share), receive);
+    const clearinghouse = this.clearinghouse;
+    if (clearinghouse) {
+      // This instance's own answers: not shared, each instance asks on its own topic.
+      await bus.subscribe(chTopic(config.serverId, 'res'), (_topic, text) => {
+        const decoded = decodeMessage(text);
+        if (decoded.ok) clearinghouse.receive(decoded.value);
+        else log.warn('malformed clearinghouse answer dropped', { code: decoded.error.code, reason: decoded.error.message.slice(0, 200) });
+      });
+    }
     // A broker that restarted without persistence lost the retained desired state: publish it
     // again. A router gets it at its own reconnect and resynchronises if it differs.
     bus.onReconnect(() => void this.republishDesired().catch((err: unknown) => log.error('republishing desired state failed', { error: String(err) })));
@@ -101,6 +137,7 @@ export class QosServer {
     every(Math.max(1000, config.gateLifetimeS * 100), () => this.sessions.refreshGates(), 'gate lifetime renewal');
     every(INDEX_REFRESH_MS, () => this.index.refresh(), 'router index refresh');
     every(config.maxKeepaliveS * 1000, () => this.devices.expireSilent(), 'silent device check');
+    if (clearinghouse) every(USAGE_RESEND_MS, () => this.sessions.resendUsage(), 'usage resend');
     let http: { host: string; port: number } | null = null;
     if (config.httpPort !== null) {
       this.http = new HttpApi(this.sessions, { host: config.httpHost, port: config.httpPort, onError: (m, f) => log.error(m, { error: String(f.error) }) });

@@ -26,6 +26,10 @@ import type { SessionApi } from './http-api.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import type { Outbox } from './outbox.ts';
 import { sessionView } from './session-view.ts';
+import type { Authorizer } from './authorizer.ts';
+import type { ClearinghouseClient } from './clearinghouse-client.ts';
+import { buildUsageIndication } from './usage-indication.ts';
+import type { UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
 
 /** One gate the plan puts on one router. */
 export interface PlannedGate {
@@ -67,12 +71,18 @@ export interface SessionManagerDeps {
   readonly config: Pick<ServerConfig, 'decisionDeadlineMs' | 'removalDeadlineMs' | 'offlinePolicy' | 'gateLifetimeS'>;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Authorization by the clearinghouse before admission; absent: none (policy off). */
+  readonly authorizer?: Authorizer;
+  /** Where a finished call's usage indication goes (with the authorizer). */
+  readonly clearinghouse?: ClearinghouseClient;
 }
 
 const LIVE_LINE: readonly SessionState[] = ['pending', 'active'];
 /** How often a request waiting for its call to settle reads the store (for reports another instance handled). */
 const SETTLE_POLL_MS = 200;
 const HELD_GATE: readonly GateState[] = ['installing', 'installed'];
+/** Lines that may still change what the call used: until none is left, no usage indication. */
+const UNFINISHED_LINE: readonly SessionState[] = ['pending', 'active', 'ending'];
 
 /** The part of a request that decides a line's gates: equal specs need no change. */
 function lineSpec(body: SessionAddBody, media: MediaLine): JsonObject {
@@ -88,6 +98,8 @@ export class SessionManager implements SessionApi, GateReportSink {
   private readonly waiters = new Map<string, Set<(known?: CallRecords) => void>>();
   private readonly now: () => number;
   private sweeping = false;
+  /** Calls whose usage indication is on its way to the clearinghouse now. */
+  private readonly reporting = new Set<string>();
 
   constructor(private readonly deps: SessionManagerDeps) {
     this.now = deps.now ?? Date.now;
@@ -100,7 +112,7 @@ export class SessionManager implements SessionApi, GateReportSink {
     // Outside the call's queue: the reports that settle it go through that queue.
     if (body.wait !== true) return ok(await this.view(body.callId));
     const settled = await this.settle(body.callId, this.now() + this.deps.config.decisionDeadlineMs);
-    return ok(settled ? sessionView(body.callId, settled.lines, settled.gates) : await this.view(body.callId));
+    return ok(settled ? await this.withToken(sessionView(body.callId, settled.lines, settled.gates)) : await this.view(body.callId));
   }
 
   /** A re-INVITE or UPDATE: the same as add, which only changes lines whose media changed. */
@@ -128,6 +140,10 @@ export class SessionManager implements SessionApi, GateReportSink {
       }
       const call: CallRecords = { lines: [...after.values()], gates: gates ?? (await this.deps.store.listGates({ callId: body.callId })) };
       for (const ended of await this.settleEnding(body.callId, call)) after.set(ended.line, ended);
+      if (this.deps.authorizer && body.releasedBy !== undefined) {
+        await this.deps.store.noteRelease(body.callId, { releasedBy: body.releasedBy, sipStatus: body.sipStatus ?? null, reason: body.reason ?? null });
+      }
+      this.finishIfDone(body.callId, [...after.values()]);
       return ok(sessionView(body.callId, [...after.values()], call.gates));
     });
   }
@@ -144,7 +160,14 @@ export class SessionManager implements SessionApi, GateReportSink {
 
   private async view(callId: string): Promise<SessionStateBody> {
     const { lines, gates } = await this.deps.store.readCall(callId);
-    return sessionView(callId, lines, gates);
+    return this.withToken(sessionView(callId, lines, gates));
+  }
+
+  /** With authorization on, the answer carries the call's token for call control to pass on in SIP. */
+  private async withToken(view: SessionStateBody): Promise<SessionStateBody> {
+    if (!this.deps.authorizer) return view;
+    const auth = await this.deps.store.getAuthorization(view.callId);
+    return auth ? { ...view, token: auth.token } : view;
   }
 
 
@@ -162,10 +185,32 @@ export class SessionManager implements SessionApi, GateReportSink {
     if (changed.length > 0) {
       const locator = await this.deps.locator();
       const plans = changed.map(({ media, old }) => ({ media, old, plan: this.deps.planner.plan(locator, body.callId, body, media, this.deps.config.gateLifetimeS) }));
-      const outcome = await this.deps.store.transaction((tx) => this.admitLines(tx, client, body, plans));
+      const unauthorized = await this.authorizeLines(body, plans);
+      const outcome = await this.deps.store.transaction((tx) => this.admitLines(tx, client, body, plans, unauthorized));
       await this.sendDecisions(outcome);
       for (const line of outcome.rejected) this.deps.log.info('session line rejected', { call: body.callId, line: line.line, reason: line.reason });
     }
+  }
+
+  /**
+   * Asks the authorizer for the lines about to get gates; null when they may have them (or no
+   * authorization is configured), else why not.
+   */
+  private async authorizeLines(body: SessionAddBody, plans: readonly { media: MediaLine; plan: LinePlan }[]): Promise<string | null> {
+    const authorizer = this.deps.authorizer;
+    const wanted = plans.filter(({ plan }) => plan.reason === null && plan.gates.length > 0);
+    if (!authorizer || wanted.length === 0) return null;
+    const flows = wanted.map(({ media, plan }) => ({
+      line: media.line,
+      offer: media.offer,
+      answer: media.answer,
+      dscp: plan.gates[0]!.gate.dscp,
+      kbps: Math.max(...plan.gates.map((g) => g.gate.rateKbps)),
+    }));
+    const first = wanted[0]!;
+    const deviceAt = (address: string) => first.plan.gates.find((g) => g.gate.lan.address === address)?.device ?? null;
+    const outcome = await authorizer.authorize(body, flows, { sourceDevice: deviceAt(first.media.offer.address), destinationDevice: deviceAt(first.media.answer.address) });
+    return outcome.ok ? null : outcome.reason;
   }
 
   /**
@@ -178,6 +223,8 @@ export class SessionManager implements SessionApi, GateReportSink {
     client: string,
     body: SessionAddBody,
     plans: readonly { media: MediaLine; old: SessionRecord | undefined; plan: LinePlan }[],
+    /** Why the clearinghouse refused these lines, if it did: refused like a budget. */
+    unauthorized: string | null,
   ): Promise<{ install: Map<string, Gate[]>; modify: Map<string, Gate[]>; remove: Map<string, string[]>; rejected: { line: number; reason: string }[]; versions: Map<string, number> }> {
     const now = this.now();
     const install = new Map<string, Gate[]>();
@@ -196,7 +243,7 @@ export class SessionManager implements SessionApi, GateReportSink {
     const locked = new Map((await tx.lockDevices(devices)).map((d) => [d.id, d]));
 
     // Why the whole request fails, if it does: an unknown or offline router, or a budget.
-    let refusal: string | null = null;
+    let refusal: string | null = unauthorized;
     for (const device of devices) {
       const record = locked.get(device);
       if (!record || record.link === null) refusal ??= `router ${device} has not opened a session with the server`;
@@ -453,6 +500,7 @@ export class SessionManager implements SessionApi, GateReportSink {
   private async notify(callId: string, known?: CallRecords): Promise<void> {
     this.wake(callId, known);
     const lines = known?.lines ?? (await this.deps.store.listSessions({ callId }));
+    this.finishIfDone(callId, lines);
     const client = lines[0]?.client;
     // The anonymous HTTP client has nobody listening for notices: it has its answer, or asks again.
     if (client === undefined || client === ANONYMOUS_HTTP_CLIENT) return;
@@ -493,6 +541,49 @@ export class SessionManager implements SessionApi, GateReportSink {
         set.add(done);
       });
     }
+  }
+
+  // ---- usage for the clearinghouse -----------------------------------------------------------
+
+  /**
+   * Once no line of an authorized call can change any more, its usage indication is built (by one
+   * instance: the store sets it once) and sent. Runs beside the call's work, not in its queue: the
+   * clearinghouse's answer must not hold the call's next request up.
+   */
+  private finishIfDone(callId: string, lines: readonly SessionRecord[]): void {
+    if (!this.deps.clearinghouse || lines.length === 0 || lines.some((l) => UNFINISHED_LINE.includes(l.state))) return;
+    void (async () => {
+      const auth = await this.deps.store.getAuthorization(callId);
+      if (!auth || auth.usage !== null) return;
+      const [gates, usage] = await Promise.all([this.deps.store.listGates({ callId }), this.deps.store.listUsage({ callId })]);
+      const indication = buildUsageIndication(auth, lines, gates, usage);
+      if (await this.deps.store.setAuthorizationUsage(callId, indication as unknown as JsonObject)) await this.sendUsage(callId, indication);
+    })().catch((err: unknown) => this.deps.log.error('building the usage indication failed', { call: callId, error: String(err) }));
+  }
+
+  private async sendUsage(callId: string, indication: UsageIndicationBody): Promise<void> {
+    if (!this.deps.clearinghouse || this.reporting.has(callId)) return;
+    this.reporting.add(callId);
+    try {
+      const answer = await this.deps.clearinghouse.reportUsage(indication);
+      if (!answer.ok) {
+        this.deps.log.warn('usage indication not confirmed; sent again later', { call: callId, reason: answer.error.message });
+        return;
+      }
+      // An error the clearinghouse names (an unknown transaction) does not go away by sending again.
+      if (answer.value.error !== null) this.deps.log.error('the clearinghouse did not record the usage', { call: callId, transaction: indication.transactionId, reason: answer.value.error });
+      await this.deps.store.confirmAuthorizationUsage(callId, this.now());
+    } finally {
+      this.reporting.delete(callId);
+    }
+  }
+
+  /** Sends again the usage indications the clearinghouse has not confirmed (it was away, or the answer lost). */
+  async resendUsage(): Promise<number> {
+    if (!this.deps.clearinghouse) return 0;
+    const waiting = await this.deps.store.listUnconfirmedUsage(100);
+    for (const auth of waiting) await this.sendUsage(auth.callId, auth.usage as unknown as UsageIndicationBody);
+    return waiting.length;
   }
 
   // ---- deadlines -----------------------------------------------------------------------------

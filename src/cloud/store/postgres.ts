@@ -336,8 +336,8 @@ class PgOps {
   }
 
   async putAuthorization(a: CallAuthorization): Promise<CallAuthorization> {
-    await this.db.query('INSERT INTO call_authorizations VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING', [
-      a.callId, a.transactionId, a.source, a.maxDurationS, a.authorizedAtMs, a.release && JSON.stringify(a.release), a.usage && JSON.stringify(a.usage), a.usageConfirmedAtMs,
+    await this.db.query('INSERT INTO call_authorizations VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING', [
+      a.callId, a.transactionId, a.source, a.token, a.maxDurationS, a.authorizedAtMs, a.release && JSON.stringify(a.release), a.usage && JSON.stringify(a.usage), a.usageConfirmedAtMs,
     ]);
     return (await this.getAuthorization(a.callId))!;
   }

@@ -70,6 +70,7 @@ export function authorizationOf(r: Row): CallAuthorization {
     callId: String(r.call_id),
     transactionId: String(r.transaction_id),
     source: r.source as CallAuthorization['source'],
+    token: String(r.token),
     maxDurationS: num(r.max_duration_s),
     authorizedAtMs: num(r.authorized_at_ms),
     release: jsonOrNull(r.release),
@@ -81,7 +82,7 @@ export function authorizationOf(r: Row): CallAuthorization {
 /** The second migration of both stores: authorizations and the tokens calls used. */
 export function authorizationTables(json: string, big: string): string {
   return `CREATE TABLE call_authorizations (
-     call_id TEXT PRIMARY KEY, transaction_id TEXT NOT NULL, source TEXT NOT NULL, max_duration_s INTEGER NOT NULL,
+     call_id TEXT PRIMARY KEY, transaction_id TEXT NOT NULL, source TEXT NOT NULL, token TEXT NOT NULL, max_duration_s INTEGER NOT NULL,
      authorized_at_ms ${big} NOT NULL, release ${json}, usage ${json}, usage_confirmed_at_ms ${big}
    );
    CREATE INDEX call_authorizations_unconfirmed ON call_authorizations (authorized_at_ms) WHERE usage IS NOT NULL AND usage_confirmed_at_ms IS NULL;

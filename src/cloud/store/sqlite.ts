@@ -268,8 +268,8 @@ class SqliteOps {
   }
 
   putAuthorization(a: CallAuthorization): CallAuthorization {
-    this.q('INSERT INTO call_authorizations VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
-      a.callId, a.transactionId, a.source, a.maxDurationS, a.authorizedAtMs, a.release && JSON.stringify(a.release), a.usage && JSON.stringify(a.usage), a.usageConfirmedAtMs,
+    this.q('INSERT INTO call_authorizations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
+      a.callId, a.transactionId, a.source, a.token, a.maxDurationS, a.authorizedAtMs, a.release && JSON.stringify(a.release), a.usage && JSON.stringify(a.usage), a.usageConfirmedAtMs,
     );
     return this.getAuthorization(a.callId)!;
   }

@@ -226,6 +226,8 @@ export interface CallAuthorization {
   readonly transactionId: string;
   /** The clearinghouse answered this server, or call control presented a token. */
   readonly source: 'clearinghouse' | 'token';
+  /** The token, for call control to pass on in SIP (P-Media-Authorization, RFC 3313). */
+  readonly token: string;
   readonly maxDurationS: number;
   readonly authorizedAtMs: number;
   readonly release: CallRelease | null;

@@ -160,13 +160,15 @@ export interface TokenExpectation {
   readonly flows: readonly { line: number; offer: { address: string; port: number }; answer: { address: string; port: number }; dscp: number; kbps: number }[];
 }
 
+/** The signature check for a key id and issuer; undefined when the key is unknown. */
+export type VerifierFor = (kid: string, issuer: string) => ((data: Uint8Array, signature: Uint8Array) => boolean) | undefined;
+
 export interface VerifyOptions {
   /** Milliseconds since the epoch. */
   readonly nowMs: number;
   /** Clock difference tolerated between clearinghouse and verifier, in seconds (default 30). */
   readonly skewS?: number;
-  /** The signature check for a key id; undefined when the key is unknown. */
-  readonly verifierFor: (kid: string, issuer: string) => ((data: Uint8Array, signature: Uint8Array) => boolean) | undefined;
+  readonly verifierFor: VerifierFor;
 }
 
 const sameEnd = (a: { address: string; port: number }, b: { address: string; port: number }) => a.address === b.address && a.port === b.port;

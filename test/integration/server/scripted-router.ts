@@ -17,6 +17,8 @@ export class ScriptedRouter {
   /** What the router holds, by gate id, as the decisions left it. */
   readonly gates = new Map<string, BodyOf<'decision.install'>['gates'][number]>();
   mode: DecisionMode = 'succeed';
+  /** When set, a removal is answered as the agent does: the gates' final usage first, then the success report. */
+  removalUsage: ((gate: BodyOf<'decision.install'>['gates'][number]) => { up: { packets: number; bytes: number }; down: { packets: number; bytes: number } }) | null = null;
   private client!: ServerMqttClient;
   /** Messages this router published (its uplink), for checking that each reached one server once. */
   seq = 0;
@@ -47,8 +49,16 @@ export class ScriptedRouter {
         void this.send('report.failure', { version: m.body.version, gates: m.body.gates.map((g) => ({ id: g.id, code: 'E_APPLY', message: 'nft refused the batch' })) }, m.id);
       }
     } else if (m.type === 'decision.remove' && this.mode !== 'silent') {
+      const usage = this.removalUsage;
+      const ended = m.body.gates.flatMap((id) => {
+        const gate = this.gates.get(id);
+        return gate && usage ? [{ id, ...(gate.session !== undefined ? { session: gate.session } : {}), ...usage(gate), firstSeen: 1, lastSeen: 2, ended: 'removed' as const }] : [];
+      });
       for (const id of m.body.gates) this.gates.delete(id);
-      void this.send('report.success', { version: m.body.version, gates: m.body.gates }, m.id);
+      void (async () => {
+        if (ended.length > 0) await this.send('report.accounting', { gates: ended });
+        await this.send('report.success', { version: m.body.version, gates: m.body.gates }, m.id);
+      })();
     }
     for (const w of [...this.waiters]) {
       if (w.test(m)) {

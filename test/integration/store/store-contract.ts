@@ -289,7 +289,7 @@ export function storeContract(name: string, backend: StoreBackend): void {
     it('keeps call authorizations: the first one wins, release and usage set once, unconfirmed usage listed until confirmed', async () => {
       const store = await fresh();
       const auth = (callId: string, transactionId: string, at = T0): CallAuthorization => ({
-        callId, transactionId, source: 'clearinghouse', maxDurationS: 3600, authorizedAtMs: at, release: null, usage: null, usageConfirmedAtMs: null,
+        callId, transactionId, source: 'clearinghouse', token: `token-of-${transactionId}`, maxDurationS: 3600, authorizedAtMs: at, release: null, usage: null, usageConfirmedAtMs: null,
       });
       expect(await store.putAuthorization(auth('c1', 't1'))).toEqual(auth('c1', 't1'));
       expect(await store.putAuthorization(auth('c1', 't2'))).toEqual(auth('c1', 't1'));

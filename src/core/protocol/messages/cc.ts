@@ -109,6 +109,8 @@ export const sessionStateBody = obj({
     }),
     { max: MAX_MEDIA_LINES },
   ),
+  /** The clearinghouse's token for the call, for call control to carry in SIP (P-Media-Authorization, RFC 3313). */
+  token: optional(text(4096, 1)),
 });
 
 export type MediaLine = Infer<typeof mediaLine>;
