@@ -75,6 +75,11 @@ export class Outbox {
     return this.send(chTopic(client, 'res'), `ch-res:${client}`, type, body, corr);
   }
 
+  /** A call-control client's request to the session API, on its own `cc/<client>/req` topic. */
+  toSessionApi<T extends 'session.add' | 'session.modify' | 'session.delete'>(client: string, type: T, body: BodyOf<T>): Result<Message> {
+    return this.send(ccTopic(client, 'req'), `cc-req:${client}`, type, body, undefined);
+  }
+
   private send<T extends MessageType>(topic: string, recipient: string, type: T, body: BodyOf<T>, corr: string | undefined, retain = false): Result<Message> {
     const message = this.build(recipient, type, body, corr);
     if (!message.ok) return message;

@@ -1,0 +1,289 @@
+/**
+ * The built-in SIP proxy (RFC 3261 section 16, transaction stateful) that drives QoS: registrar
+ * for its domains, Record-Route on dialog-creating requests so that BYE and re-INVITE pass
+ * through it, and the session API fed from the SDP (seed 000 claims 3-5 and 18-20):
+ *
+ *   2xx answering an offer  -> session add (caller's and callee's SDP, the real source addresses);
+ *                              with policy `hold` the 2xx waits until QoS is active (or the
+ *                              deadline), RFC 3312 style, and carries the clearinghouse's token
+ *                              (P-Media-Authorization, RFC 3313); with `forward` it goes at once
+ *   BYE, CANCEL, a failure  -> session delete, saying who released the call
+ *   a call silent too long  -> session delete (a lost BYE)
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../core/log.ts';
+import { parseNameAddr, parseSipUri } from '../../core/sip/headers.ts';
+import { headerValue, withHeaders, type SipMessage, type SipRequest, type SipResponse } from '../../core/sip/message.ts';
+import { CallTable, sessionRequestFor, type CallRecord } from './calls.ts';
+import { aorOf, type Registrar } from './registrar.ts';
+import { hostText, isOurs, nextHop, popOwnRoute, popVia, responseTarget, stampVia, topViaIsOurs, type ProxyAddress } from './routing.ts';
+import { parseSdp, type SdpSession } from './sdp.ts';
+import type { SessionClient } from './session-client.ts';
+import { responseTo, type ServerTransaction, type TransactionLayer } from './transactions.ts';
+import type { Peer, SipTransport } from './transport.ts';
+
+export interface ProxyConfig {
+  readonly address: ProxyAddress;
+  /** Domains (host names) the registrar serves, lower case. */
+  readonly domains: readonly string[];
+  /** `hold`: the 2xx waits for QoS (up to the session API's deadline); `forward`: it goes at once. */
+  readonly qos: 'hold' | 'forward';
+  /** A dialog without any request or response for this long has lost its BYE. */
+  readonly dialogTimeoutMs: number;
+}
+
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+
+function sdpOf(msg: SipMessage): SdpSession | null {
+  const type = headerValue(msg, 'Content-Type')?.toLowerCase() ?? '';
+  if (!type.startsWith('application/sdp') || msg.body === '') return null;
+  const sdp = parseSdp(Buffer.from(msg.body, 'latin1').toString('utf8'));
+  return sdp.ok ? sdp.value : null;
+}
+
+/** Whether the offer being answered now is the caller's (an initial INVITE, or the caller's re-INVITE). */
+const offerFromCaller = (call: CallRecord): boolean => call.pendingOffer?.fromCaller ?? true;
+
+const tagOf = (value: string | undefined): string | null => {
+  if (value === undefined) return null;
+  const p = parseNameAddr(value);
+  return p.ok ? p.value.params.get('tag') ?? null : null;
+};
+
+export class SipProxy {
+  readonly calls = new CallTable();
+  private readonly toTag = randomBytes(6).toString('hex');
+
+  constructor(
+    private readonly transport: SipTransport,
+    private readonly transactions: TransactionLayer,
+    private readonly registrar: Registrar,
+    private readonly sessions: SessionClient,
+    private readonly config: ProxyConfig,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    transport.onMessage((msg, source) => (msg.kind === 'request' ? this.onRequest(msg, source) : this.onResponse(msg, source)));
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  private onRequest(received: SipRequest, source: Peer): void {
+    const req = stampVia(received, source);
+    const match = this.transactions.receiveRequest(req, source);
+    if (match.kind === 'ack-absorbed') return this.transactions.absorbAck(req);
+    if (match.kind === 'ack-2xx') return this.forwardStateless(req);
+    if (match.kind === 'retransmission') return;
+    const tx = match.tx;
+    if (req.method === 'CANCEL') return this.cancel(tx);
+
+    const maxForwards = Number(headerValue(req, 'Max-Forwards') ?? '70');
+    if (!Number.isInteger(maxForwards) || maxForwards <= 0) return this.transactions.respond(tx, responseTo(req, 483, 'Too Many Hops', this.toTag));
+    const uri = parseSipUri(req.uri);
+    if (req.method === 'REGISTER' && uri.ok && isOurs(uri.value, this.config.address, this.config.domains)) {
+      return this.transactions.respond(tx, this.registrar.register(req, source, this.toTag));
+    }
+    const { req: routed, routes } = popOwnRoute(withHeaders(req, { drop: ['Max-Forwards'], prepend: [{ name: 'Max-Forwards', value: String(maxForwards - 1) }] }), this.config.address, this.config.domains);
+    let outgoing = routed;
+    let hop: Peer | null;
+    if (routes.length === 0 && uri.ok && isOurs(uri.value, this.config.address, this.config.domains)) {
+      if (uri.value.user === null) {
+        // Addressed to the proxy itself: OPTIONS is a keep-alive or a capability query.
+        return this.transactions.respond(tx, responseTo(req, req.method === 'OPTIONS' ? 200 : 405, req.method === 'OPTIONS' ? 'OK' : 'Method Not Allowed', this.toTag));
+      }
+      const binding = this.registrar.lookup(aorOf(uri.value))[0];
+      if (!binding) return this.transactions.respond(tx, responseTo(req, 404, 'Not Found', this.toTag));
+      outgoing = { ...outgoing, uri: binding.contact };
+      hop = binding.source;
+    } else hop = nextHop(outgoing, routes);
+    if (hop === null) return this.transactions.respond(tx, responseTo(req, 416, 'Unsupported URI Scheme', this.toTag));
+
+    const inDialog = tagOf(headerValue(req, 'To')) !== null;
+    if (DIALOG_CREATING.has(req.method) && !inDialog) {
+      const rr = `<sip:${hostText(this.config.address.host)}:${this.config.address.port};lr${hop.transport === 'TCP' ? ';transport=tcp' : ''}>`;
+      outgoing = withHeaders(outgoing, { prepend: [{ name: 'Record-Route', value: rr }] });
+    }
+    if (req.method === 'INVITE') this.noteInvite(req, source, inDialog);
+    if (req.method === 'BYE') this.byeSeen(req);
+    this.forward(tx, outgoing, hop);
+  }
+
+  private noteInvite(req: SipRequest, source: Peer, inDialog: boolean): void {
+    const callId = headerValue(req, 'Call-ID')!;
+    const sdp = sdpOf(req);
+    let call = this.calls.get(callId);
+    if (!inDialog && !call) {
+      const from = parseNameAddr(headerValue(req, 'From')!);
+      const to = parseNameAddr(headerValue(req, 'To')!);
+      call = this.calls.start({
+        callId,
+        callerTag: tagOf(headerValue(req, 'From')) ?? '',
+        callerUri: from.ok ? from.value.uriText : 'unknown',
+        calleeUri: to.ok ? to.value.uriText : 'unknown',
+        callerSource: source.host,
+        pendingOffer: null,
+        startedAtMs: this.now(),
+      });
+    }
+    if (!call) return;
+    call.lastSeenMs = this.now();
+    if (sdp) call.pendingOffer = { sdp, fromCaller: tagOf(headerValue(req, 'From')) === call.callerTag };
+  }
+
+  private byeSeen(req: SipRequest): void {
+    const call = this.calls.end(headerValue(req, 'Call-ID')!);
+    if (!call) return;
+    const byCaller = tagOf(headerValue(req, 'From')) === call.callerTag;
+    this.endSession(call, { releasedBy: byCaller ? 'caller' : 'callee', sipStatus: 200, reason: `BYE from ${byCaller ? 'caller' : 'callee'}` });
+  }
+
+  /** CANCEL (RFC 3261 section 9.2): 200 for the CANCEL; the INVITE's downstream branch is cancelled, its 487 comes back. */
+  private cancel(tx: ServerTransaction): void {
+    const invite = this.transactions.inviteFor(tx.request);
+    if (!invite) return this.transactions.respond(tx, responseTo(tx.request, 481, 'Call/Transaction Does Not Exist', this.toTag));
+    this.transactions.respond(tx, responseTo(tx.request, 200, 'OK', this.toTag));
+    const branch = this.downstream.get(invite.key);
+    if (branch) this.transactions.cancel(branch);
+    else if (invite.lastResponse === null || invite.lastResponse.status < 200) this.transactions.respond(invite, responseTo(invite.request, 487, 'Request Terminated', this.toTag));
+    const call = this.calls.get(headerValue(tx.request, 'Call-ID')!);
+    if (call && !call.answered) {
+      this.calls.end(call.callId);
+      this.endSession(call, { releasedBy: 'caller', sipStatus: 487, reason: 'CANCEL' });
+    }
+  }
+
+  /** The INVITE client transaction forwarding each server transaction, for CANCEL. */
+  private readonly downstream = new Map<string, ReturnType<TransactionLayer['sendRequest']>>();
+
+  private forward(tx: ServerTransaction, req: SipRequest, hop: Peer): void {
+    const client = this.transactions.sendRequest(
+      req,
+      hop,
+      (res, from) => this.relay(tx, req, popVia(res), from),
+      () => {
+        this.downstream.delete(tx.key);
+        if (tx.lastResponse === null || tx.lastResponse.status < 200) this.transactions.respond(tx, responseTo(tx.request, 408, 'Request Timeout', this.toTag));
+        this.failed(tx.request, 408);
+      },
+    );
+    if (req.method === 'INVITE') this.downstream.set(tx.key, client);
+  }
+
+  // ---- responses -----------------------------------------------------------------------------
+
+  private onResponse(res: SipResponse, source: Peer): void {
+    if (this.transactions.receiveResponse(res, source)) return;
+    // Not ours to match (a 2xx repeated after its transaction ended): pass it back by its Via.
+    if (!topViaIsOurs(res, this.config.address)) return;
+    const back = popVia(res);
+    const target = responseTarget(back);
+    if (target) this.transport.send(target, back);
+  }
+
+  /** A downstream response to a forwarded request, our Via already off; `from`: where the packet came from. */
+  private relay(tx: ServerTransaction, forwarded: SipRequest, res: SipResponse, from: Peer): void {
+    const callId = headerValue(res, 'Call-ID')!;
+    const call = this.calls.get(callId);
+    if (call) call.lastSeenMs = this.now();
+    if (res.status >= 200) this.downstream.delete(tx.key);
+    if (forwarded.method !== 'INVITE' || !call) return this.transactions.respond(tx, res);
+    if (res.status >= 300) {
+      this.failed(tx.request, res.status);
+      return this.transactions.respond(tx, res);
+    }
+    if (res.status < 200) return this.transactions.respond(tx, res);
+    // A 2xx: repeated by the callee until the ACK. Held: the copies wait with it; sent: sent again.
+    if (call.holding) return;
+    if (call.forwarded2xx?.txKey === tx.key) return this.transactions.respond(tx, call.forwarded2xx.res);
+    call.answered = true;
+    // The callee is located by where its answer really came from, never by a header it wrote.
+    if (offerFromCaller(call)) call.calleeSource = from.host;
+    const answer = sdpOf(res);
+    const offer = call.pendingOffer;
+    if (!answer || !offer) {
+      call.forwarded2xx = { txKey: tx.key, res };
+      return this.transactions.respond(tx, res);
+    }
+    call.pendingOffer = null;
+    if (offer.fromCaller) {
+      call.callerSdp = offer.sdp;
+      call.calleeSdp = answer;
+    } else {
+      call.calleeSdp = offer.sdp;
+      call.callerSdp = answer;
+    }
+    void this.sendSession(tx, call, res);
+  }
+
+  /** Adds (or changes) the session; with `hold` the 2xx goes on only after the answer, carrying the token. */
+  private async sendSession(tx: ServerTransaction, call: CallRecord, res: SipResponse): Promise<void> {
+    const hold = this.config.qos === 'hold';
+    const request = sessionRequestFor(call, hold);
+    if (!request.ok) {
+      this.log.info('no QoS for this call', { call: call.callId, reason: request.error.message });
+      call.forwarded2xx = { txKey: tx.key, res };
+      return this.transactions.respond(tx, res);
+    }
+    call.inSessionApi = true;
+    if (!hold) {
+      call.forwarded2xx = { txKey: tx.key, res };
+      this.transactions.respond(tx, res);
+      const added = await this.sessions.add(request.value.body);
+      if (!added.ok) this.log.warn('session API did not answer', { call: call.callId, reason: added.error.message });
+      return;
+    }
+    call.holding = true;
+    const added = await this.sessions.add(request.value.body);
+    call.holding = false;
+    let out = res;
+    if (added.ok) {
+      this.log.info('QoS for call', { call: call.callId, state: added.value.state, reason: added.value.reason ?? '' });
+      if (added.value.token !== undefined) out = withHeaders(res, { append: [{ name: 'P-Media-Authorization', value: added.value.token }] });
+    } else this.log.warn('session API did not answer; the call goes on best effort', { call: call.callId, reason: added.error.message });
+    call.forwarded2xx = { txKey: tx.key, res: out };
+    this.transactions.respond(tx, out);
+  }
+
+  // ---- ending --------------------------------------------------------------------------------
+
+  private failed(req: SipRequest, status: number): void {
+    const call = this.calls.get(headerValue(req, 'Call-ID')!);
+    if (!call || call.answered) return;
+    this.calls.end(call.callId);
+    this.endSession(call, { releasedBy: status === 408 ? 'network' : 'callee', sipStatus: status, reason: `INVITE failed: ${status}` });
+  }
+
+  private endSession(call: CallRecord, how: { releasedBy: 'caller' | 'callee' | 'network'; sipStatus: number | null; reason: string }): void {
+    if (!call.inSessionApi) return;
+    void this.sessions
+      .remove({ callId: call.callId, reason: how.reason, releasedBy: how.releasedBy, ...(how.sipStatus !== null ? { sipStatus: how.sipStatus } : {}) })
+      .then((r) => {
+        if (!r.ok) this.log.warn('session delete not answered', { call: call.callId, reason: r.error.message });
+      });
+  }
+
+  /** Ends the sessions of dialogs silent for too long (their BYE was lost); returns how many. */
+  expireDialogs(): number {
+    const gone = this.calls.expire(this.now(), this.config.dialogTimeoutMs);
+    for (const call of gone) this.endSession(call, { releasedBy: 'network', sipStatus: null, reason: 'dialog timed out' });
+    return gone.length;
+  }
+
+  /** An ACK for a 2xx (end to end) or anything else forwarded without a transaction. */
+  private forwardStateless(req: SipRequest): void {
+    const call = this.calls.get(headerValue(req, 'Call-ID') ?? '');
+    if (call) call.lastSeenMs = this.now();
+    const { req: routed, routes } = popOwnRoute(req, this.config.address, this.config.domains);
+    const uri = parseSipUri(routed.uri);
+    let hop = nextHop(routed, routes);
+    let out = routed;
+    if (routes.length === 0 && uri.ok && isOurs(uri.value, this.config.address, this.config.domains) && uri.value.user !== null) {
+      const binding = this.registrar.lookup(aorOf(uri.value))[0];
+      if (!binding) return;
+      out = { ...routed, uri: binding.contact };
+      hop = binding.source;
+    }
+    if (hop === null) return;
+    this.transport.send(hop, withHeaders(out, { prepend: [{ name: 'Via', value: `SIP/2.0/${hop.transport} ${hostText(this.config.address.host)}:${this.config.address.port};branch=z9hG4bK${randomBytes(8).toString('hex')}` }] }));
+  }
+}
