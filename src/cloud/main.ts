@@ -5,6 +5,7 @@
  *                                        without --broker it runs an embedded broker too
  *   callqos-cloud credentials <...>      manage broker logins (see credentials --help)
  *   callqos-cloud clearinghouse <...>    the clearinghouse: keys, service, settlement (see clearinghouse --help)
+ *   callqos-cloud sip run <...>          the built-in SIP proxy (see sip --help)
  *
  * `npm start` runs it with the embedded defaults: an in-process broker and a SQLite file.
  */
@@ -15,6 +16,7 @@ import { loadCredentials } from './broker/credentials.ts';
 import { runCredentialsCli } from './broker/credentials-cli.ts';
 import { runClearinghouseCli } from './clearinghouse/cli.ts';
 import { loadPublicKeys } from './clearinghouse/keys.ts';
+import { runSipCli } from './sip/cli.ts';
 import { connectServerMqtt } from './mqtt/client.ts';
 import { createLogger } from '../core/log.ts';
 import { parseServerArgs, USAGE } from './server/config.ts';
@@ -84,6 +86,7 @@ async function run(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'credentials') {
     return runCredentialsCli(argv.slice(1), { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) });
   }
+  if (argv[0] === 'sip') return runSipCli(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
   if (argv[0] === 'clearinghouse') return runClearinghouseCli(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
   return serve(argv);
 }
