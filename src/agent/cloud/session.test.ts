@@ -91,9 +91,10 @@ describe('agent cloud session', () => {
     await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
     const syncs = () => t.sent.filter((m) => m.type === 'sync.request').length;
     expect(syncs()).toBe(1);
-    await t.fake.advance(8_000);
+    // The retry comes after 10 s, jittered by up to a quarter either way: 7.5 to 12.5 s.
+    await t.fake.advance(7_400);
     expect(syncs()).toBe(1);
-    await t.fake.advance(5_000);
+    await t.fake.advance(5_200);
     expect(syncs()).toBe(2);
     // The link restarts before any answer: after the new accept the router syncs at once.
     t.session.started();

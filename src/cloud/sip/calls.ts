@@ -20,8 +20,10 @@ export interface CallRecord {
   calleeSource: string | null;
   callerSdp: SdpSession | null;
   calleeSdp: SdpSession | null;
-  /** An offer waiting for its answer, and which side made it. */
-  pendingOffer: { sdp: SdpSession; fromCaller: boolean } | null;
+  /** An offer waiting for its answer, which side made it, and the token its request presented (RFC 3313). */
+  pendingOffer: { sdp: SdpSession; fromCaller: boolean; token: string | null } | null;
+  /** The token presented with the offer being answered, for the session request. */
+  token: string | null;
   /** The session API has the call (an add was sent). */
   inSessionApi: boolean;
   /** A 2xx to the INVITE held until QoS is active, or the 2xx as forwarded (sent again on retransmissions). */
@@ -36,8 +38,8 @@ export interface CallRecord {
 export class CallTable {
   private readonly calls = new Map<string, CallRecord>();
 
-  start(record: Omit<CallRecord, 'calleeSource' | 'callerSdp' | 'calleeSdp' | 'inSessionApi' | 'holding' | 'forwarded2xx' | 'answered' | 'lastSeenMs'>): CallRecord {
-    const call: CallRecord = { ...record, calleeSource: null, callerSdp: null, calleeSdp: null, inSessionApi: false, holding: false, forwarded2xx: null, answered: false, lastSeenMs: record.startedAtMs };
+  start(record: Omit<CallRecord, 'calleeSource' | 'callerSdp' | 'calleeSdp' | 'inSessionApi' | 'holding' | 'forwarded2xx' | 'answered' | 'lastSeenMs' | 'token'>): CallRecord {
+    const call: CallRecord = { ...record, token: null, calleeSource: null, callerSdp: null, calleeSdp: null, inSessionApi: false, holding: false, forwarded2xx: null, answered: false, lastSeenMs: record.startedAtMs };
     this.calls.set(record.callId, call);
     return call;
   }
@@ -78,6 +80,7 @@ export function sessionRequestFor(call: CallRecord, wait: boolean): Result<{ bod
       callee: { source: call.calleeSource, uri: call.calleeUri.slice(0, 256) },
       media: media.value.lines,
       wait,
+      ...(call.token !== null ? { token: call.token } : {}),
     },
     skipped: media.value.skipped,
   });

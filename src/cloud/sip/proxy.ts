@@ -127,7 +127,9 @@ export class SipProxy {
     }
     if (!call) return;
     call.lastSeenMs = this.now();
-    if (sdp) call.pendingOffer = { sdp, fromCaller: tagOf(headerValue(req, 'From')) === call.callerTag };
+    // A token the caller was handed (by a clearinghouse, another domain) travels with its offer.
+    const token = headerValue(req, 'P-Media-Authorization');
+    if (sdp) call.pendingOffer = { sdp, fromCaller: tagOf(headerValue(req, 'From')) === call.callerTag, token: token !== undefined && token.length > 0 && token.length <= 4096 ? token : null };
   }
 
   private byeSeen(req: SipRequest): void {
@@ -159,7 +161,11 @@ export class SipProxy {
     const client = this.transactions.sendRequest(
       req,
       hop,
-      (res, from) => this.relay(tx, req, popVia(res), from),
+      (res, from) => {
+        const back = popVia(res);
+        // No Via left under ours: the response was meant for the proxy itself (RFC 3261 section 16.7).
+        if (headerValue(back, 'Via') !== undefined) this.relay(tx, req, back, from);
+      },
       () => {
         this.downstream.delete(tx.key);
         if (tx.lastResponse === null || tx.lastResponse.status < 200) this.transactions.respond(tx, responseTo(tx.request, 408, 'Request Timeout', this.toTag));
@@ -205,6 +211,7 @@ export class SipProxy {
       return this.transactions.respond(tx, res);
     }
     call.pendingOffer = null;
+    call.token = offer.token;
     if (offer.fromCaller) {
       call.callerSdp = offer.sdp;
       call.calleeSdp = answer;

@@ -50,6 +50,8 @@ export class Registrar {
       for (const text of contacts) {
         const contact = parseNameAddr(text);
         if (!contact.ok) return responseTo(req, 400, `Bad Contact (${contact.error.message.slice(0, 60)})`, toTag);
+        // The contact becomes a Request-URI: only a SIP URI that parses will do.
+        if (contact.value.uri === null) return responseTo(req, 400, 'Bad Contact (not a sip or sips URI)', toTag);
         const asked = contact.value.params.get('expires');
         const expires = Math.min(asked !== undefined && /^\d{1,10}$/.test(asked) ? Number(asked) : defaultExpires, this.options.maxExpiresS);
         current = current.filter((b) => b.contact !== contact.value.uriText);

@@ -82,6 +82,8 @@ export function parseHostPort(text: string): Result<{ host: string; port: number
 
 /** sip: or sips: URI (RFC 3261 section 19.1). */
 export function parseSipUri(text: string): Result<SipUri> {
+  // RFC 3261 section 25.1: a URI is printable ASCII; spaces, quotes and angle brackets only escaped.
+  if (!/^[\x21-\x7e]+$/.test(text.trim()) || /[<>"]/.test(text)) return bad('E_SIP_URI', `a SIP URI is printable ASCII without <, > or ": ${JSON.stringify(text.slice(0, 80))}`);
   const m = /^(sips?):([^?]*)(?:\?(.*))?$/i.exec(text.trim());
   if (!m) return bad('E_SIP_URI', `not a sip: or sips: URI: ${JSON.stringify(text.slice(0, 80))}`);
   const scheme = m[1]!.toLowerCase() as 'sip' | 'sips';
