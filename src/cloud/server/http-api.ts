@@ -7,6 +7,9 @@
  *   DELETE /v1/sessions/<callId>     optional {reason}     -> 200 session.state body
  *   GET    /v1/sessions/<callId>                           -> 200 session.state body, or 404
  *   GET    /v1/health                                      -> 200 {ok, ...} from the service
+ *   POST   /v1/sip/answered          offer and answer SDP  -> 200 session.state body (see src/cloud/sip/answered.ts);
+ *                                    with ?format=token the body is the call's token alone, text/plain
+ *   POST   /v1/sip/ended             session.delete body   -> 200 session.state body
  *
  * A body that does not validate gets 400 with `{error: {code, message, path}}` naming the field;
  * nothing of it reaches the service. The caller is identified by the `X-Callqos-Client` header
@@ -22,6 +25,7 @@ import type { SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../
 import { validate } from '../../core/protocol/schema.ts';
 import { parseStrictJson } from '../../core/protocol/strict-json.ts';
 import type { CoreError, Result } from '../../core/result.ts';
+import { sessionFromAnswered } from '../sip/answered.ts';
 
 /** The client id of requests without X-Callqos-Client; it gets no notices over MQTT, having nobody to read them. */
 export const ANONYMOUS_HTTP_CLIENT = 'http';
@@ -140,10 +144,12 @@ export class HttpApi {
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (parts[0] !== 'v1') return sendError(res, 404, 'E_NOT_FOUND', `no such resource: ${url.pathname}`);
     if (parts.length === 2 && parts[1] === 'health' && req.method === 'GET') return send(res, 200, await this.api.health());
-    if (parts[1] !== 'sessions' || parts.length > 3) return sendError(res, 404, 'E_NOT_FOUND', `no such resource: ${url.pathname}`);
+    const sip = parts[1] === 'sip' && parts.length === 3 && (parts[2] === 'answered' || parts[2] === 'ended');
+    if (!sip && (parts[1] !== 'sessions' || parts.length > 3)) return sendError(res, 404, 'E_NOT_FOUND', `no such resource: ${url.pathname}`);
 
     const client = this.client(req);
     if (typeof client !== 'string') return sendError(res, client.code === 'E_AUTH' ? 401 : 400, client.code, client.message, client.path);
+    if (sip) return this.handleSip(req, res, client, parts[2] as 'answered' | 'ended', url.searchParams.get('format') === 'token');
 
     let callId: string | undefined;
     try {
@@ -186,5 +192,29 @@ export class HttpApi {
     }
     if (!result.ok) return sendError(res, statusOf(result.error), result.error.code, result.error.message, result.error.path);
     send(res, 200, result.value);
+  }
+
+  /** The SIP-shaped front for proxies that cannot read SDP (Kamailio): see src/cloud/sip/answered.ts. */
+  private async handleSip(req: IncomingMessage, res: ServerResponse, client: string, what: 'answered' | 'ended', tokenOnly: boolean): Promise<void> {
+    if (req.method !== 'POST') return sendError(res, 405, 'E_METHOD', `${req.method ?? ''} is not allowed here`);
+    const text = await readBody(req, this.options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+    if (text === null) return sendError(res, 413, 'E_TOO_LARGE', 'request body too large');
+    const parsed = parseStrictJson(text);
+    if (!parsed.ok) return sendError(res, 400, parsed.error.code, parsed.error.message, parsed.error.path);
+    let result: Result<SessionStateBody>;
+    if (what === 'answered') {
+      const add = sessionFromAnswered(parsed.value);
+      if (!add.ok) return sendError(res, 400, add.error.code, add.error.message, add.error.path);
+      result = await this.api.add(client, add.value);
+    } else {
+      const valid = validate(sessionDeleteBody, parsed.value);
+      if (!valid.ok) return sendError(res, 400, valid.error.code, valid.error.message, valid.error.path);
+      result = await this.api.remove(client, valid.value);
+    }
+    if (!result.ok) return sendError(res, statusOf(result.error), result.error.code, result.error.message, result.error.path);
+    if (!tokenOnly) return send(res, 200, result.value);
+    const token = result.value.token ?? '';
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(token), 'x-callqos-state': result.value.state });
+    res.end(token);
   }
 }
