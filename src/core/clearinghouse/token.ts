@@ -17,7 +17,8 @@
 import { coreError, fail, ok, type CoreError, type Result } from '../result.ts';
 import { base64urlDecode, base64urlEncode } from '../text/base64url.ts';
 import { utf8Decode, utf8Encode } from '../text/utf8.ts';
-import { deviceId, familyOf, gateDscp, hostAddress, messageId, sessionRef, text } from '../protocol/fields.ts';
+import { deviceId, messageId, sessionRef, text } from '../protocol/fields.ts';
+import { requestedFlow } from '../protocol/messages/ch.ts';
 import { Code, arr, int, keyPath, literal, obj, optional, refine, validate, type Infer } from '../protocol/schema.ts';
 import { parseStrictJson } from '../protocol/strict-json.ts';
 
@@ -40,16 +41,8 @@ export const TokenError = {
   REPLAYED: 'E_TOKEN_REPLAYED',
 } as const;
 
-const endpoint = obj({ address: hostAddress, port: int({ min: 0, max: 65535 }) });
-
 /** One authorized media flow: an SDP media line's two ends, its class and its rate ceiling. */
-const flow = refine(
-  obj({ line: int({ min: 0, max: 63 }), offer: endpoint, answer: endpoint, dscp: gateDscp, kbps: int({ min: 1, max: 100000 }) }),
-  (f, path) =>
-    familyOf(f.offer.address) === familyOf(f.answer.address)
-      ? undefined
-      : { code: Code.FAMILY, message: 'offer and answer addresses must be of one IP family', path: keyPath(keyPath(path, 'answer'), 'address') },
-);
+const flow = requestedFlow;
 
 export const tokenHeader = obj({ alg: literal(TOKEN_ALG), typ: literal(TOKEN_TYP), kid: messageId });
 

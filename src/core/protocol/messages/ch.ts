@@ -11,8 +11,8 @@ import { Code, arr, bool, int, keyPath, nullable, obj, oneOf, refine, type Infer
 
 const endpoint = obj({ address: hostAddress, port: int({ min: 0, max: 65535 }) });
 
-/** One media flow to authorize: a media line's two ends, the class asked for and its rate. */
-const requestedFlow = refine(
+/** One media flow to authorize: a media line's two ends, the class asked for and its rate (also what a token binds). */
+export const requestedFlow = refine(
   obj({ line: int({ min: 0, max: 63 }), offer: endpoint, answer: endpoint, dscp: gateDscp, kbps: int({ min: 1, max: 100000 }) }),
   (f, path) =>
     familyOf(f.offer.address) === familyOf(f.answer.address)
