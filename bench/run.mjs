@@ -63,6 +63,7 @@ async function main() {
   Object.assign(metrics, await (await import('./footprint.mjs')).footprint());
   Object.assign(metrics, await (await import('./setup-latency.mjs')).setupLatency());
   Object.assign(metrics, await (await import('./throughput.mjs')).throughput());
+  Object.assign(metrics, await (await import('./sip.mjs')).sipBench());
 
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'latest.json'), JSON.stringify(metrics, null, 2) + '\n');

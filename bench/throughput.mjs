@@ -67,8 +67,10 @@ function interfacesOf(i) {
  * answered with report.success, removals with the final usage and report.success; keep-alives at
  * the accepted interval. Messages are built by hand (no validation here: the server validates).
  */
-class SimRouter {
-  constructor(id, index, broker, events) {
+export class SimRouter {
+  /** `options.interfaces` and `options.link` replace the defaults (a private LAN behind a WAN address, a 20/100 Mbit/s link). */
+  constructor(id, index, broker, events, options = {}) {
+    this.options = options;
     this.id = id;
     this.index = index;
     this.broker = broker;
@@ -155,7 +157,7 @@ class SimRouter {
       agentVersion: AGENT_VERSION,
       board: { model: 'Simulated Router', name: 'bench,sim', release: 'OpenWrt 23.05.3', target: 'x86/64' },
       capabilities: { queues: ['htb'], ipv6: true, maxGates: 256 },
-      link: { upKbps: 20000, downKbps: 100000, efBudgetPercent: 30 },
+      link: this.options.link ?? { upKbps: 20000, downKbps: 100000, efBudgetPercent: 30 },
       keepaliveS: 30,
     });
     this.openIds.add(open.id);
@@ -206,7 +208,7 @@ class SimRouter {
         if (this.openTimer !== null) clearTimeout(this.openTimer);
         this.openTimer = null;
         this.client.publish(`callqos/v1/dev/${this.id}/status`, JSON.stringify(this.envelope('status', { state: 'online', agentVersion: AGENT_VERSION, since: Date.now() })), { qos: 1, retain: true });
-        this.send('interfaces', { version: 1, interfaces: interfacesOf(this.index) });
+        this.send('interfaces', { version: 1, interfaces: this.options.interfaces ?? interfacesOf(this.index) });
         this.requestSync();
         this.keepalive(m.body.keepaliveS);
         return;

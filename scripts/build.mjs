@@ -45,10 +45,10 @@ export async function buildQuickjsBundle(entry, outfile, options) {
  * The cloud program for Node: one ES module, its npm dependencies left as imports (better-sqlite3
  * is native; the others are resolved from node_modules at run time).
  */
-export async function buildCloudBundle(outfile = join(root, 'dist', 'cloud', 'callqos-cloud.mjs')) {
+export async function buildCloudBundle(outfile = join(root, 'dist', 'cloud', 'callqos-cloud.mjs'), entry = join(root, 'src', 'cloud', 'main.ts')) {
   mkdirSync(dirname(outfile), { recursive: true });
   await build({
-    entryPoints: [join(root, 'src', 'cloud', 'main.ts')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     format: 'esm',
