@@ -129,12 +129,12 @@ function builtIn(bundle, brokerPort, qos) {
   };
 }
 
-function kamailio(dir, cfg, httpPort) {
+function kamailio(dir, cfg, httpPort, defines = []) {
   return async () => {
     const port = await freePort();
     const runtime = mkdtempSync(join(dir, 'kamailio-'));
     // Shared memory as MEASURED.md found necessary at these rates (1 GB).
-    const proc = logged(['kamailio', '-DD', '-E', '-m', '1024', '-f', cfg, '-l', `udp:127.0.0.1:${port}`, '-A', `CALLQOS_API="http://127.0.0.1:${httpPort}"`, '-A', 'CALLQOS_CLIENT="kamailio-bench"', '-Y', runtime, '-P', join(runtime, 'pid')]);
+    const proc = logged(['kamailio', '-DD', '-E', '-m', '1024', '-f', cfg, '-l', `udp:127.0.0.1:${port}`, '-A', `CALLQOS_API="http://127.0.0.1:${httpPort}"`, '-A', 'CALLQOS_CLIENT="kamailio-bench"', ...defines.flatMap((d) => ['-A', d]), '-Y', runtime, '-P', join(runtime, 'pid')]);
     for (let i = 0; i < 200 && !proc.log.includes('SO_RCVBUF is finally'); i++) await sleep(25);
     return { proc, port };
   };
@@ -155,11 +155,14 @@ async function proxies(metrics) {
     const qos = await withProxy(builtIn(bundle, brokerPort, 'hold'), (p) => ramp(dir, uasPort, p.port, 'built-in proxy with QoS'));
     const plain = await withProxy(kamailio(dir, join(root, 'bench/sip/kamailio-plain.cfg'), httpPort), (p) => ramp(dir, uasPort, p.port, 'Kamailio plain'));
     const kq = await withProxy(kamailio(dir, join(root, 'deploy/kamailio/callqos.cfg'), httpPort), (p) => ramp(dir, uasPort, p.port, 'Kamailio with callqos'));
+    const kqAdmitted = await withProxy(kamailio(dir, join(root, 'deploy/kamailio/callqos.cfg'), httpPort, ['CALLQOS_WAIT="false"']), (p) => ramp(dir, uasPort, p.port, 'Kamailio with callqos, 200 held until admitted'));
     const cps = (r) => (r.best ? round(r.best.cps, 0) : 0);
     const note = (r, what) => `${what}; highest rate without a failed call, ${SECONDS} s per step, doubling from 100/s: ${r.steps.join('; ')}`;
     metrics['sip.cps.builtin_qos'] = { value: cps(qos), unit: 'calls/s', note: note(qos, 'built-in proxy, 200 OK held until both simulated routers installed the gates (QoS server, Mosquitto, SQLite)') };
     metrics['sip.cps.kamailio_plain'] = { value: cps(plain), unit: 'calls/s', note: note(plain, 'Kamailio 5.6 from Debian as a plain stateful proxy, two workers') };
     metrics['sip.cps.kamailio_callqos'] = { value: cps(kq), unit: 'calls/s', note: note(kq, 'Kamailio with deploy/kamailio/callqos.cfg: 200 OK held for the session API over HTTP') };
+    metrics['sip.cps.kamailio_callqos_admitted'] = { value: cps(kqAdmitted), unit: 'calls/s', note: note(kqAdmitted, 'the same with CALLQOS_WAIT="false": the 200 held until the call is authorized and admitted, not until installed') };
+    metrics['sip.cps.kamailio_callqos_admitted_to_plain'] = { value: round(cps(kqAdmitted) / Math.max(1, cps(plain)), 2), unit: 'ratio', note: 'same run' };
     metrics['sip.cps.builtin_qos_to_kamailio_plain'] = { value: round(cps(qos) / Math.max(1, cps(plain)), 2), unit: 'ratio', note: 'same run; target at least 0.5' };
     metrics['sip.cps.kamailio_callqos_to_plain'] = { value: round(cps(kq) / Math.max(1, cps(plain)), 2), unit: 'ratio', note: 'same run; target at least 0.9' };
 

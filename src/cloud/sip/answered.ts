@@ -4,12 +4,16 @@
  * escaping is needed in the proxy's configuration) with where each side's signalling came from,
  * and this turns them into a session request with the same SDP reading the built-in proxy uses.
  *
- *   POST /v1/sip/answered   {callId, caller: {source, uri?}, callee: {source, uri?}, offer, answer, token?}
+ *   POST /v1/sip/answered   {callId, caller: {source, uri?}, callee: {source, uri?}, offer, answer, token?, wait?}
+ *
+ * `wait` (default true): answer once the routers installed the gates; false: once the call is
+ * authorized and admitted and the decisions are sent, which holds a blocking proxy worker for
+ * less time.
  *   POST /v1/sip/ended      {callId, reason?, releasedBy?, sipStatus?}   (a session.delete body)
  */
 import { hostAddress, sessionRef, text } from '../../core/protocol/fields.ts';
 import type { SessionAddBody } from '../../core/protocol/messages/cc.ts';
-import { nullable, obj, optional, str, validate, type Infer } from '../../core/protocol/schema.ts';
+import { bool, nullable, obj, optional, str, validate, type Infer } from '../../core/protocol/schema.ts';
 import { coreError, fail, ok, type Result } from '../../core/result.ts';
 import { mediaLines, parseSdp, MAX_SDP_BYTES } from './sdp.ts';
 
@@ -23,6 +27,7 @@ export const sipAnsweredBody = obj({
   offer: base64Sdp,
   answer: base64Sdp,
   token: optional(text(4096, 1)),
+  wait: optional(bool()),
 });
 
 export type SipAnsweredBody = Infer<typeof sipAnsweredBody>;
@@ -36,7 +41,7 @@ function sdpOf(encoded: string, which: string) {
 export function sessionFromAnswered(input: unknown): Result<SessionAddBody> {
   const body = validate(sipAnsweredBody, input);
   if (!body.ok) return body;
-  const { callId, caller, callee, token } = body.value;
+  const { callId, caller, callee, token, wait } = body.value;
   const offer = sdpOf(body.value.offer, 'offer');
   if (!offer.ok) return offer;
   const answer = sdpOf(body.value.answer, 'answer');
@@ -46,5 +51,5 @@ export function sessionFromAnswered(input: unknown): Result<SessionAddBody> {
   if (media.value.lines.length === 0) {
     return fail(coreError('E_SDP', `no audio or video line to give QoS${media.value.skipped.length ? `: ${media.value.skipped.join('; ')}` : ''}`, 'answer'));
   }
-  return ok({ callId, caller, callee, media: media.value.lines, wait: true, ...(token !== undefined ? { token } : {}) });
+  return ok({ callId, caller, callee, media: media.value.lines, wait: wait ?? true, ...(token !== undefined ? { token } : {}) });
 }
