@@ -148,14 +148,27 @@ async function proxies(metrics) {
   const httpPort = await freePort();
   const broker = await startMosquitto(dir, brokerPort);
   const bundle = await cloudBundle();
-  const server = await startServer(bundle, { brokerPort, storeUrl: `sqlite:${join(dir, 'server.db')}`, httpPort });
-  const routers = await startRouters(brokerPort);
   const { uas, port: uasPort } = await startUas(dir);
+  let stores = 0;
+  /**
+   * Each measurement gets a QoS server with an empty store and its routers: calls an overloaded run
+   * failed are never deleted, and their sessions would burden the next run.
+   */
+  const fresh = async (body) => {
+    const server = await startServer(bundle, { brokerPort, storeUrl: `sqlite:${join(dir, `server-${++stores}.db`)}`, httpPort });
+    const routers = await startRouters(brokerPort);
+    try {
+      return await body();
+    } finally {
+      routers.stop();
+      await stopProc(server);
+    }
+  };
   try {
-    const qos = await withProxy(builtIn(bundle, brokerPort, 'hold'), (p) => ramp(dir, uasPort, p.port, 'built-in proxy with QoS'));
+    const qos = await fresh(() => withProxy(builtIn(bundle, brokerPort, 'hold'), (p) => ramp(dir, uasPort, p.port, 'built-in proxy with QoS')));
     const plain = await withProxy(kamailio(dir, join(root, 'bench/sip/kamailio-plain.cfg'), httpPort), (p) => ramp(dir, uasPort, p.port, 'Kamailio plain'));
-    const kq = await withProxy(kamailio(dir, join(root, 'deploy/kamailio/callqos.cfg'), httpPort), (p) => ramp(dir, uasPort, p.port, 'Kamailio with callqos'));
-    const kqAdmitted = await withProxy(kamailio(dir, join(root, 'deploy/kamailio/callqos.cfg'), httpPort, ['CALLQOS_WAIT="false"']), (p) => ramp(dir, uasPort, p.port, 'Kamailio with callqos, 200 held until admitted'));
+    const kq = await fresh(() => withProxy(kamailio(dir, join(root, 'deploy/kamailio/callqos.cfg'), httpPort), (p) => ramp(dir, uasPort, p.port, 'Kamailio with callqos')));
+    const kqAdmitted = await fresh(() => withProxy(kamailio(dir, join(root, 'deploy/kamailio/callqos.cfg'), httpPort, ['CALLQOS_WAIT="false"']), (p) => ramp(dir, uasPort, p.port, 'Kamailio with callqos, 200 held until admitted')));
     const cps = (r) => (r.best ? round(r.best.cps, 0) : 0);
     const note = (r, what) => `${what}; highest rate without a failed call, ${SECONDS} s per step, doubling from 100/s: ${r.steps.join('; ')}`;
     metrics['sip.cps.builtin_qos'] = { value: cps(qos), unit: 'calls/s', note: note(qos, 'built-in proxy, 200 OK held until both simulated routers installed the gates (QoS server, Mosquitto, SQLite)') };
@@ -167,8 +180,8 @@ async function proxies(metrics) {
     metrics['sip.cps.kamailio_callqos_to_plain'] = { value: round(cps(kq) / Math.max(1, cps(plain)), 2), unit: 'ratio', note: 'same run; target at least 0.9' };
 
     // Post-dial delay added by holding the 200: hold against forward at a rate every proxy keeps up with.
-    const held = await withProxy(builtIn(bundle, brokerPort, 'hold'), (p) => callerRun(dir, uasPort, p.port, 50, 6, true));
-    const direct = await withProxy(builtIn(bundle, brokerPort, 'forward'), (p) => callerRun(dir, uasPort, p.port, 50, 6, true));
+    const held = await fresh(() => withProxy(builtIn(bundle, brokerPort, 'hold'), (p) => callerRun(dir, uasPort, p.port, 50, 6, true)));
+    const direct = await fresh(() => withProxy(builtIn(bundle, brokerPort, 'forward'), (p) => callerRun(dir, uasPort, p.port, 50, 6, true)));
     for (const p of [50, 99]) {
       const h = percentile(held.rtt, p);
       const f = percentile(direct.rtt, p);
@@ -178,8 +191,6 @@ async function proxies(metrics) {
     }
   } finally {
     await stopProc(uas);
-    routers.stop();
-    await stopProc(server);
     await stopProc(broker);
     rmSync(dir, { recursive: true, force: true });
   }
