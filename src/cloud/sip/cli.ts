@@ -25,11 +25,13 @@ export const SIP_USAGE = `callqos-cloud sip run: the built-in SIP proxy, feeding
   --qos <hold|forward>       hold the 200 OK until QoS is active, or forward it at once (default hold)
   --session-timeout-ms <ms>  how long to wait for the session API (default 3000)
   --dialog-timeout-s <s>     a call with no SIP for this long has lost its BYE (default 7200)
+  --unauthorized <policy>    best-effort (default): a call the clearinghouse did not authorize goes on
+                             without QoS; refuse: it is ended (the caller gets 403; with --qos hold)
   --log-level <level>        debug, info, warn or error (default info)
 `;
 
 function parse(argv: readonly string[]): Map<string, string[]> {
-  const allowed = ['--id', '--broker', '--broker-user', '--broker-password-file', '--listen', '--advertise', '--domain', '--qos', '--session-timeout-ms', '--dialog-timeout-s', '--log-level'];
+  const allowed = ['--id', '--broker', '--broker-user', '--broker-password-file', '--listen', '--advertise', '--domain', '--qos', '--session-timeout-ms', '--dialog-timeout-s', '--unauthorized', '--log-level'];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
@@ -64,6 +66,8 @@ export async function runSipCli(argv: readonly string[], out: (line: string) => 
   const listenHost = listen[1]!.replace(/^\[|\]$/g, '');
   const qos = one('--qos') ?? 'hold';
   if (qos !== 'hold' && qos !== 'forward') throw new Error('--qos is hold or forward');
+  const unauthorized = one('--unauthorized') ?? 'best-effort';
+  if (unauthorized !== 'best-effort' && unauthorized !== 'refuse') throw new Error('--unauthorized is best-effort or refuse');
   const level = (one('--log-level') ?? 'info') as 'debug' | 'info' | 'warn' | 'error';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error('--log-level is debug, info, warn or error');
   const log = createLogger((line) => process.stderr.write(`${line}\n`), level, { service: 'callqos-sip' });
@@ -81,6 +85,7 @@ export async function runSipCli(argv: readonly string[], out: (line: string) => 
     address: { host: advertise, port: transport.port },
     domains,
     qos,
+    unauthorized,
     dialogTimeoutMs: number(one('--dialog-timeout-s'), '--dialog-timeout-s', 7200, 10, 86400 * 7) * 1000,
   }, log);
   const sweep = setInterval(() => proxy.expireDialogs(), 10_000);

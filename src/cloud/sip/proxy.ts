@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/log.ts';
 import { parseNameAddr, parseSipUri } from '../../core/sip/headers.ts';
-import { headerValue, withHeaders, type SipMessage, type SipRequest, type SipResponse } from '../../core/sip/message.ts';
+import { headerValue, headerValues, withHeaders, type SipMessage, type SipRequest, type SipResponse } from '../../core/sip/message.ts';
 import { CallTable, sessionRequestFor, type CallRecord } from './calls.ts';
 import { aorOf, type Registrar } from './registrar.ts';
 import { hostText, isOurs, nextHop, popOwnRoute, popVia, responseTarget, stampVia, topViaIsOurs, type ProxyAddress } from './routing.ts';
@@ -30,7 +30,16 @@ export interface ProxyConfig {
   readonly qos: 'hold' | 'forward';
   /** A dialog without any request or response for this long has lost its BYE. */
   readonly dialogTimeoutMs: number;
+  /**
+   * A call the clearinghouse did not authorize (or whose token was refused): `best-effort` lets it
+   * go on without QoS; `refuse` ends it (with `hold` only: the callee's dialog is closed with ACK and
+   * BYE, and the caller gets 403).
+   */
+  readonly unauthorized?: 'best-effort' | 'refuse';
 }
+
+/** Session answers that mean "not authorized" rather than "no room" or "no router". */
+const UNAUTHORIZED = /^(not authorized|token refused)/;
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 
@@ -219,11 +228,11 @@ export class SipProxy {
       call.calleeSdp = offer.sdp;
       call.callerSdp = answer;
     }
-    void this.sendSession(tx, call, res);
+    void this.sendSession(tx, call, res, from);
   }
 
   /** Adds (or changes) the session; with `hold` the 2xx goes on only after the answer, carrying the token. */
-  private async sendSession(tx: ServerTransaction, call: CallRecord, res: SipResponse): Promise<void> {
+  private async sendSession(tx: ServerTransaction, call: CallRecord, res: SipResponse, from: Peer): Promise<void> {
     const hold = this.config.qos === 'hold';
     const request = sessionRequestFor(call, hold);
     if (!request.ok) {
@@ -243,6 +252,13 @@ export class SipProxy {
     const added = await this.sessions.add(request.value.body);
     call.holding = false;
     let out = res;
+    if (added.ok && this.config.unauthorized === 'refuse' && added.value.state === 'rejected' && UNAUTHORIZED.test(added.value.reason ?? '')) {
+      this.log.warn('call refused: not authorized', { call: call.callId, reason: added.value.reason ?? '' });
+      this.hangUpCallee(res, from);
+      this.calls.end(call.callId);
+      this.endSession(call, { releasedBy: 'network', sipStatus: 403, reason: 'not authorized' });
+      return this.transactions.respond(tx, responseTo(tx.request, 403, 'Forbidden (QoS not authorized)', this.toTag));
+    }
     if (added.ok) {
       this.log.info('QoS for call', { call: call.callId, state: added.value.state, reason: added.value.reason ?? '' });
       if (added.value.token !== undefined) out = withHeaders(res, { append: [{ name: 'P-Media-Authorization', value: added.value.token }] });
@@ -252,6 +268,36 @@ export class SipProxy {
   }
 
   // ---- ending --------------------------------------------------------------------------------
+
+  /**
+   * Closes the dialog a callee's 2xx opened, on the caller's behalf (RFC 3261 section 13.2.2.4:
+   * a 2xx that is not wanted is ACKed and then ended with BYE): both go to the callee's Contact
+   * along the Record-Route set below ours.
+   */
+  private hangUpCallee(ok: SipResponse, from: Peer): void {
+    const contact = parseNameAddr(headerValue(ok, 'Contact') ?? '');
+    if (!contact.ok || contact.value.uri === null) return;
+    const own = `<sip:${hostText(this.config.address.host)}:${this.config.address.port};lr`;
+    const routes = headerValues(ok, 'Record-Route').filter((r) => !r.startsWith(own)).reverse();
+    const seq = Number((headerValue(ok, 'CSeq') ?? '1').split(/\s+/)[0]);
+    const request = (method: string, cseq: number): SipRequest => ({
+      kind: 'request',
+      method,
+      uri: contact.value.uriText,
+      headers: [
+        ...(routes.length > 0 ? [{ name: 'Route', value: routes.join(', ') }] : []),
+        { name: 'Max-Forwards', value: '70' },
+        { name: 'From', value: headerValue(ok, 'From')! },
+        { name: 'To', value: headerValue(ok, 'To')! },
+        { name: 'Call-ID', value: headerValue(ok, 'Call-ID')! },
+        { name: 'CSeq', value: `${cseq} ${method}` },
+      ],
+      body: '',
+    });
+    const hop = routes.length > 0 ? nextHop(request('ACK', seq), routes) ?? from : from;
+    this.transport.send(hop, withHeaders(request('ACK', seq), { prepend: [{ name: 'Via', value: `SIP/2.0/${hop.transport} ${hostText(this.config.address.host)}:${this.config.address.port};branch=z9hG4bK${randomBytes(8).toString('hex')}` }] }));
+    this.transactions.sendRequest(request('BYE', seq + 1), hop, () => {}, () => {});
+  }
 
   private failed(req: SipRequest, status: number): void {
     const call = this.calls.get(headerValue(req, 'Call-ID')!);

@@ -71,9 +71,12 @@ class RecordingSessions implements SessionClient {
   readonly added: SessionAddBody[] = [];
   readonly removed: SessionDeleteBody[] = [];
   delayMs = 0;
+  /** Calls the clearinghouse is made to refuse. */
+  readonly unauthorized = new Set<string>();
   async add(body: SessionAddBody): Promise<Result<SessionStateBody>> {
     this.added.push(body);
     await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.unauthorized.has(body.callId)) return ok({ callId: body.callId, state: 'rejected', reason: 'not authorized: no settlement agreement', lines: [] });
     return ok({ callId: body.callId, state: 'active', reason: null, lines: [], token: 'tok.en.sig' });
   }
   async remove(body: SessionDeleteBody): Promise<Result<SessionStateBody>> {
@@ -146,7 +149,7 @@ ${body}`;
     P = transport.port;
     const transactions = new TransactionLayer(transport, `127.0.0.1:${P}`, log, { t1: 100, t2: 400, proceedingMs: 5000 });
     const registrar = new Registrar({ maxExpiresS: 3600, defaultExpiresS: 3600, now: Date.now });
-    proxy = new SipProxy(transport, transactions, registrar, sessions, { address: { host: '127.0.0.1', port: P }, domains: ['a.example'], qos: 'hold', dialogTimeoutMs: 60_000 }, log);
+    proxy = new SipProxy(transport, transactions, registrar, sessions, { address: { host: '127.0.0.1', port: P }, domains: ['a.example'], qos: 'hold', dialogTimeoutMs: 60_000, unauthorized: 'refuse' }, log);
     await alice.open();
     await bob.open();
     register(alice);
@@ -260,6 +263,36 @@ Content-Length: 0
 
     alice.send(invite('call-4', 'z9hG4bK-c4', 'nobody'), P);
     await alice.wait(isRes(404, 'INVITE', 'call-4'));
+  });
+
+  it('refuses a call the clearinghouse did not authorize (policy refuse): 403 to the caller, ACK and BYE to the callee', async () => {
+    sessions.unauthorized.add('call-5');
+    alice.send(invite('call-5', 'z9hG4bK-c5'), P);
+    const inv = await bob.wait(isReq('INVITE', 'call-5'));
+    bob.send(answer(inv, 200, 'OK', sdp('198.18.20.20', 50004)), P);
+    const refused = await alice.wait(isRes(403, 'INVITE', 'call-5'));
+    expect((refused as { reason: string }).reason).toBe('Forbidden (QoS not authorized)');
+    const ack = await bob.wait(isReq('ACK', 'call-5'));
+    expect(headerValue(ack, 'CSeq')).toBe('1 ACK');
+    const bye = await bob.wait(isReq('BYE', 'call-5'));
+    expect(headerValue(bye, 'To')).toContain('tag=bob-tag');
+    expect(headerValue(bye, 'CSeq')).toBe('2 BYE');
+    bob.send(answer(bye, 200, 'OK').replace(/;tag=bob-tag;tag=bob-tag/, ';tag=bob-tag'), P);
+    expect(sessions.removed.at(-1)).toEqual({ callId: 'call-5', reason: 'not authorized', releasedBy: 'network', sipStatus: 403 });
+    expect(proxy.calls.get('call-5')).toBeUndefined();
+    // The caller's ACK for the 403 stays at the proxy.
+    alice.send(`ACK sip:bob@a.example SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${alice.port};branch=z9hG4bK-c5;rport
+Max-Forwards: 70
+From: "Alice" <sip:alice@a.example>;tag=alice-call-5
+To: <sip:bob@a.example>;tag=${headerValue(refused, 'To')!.split('tag=')[1]}
+Call-ID: call-5
+CSeq: 1 ACK
+Content-Length: 0
+
+`, P);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bob.inbox.filter(isReq('ACK', 'call-5'))).toEqual([]);
   });
 
   it('drops malformed datagrams, logs them at most once a second per kind, and keeps working', async () => {
