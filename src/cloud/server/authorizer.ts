@@ -39,6 +39,8 @@ export interface AuthorizerDeps {
 export interface CallEnds {
   readonly sourceDevice: string | null;
   readonly destinationDevice: string | null;
+  /** The far end's policy domain, when it is another domain's (a peer's). */
+  readonly destinationDomain: string | null;
 }
 
 export class Authorizer {
@@ -81,7 +83,7 @@ export class Authorizer {
       callee: body.callee.uri ?? body.callee.source ?? 'anonymous',
       sourceDevice: ends.sourceDevice,
       destinationDevice: ends.destinationDevice,
-      destinationDomain: null,
+      destinationDomain: ends.destinationDomain,
       flows: [...flows],
     });
     if (!answer.ok) {

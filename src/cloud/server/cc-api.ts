@@ -22,6 +22,8 @@ export class CcApi {
   ) {}
 
   async handle(client: string, message: Message): Promise<void> {
+    // This server's own requests to a peer domain's server pass through the same broker: not ours to take.
+    if (client === this.outbox.serverId) return;
     if (message.device !== client) {
       this.log.warn('session request names another sender than its topic; dropped', { client, sender: message.device });
       return;

@@ -3,10 +3,18 @@
  * embedded defaults: an in-process broker and a SQLite file, so that `npm start` needs nothing.
  */
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
+import { hostBitsZero, parseIp, type IpAddress } from '../../core/net/ip.ts';
 import { fail, ok } from '../../core/result.ts';
 import type { Result } from '../../core/result.ts';
 
 export type OfflinePolicy = 'fail' | 'wait';
+
+/** Another policy domain's server, and the address prefixes whose phones are its to serve (seed 000 claim 7). */
+export interface PeerConfig {
+  readonly domain: string;
+  readonly serverId: string;
+  readonly prefixes: readonly { readonly address: IpAddress; readonly length: number }[];
+}
 
 export interface ServerConfig {
   /** This instance's id: the sender of its messages. */
@@ -49,6 +57,8 @@ export interface ServerConfig {
   /** The clearinghouse's public key set, to verify tokens call control presents. */
   readonly clearinghouseKeysFile: string | null;
   readonly clearinghouseTimeoutMs: number;
+  /** Other domains' servers: a call end in one of their prefixes is installed by that server, asked by this one. */
+  readonly peers: readonly PeerConfig[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -74,6 +84,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   domain: null,
   clearinghouseKeysFile: null,
   clearinghouseTimeoutMs: 1000,
+  peers: [],
   logLevel: 'info',
 };
 
@@ -98,6 +109,8 @@ export const USAGE = `callqos-cloud: the QoS control server with its session API
   --domain <id>              this server's policy domain, the audience of tokens (default: its id)
   --clearinghouse-keys <f>   the clearinghouse's public key set, to verify presented tokens
   --clearinghouse-timeout-ms <ms>  how long to wait for the clearinghouse (default ${DEFAULT_CONFIG.clearinghouseTimeoutMs})
+  --peer <domain>=<server>@<prefix>[,<prefix>...]  another domain's policy server and the prefixes it
+                             serves: a call's end there is installed by it, asked by this server (repeatable)
   --log-level <level>        debug, info, warn or error (default ${DEFAULT_CONFIG.logLevel})
 `;
 
@@ -112,6 +125,23 @@ function integer(text: string, flag: string, min: number, max: number): Result<n
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) return fail({ code: 'E_ARGS', message: `${flag} wants a whole number in ${min}..${max}, got ${JSON.stringify(text)}`, path: flag });
   return ok(n);
+}
+
+/** `domain-b=qos-b@198.18.20.0/24,2001:db8:b::/48` */
+export function parsePeer(text: string): Result<PeerConfig> {
+  const bad = (why: string) => fail({ code: 'E_ARGS', message: `--peer ${JSON.stringify(text)}: ${why} (want <domain>=<server>@<prefix>[,<prefix>...])`, path: '--peer' });
+  const m = /^([^=@]+)=([^=@]+)@(.+)$/.exec(text);
+  if (!m || !DEVICE_ID.test(m[1]!) || !DEVICE_ID.test(m[2]!)) return bad('not domain=server@prefixes with valid ids');
+  const prefixes: { address: IpAddress; length: number }[] = [];
+  for (const p of m[3]!.split(',')) {
+    const [addr, len] = p.split('/');
+    const address = parseIp(addr ?? '');
+    const length = Number(len);
+    if (!address.ok || !/^\d{1,3}$/.test(len ?? '') || length > (address.value.family === 4 ? 32 : 128)) return bad(`${JSON.stringify(p)} is not a prefix`);
+    if (!hostBitsZero(address.value.bytes, length)) return bad(`${JSON.stringify(p)} has host bits set`);
+    prefixes.push({ address: address.value, length });
+  }
+  return ok({ domain: m[1]!, serverId: m[2]!, prefixes });
 }
 
 /** Parses `argv` (without node and the script); unknown flags and bad values are errors naming the flag. */
@@ -188,6 +218,12 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
       case '--clearinghouse-timeout-ms':
         problem = set(integer(value, flag, 10, 60_000), (v) => (c.clearinghouseTimeoutMs = v));
         break;
+      case '--peer': {
+        const peer = parsePeer(value);
+        if (!peer.ok) return peer as Result<never>;
+        c.peers = [...c.peers, peer.value];
+        break;
+      }
       case '--log-level':
         if (!['debug', 'info', 'warn', 'error'].includes(value)) return fail({ code: 'E_ARGS', message: '--log-level is debug, info, warn or error', path: flag });
         c.logLevel = value as ServerConfig['logLevel'];

@@ -9,6 +9,8 @@ import { decodeMessage } from '../../core/protocol/envelope.ts';
 import type { VerifierFor } from '../../core/clearinghouse/token.ts';
 import { Authorizer } from './authorizer.ts';
 import { ClearinghouseClient } from './clearinghouse-client.ts';
+import { MqttSessionClient } from '../sip/session-client.ts';
+import { Peering } from './peering.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Store } from '../store/types.ts';
 import { CcApi } from './cc-api.ts';
@@ -109,6 +111,11 @@ export class QosServer {
   /** Subscribes, starts the periodic jobs and the HTTP API; returns where HTTP listens (null: off). */
   async start(): Promise<{ http: { host: string; port: number } | null }> {
     const { bus, config, log } = this.parts;
+    if (config.peers.length > 0) {
+      // Peer servers are asked as a call-control client would ask them, on this server's own cc topics.
+      const client = await MqttSessionClient.connect(bus, config.serverId, config.decisionDeadlineMs + 3000, log.child('peers'));
+      this.sessions.usePeering(new Peering(config.peers, client, log.child('peers')));
+    }
     await this.index.refresh();
     const share = config.shareGroup ?? undefined;
     const receive = (topic: string, text: string) => void this.inbound.receive(topic, text);

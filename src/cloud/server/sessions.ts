@@ -29,6 +29,8 @@ import { sessionView } from './session-view.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { ClearinghouseClient } from './clearinghouse-client.ts';
 import { buildUsageIndication } from './usage-indication.ts';
+import { withPeer, type Peering } from './peering.ts';
+import type { PeerConfig } from './config.ts';
 import type { UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
 
 /** One gate the plan puts on one router. */
@@ -100,19 +102,37 @@ export class SessionManager implements SessionApi, GateReportSink {
   private sweeping = false;
   /** Calls whose usage indication is on its way to the clearinghouse now. */
   private readonly reporting = new Set<string>();
+  /** Other domains' servers, for call ends that are theirs (set once the broker link is up). */
+  private peering: Peering | null = null;
 
   constructor(private readonly deps: SessionManagerDeps) {
     this.now = deps.now ?? Date.now;
   }
 
+  usePeering(peering: Peering): void {
+    this.peering = peering;
+  }
+
   // ---- the session API -----------------------------------------------------------------------
 
   async add(client: string, body: SessionAddBody): Promise<Result<SessionStateBody>> {
-    await this.calls.run(body.callId, () => this.apply(client, body));
+    const peer = await this.calls.run(body.callId, () => this.apply(client, body));
+    // The peer installs its end meanwhile; it has its own routers.
+    const peerAnswer = peer && this.peering ? this.peering.add(peer, body, await this.tokenOf(body)) : null;
     // Outside the call's queue: the reports that settle it go through that queue.
-    if (body.wait !== true) return ok(await this.view(body.callId));
-    const settled = await this.settle(body.callId, this.now() + this.deps.config.decisionDeadlineMs);
-    return ok(settled ? await this.withToken(sessionView(body.callId, settled.lines, settled.gates)) : await this.view(body.callId));
+    let view: SessionStateBody;
+    if (body.wait !== true) view = await this.view(body.callId);
+    else {
+      const settled = await this.settle(body.callId, this.now() + this.deps.config.decisionDeadlineMs);
+      view = settled ? await this.withToken(sessionView(body.callId, settled.lines, settled.gates)) : await this.view(body.callId);
+    }
+    return ok(peer && peerAnswer ? withPeer(view, peer, await peerAnswer) : view);
+  }
+
+  /** The token a peer needs: the one call control presented, else the one the clearinghouse gave us. */
+  private async tokenOf(body: SessionAddBody): Promise<string | undefined> {
+    if (body.token !== undefined) return body.token;
+    return this.deps.authorizer ? (await this.deps.store.getAuthorization(body.callId))?.token : undefined;
   }
 
   /** A re-INVITE or UPDATE: the same as add, which only changes lines whose media changed. */
@@ -140,6 +160,7 @@ export class SessionManager implements SessionApi, GateReportSink {
       }
       const call: CallRecords = { lines: [...after.values()], gates: gates ?? (await this.deps.store.listGates({ callId: body.callId })) };
       for (const ended of await this.settleEnding(body.callId, call)) after.set(ended.line, ended);
+      this.peering?.remove(body);
       if (this.deps.authorizer && body.releasedBy !== undefined) {
         await this.deps.store.noteRelease(body.callId, { releasedBy: body.releasedBy, sipStatus: body.sipStatus ?? null, reason: body.reason ?? null });
       }
@@ -173,7 +194,8 @@ export class SessionManager implements SessionApi, GateReportSink {
 
   // ---- add and modify ------------------------------------------------------------------------
 
-  private async apply(client: string, body: SessionAddBody): Promise<void> {
+  /** Admits what changed; returns the peer that serves the call's other end, when there is one. */
+  private async apply(client: string, body: SessionAddBody): Promise<PeerConfig | null> {
     const existing = new Map((await this.deps.store.listSessions({ callId: body.callId })).map((s) => [s.line, s]));
     const changed: { media: MediaLine; old: SessionRecord | undefined }[] = [];
     for (const media of body.media) {
@@ -185,18 +207,22 @@ export class SessionManager implements SessionApi, GateReportSink {
     if (changed.length > 0) {
       const locator = await this.deps.locator();
       const plans = changed.map(({ media, old }) => ({ media, old, plan: this.deps.planner.plan(locator, body.callId, body, media, this.deps.config.gateLifetimeS) }));
-      const unauthorized = await this.authorizeLines(body, plans);
+      const peer = this.peering?.peerFor(plans) ?? null;
+      const unauthorized = await this.authorizeLines(body, plans, peer?.domain ?? null);
       const outcome = await this.deps.store.transaction((tx) => this.admitLines(tx, client, body, plans, unauthorized));
       await this.sendDecisions(outcome);
       for (const line of outcome.rejected) this.deps.log.info('session line rejected', { call: body.callId, line: line.line, reason: line.reason });
+      // A call refused here is not passed on.
+      return peer !== null && unauthorized === null && outcome.rejected.length < plans.length ? peer : null;
     }
+    return null;
   }
 
   /**
    * Asks the authorizer for the lines about to get gates; null when they may have them (or no
    * authorization is configured), else why not.
    */
-  private async authorizeLines(body: SessionAddBody, plans: readonly { media: MediaLine; plan: LinePlan }[]): Promise<string | null> {
+  private async authorizeLines(body: SessionAddBody, plans: readonly { media: MediaLine; plan: LinePlan }[], destinationDomain: string | null): Promise<string | null> {
     const authorizer = this.deps.authorizer;
     const wanted = plans.filter(({ plan }) => plan.reason === null && plan.gates.length > 0);
     if (!authorizer || wanted.length === 0) return null;
@@ -209,7 +235,7 @@ export class SessionManager implements SessionApi, GateReportSink {
     }));
     const first = wanted[0]!;
     const deviceAt = (address: string) => first.plan.gates.find((g) => g.gate.lan.address === address)?.device ?? null;
-    const outcome = await authorizer.authorize(body, flows, { sourceDevice: deviceAt(first.media.offer.address), destinationDevice: deviceAt(first.media.answer.address) });
+    const outcome = await authorizer.authorize(body, flows, { sourceDevice: deviceAt(first.media.offer.address), destinationDevice: deviceAt(first.media.answer.address), destinationDomain });
     return outcome.ok ? null : outcome.reason;
   }
 

@@ -1,118 +1,50 @@
 /**
- * SIP messages (RFC 3261 section 7), parsed and serialised without I/O. The input is a byte
- * string (one character per byte, as a datagram or a framed stream message arrives), so that
- * Content-Length counts what it counts on the wire and a header is forwarded exactly as received.
+ * SIP messages (RFC 3261 section 7), parsed without I/O; the module callers import for messages.
  *
- *   parseSipMessage(bytes)   -> a request or a response: start line, headers in order (compact
- *                               names expanded, folded lines joined), body by Content-Length
- *   serializeSipMessage(msg) -> CRLF text with a Content-Length computed from the body
+ *   parseSipMessage(bytes, options?) -> a request or a response: start line, headers in order
+ *                                       (compact names expanded, folded lines joined, raw text
+ *                                       kept), body by Content-Length
+ *   splitHead(bytes)                 -> where the header section ends (shared with the framer)
+ *
+ * Re-exported here so that one import serves: the message types and limits (types.ts), header
+ * lookups and edits (names.ts), and serializeSipMessage (serialize.ts).
  *
  * Bounded: the whole message, each line and the number of headers have limits, checked before
- * any work grows with them. Every refusal has a stable code and names what is wrong.
+ * any work grows with them. Every refusal has a stable code (SipError) and names what is wrong.
  */
 import { coreError, fail, ok, type Result } from '../result.ts';
+import { utf8ByteLength } from '../text/utf8.ts';
+import { headerValue, readHeaderField, TOKEN } from './names.ts';
+import { DEFAULT_SIP_LIMITS, SipError, type SipEncoding, type SipHeader, type SipLimits, type SipMessage, type SipRequest, type SipResponse } from './types.ts';
 
-export const MAX_SIP_MESSAGE_BYTES = 64 * 1024;
-export const MAX_SIP_HEADERS = 200;
-export const MAX_SIP_LINE_BYTES = 8 * 1024;
+export * from './types.ts';
+export { canonicalHeaderName, headerValue, headerValues, readHeaderField, splitList, withHeaders } from './names.ts';
+export { serializeSipMessage, type SerializeOptions } from './serialize.ts';
 
-export const SipError = {
-  TOO_LARGE: 'E_SIP_TOO_LARGE',
-  START_LINE: 'E_SIP_START_LINE',
-  HEADER: 'E_SIP_HEADER',
-  MISSING_HEADER: 'E_SIP_MISSING_HEADER',
-  CONTENT_LENGTH: 'E_SIP_CONTENT_LENGTH',
-  CSEQ: 'E_SIP_CSEQ',
-} as const;
-
-export interface SipHeader {
-  /** Canonical spelling (`Via`, `Call-ID`), compact forms expanded. */
-  readonly name: string;
-  /** As received, folded lines joined with one space, outer whitespace trimmed. */
-  readonly value: string;
+export interface SipParseOptions extends Partial<SipLimits> {
+  /** How to count body bytes: see SipEncoding. Default `bytes`. */
+  readonly encoding?: SipEncoding;
+  /**
+   * Refuse a request without Max-Forwards. RFC 3261 section 8.1.1.6 says a UAC MUST send one,
+   * but section 16.6 step 3 has a proxy add it when absent, and RFC 2543 phones omit it; so the
+   * default is lenient and a proxy treats absence as 70.
+   */
+  readonly requireMaxForwards?: boolean;
+  /** Refuse a message without Content-Length, as a stream must (RFC 3261 section 18.3). */
+  readonly requireContentLength?: boolean;
 }
 
-interface SipCommon {
-  readonly headers: readonly SipHeader[];
-  /** Byte string; empty when there is none. */
-  readonly body: string;
-}
-
-export interface SipRequest extends SipCommon {
-  readonly kind: 'request';
-  readonly method: string;
-  readonly uri: string;
-}
-
-export interface SipResponse extends SipCommon {
-  readonly kind: 'response';
-  readonly status: number;
-  readonly reason: string;
-}
-
-export type SipMessage = SipRequest | SipResponse;
-
-/** RFC 3261 section 7.3.3 compact forms, and RFC 3265/3515/4028 ones in common use. */
-const COMPACT: Record<string, string> = {
-  i: 'Call-ID', m: 'Contact', f: 'From', t: 'To', v: 'Via', l: 'Content-Length', c: 'Content-Type', k: 'Supported',
-  s: 'Subject', e: 'Content-Encoding', o: 'Event', r: 'Refer-To', u: 'Allow-Events', x: 'Session-Expires', a: 'Accept-Contact',
-  b: 'Referred-By', d: 'Request-Disposition', j: 'Reject-Contact', y: 'Identity', n: 'Identity-Info',
-};
-
-/** Names whose usual spelling is not plain capitalisation of the words. */
-const SPECIAL: Record<string, string> = {
-  'call-id': 'Call-ID', cseq: 'CSeq', 'www-authenticate': 'WWW-Authenticate', 'mime-version': 'MIME-Version',
-  'p-media-authorization': 'P-Media-Authorization', 'rack': 'RAck', 'rseq': 'RSeq',
-};
-
-/** token (RFC 3261 section 25.1). */
-const TOKEN = /^[A-Za-z0-9.!%*_+`'~-]+$/;
-
-export function canonicalHeaderName(name: string): string {
-  const lower = name.toLowerCase();
-  if (lower.length === 1 && COMPACT[lower] !== undefined) return COMPACT[lower]!;
-  return SPECIAL[lower] ?? lower.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
-}
+type StartLine = Omit<SipRequest, 'headers' | 'body'> | Omit<SipResponse, 'headers' | 'body'>;
 
 const refuse = (code: string, message: string): Result<never> => fail(coreError(code, message));
+const show = (text: string, max = 80): string => JSON.stringify(text.slice(0, max));
 
-/** The first value of a header (case-insensitive name), or undefined. */
-export function headerValue(msg: { headers: readonly SipHeader[] }, name: string): string | undefined {
-  const wanted = canonicalHeaderName(name);
-  return msg.headers.find((h) => h.name === wanted)?.value;
-}
-
-/** Every value of a header, each header line split at its top-level commas (Via, Route, Contact, ...). */
-export function headerValues(msg: { headers: readonly SipHeader[] }, name: string): string[] {
-  const wanted = canonicalHeaderName(name);
-  return msg.headers.filter((h) => h.name === wanted).flatMap((h) => splitList(h.value));
-}
-
-/** Splits a header value at commas outside quotes and angle brackets (RFC 3261 section 7.3.1). */
-export function splitList(value: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (quoted) {
-      if (c === '\\') i++;
-      else if (c === '"') quoted = false;
-    } else if (c === '"') quoted = true;
-    else if (c === '<') depth++;
-    else if (c === '>' && depth > 0) depth--;
-    else if (c === ',' && depth === 0) {
-      out.push(value.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  out.push(value.slice(start).trim());
-  return out.filter((v) => v !== '');
-}
-
-/** Where the header block ends: the index of the empty line's end, and the line-ending style. */
-function headEnd(bytes: string): { head: number; body: number } | null {
+/**
+ * Where the header section ends: `head` is the index of the empty line, `body` where the body
+ * starts. CRLF is the rule; a bare-LF message (some test tools send one) is read too. Null when
+ * there is no empty line, i.e. the message is all head.
+ */
+export function splitHead(bytes: string): { head: number; body: number } | null {
   const crlf = bytes.indexOf('\r\n\r\n');
   const lf = bytes.indexOf('\n\n');
   if (crlf !== -1 && (lf === -1 || crlf < lf)) return { head: crlf, body: crlf + 4 };
@@ -120,101 +52,129 @@ function headEnd(bytes: string): { head: number; body: number } | null {
   return null;
 }
 
-function parseStartLine(line: string): Result<Omit<SipRequest, 'headers' | 'body'> | Omit<SipResponse, 'headers' | 'body'>> {
-  if (line.startsWith('SIP/')) {
-    const m = /^SIP\/2\.0 ([1-6]\d\d) ?(.*)$/.exec(line);
-    if (!m) return refuse(SipError.START_LINE, `not a SIP/2.0 status line (RFC 3261 section 7.2): ${JSON.stringify(line.slice(0, 80))}`);
-    return ok({ kind: 'response', status: Number(m[1]), reason: m[2]! });
+/**
+ * C0 controls other than HTAB (and DEL) have no place in a header section outside a quoted-pair
+ * (RFC 3261 section 25.1), which nobody sends; a bare CR or a NUL is how one parser is made to see
+ * a different message than the next, so they are refused rather than passed on.
+ */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+function parseStartLine(line: string): Result<StartLine> {
+  if (/^SIP\//i.test(line)) {
+    // The version is case-insensitive (section 7.1); the reason phrase may be empty or missing.
+    const m = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/i.exec(line);
+    if (!m) return refuse(SipError.START_LINE, `not a SIP/2.0 status line with a code 100..699 (RFC 3261 section 7.2): ${show(line)}`);
+    return ok({ kind: 'response', status: Number(m[1]), reason: m[2] ?? '' });
   }
+  // Request-Line = Method SP Request-URI SP SIP-Version: exactly one space each (section 25.1).
   const parts = line.split(' ');
-  if (parts.length !== 3 || parts[2] !== 'SIP/2.0') return refuse(SipError.START_LINE, `not a SIP/2.0 request line (RFC 3261 section 7.1): ${JSON.stringify(line.slice(0, 80))}`);
+  if (parts.length !== 3 || !/^SIP\/2\.0$/i.test(parts[2]!)) return refuse(SipError.START_LINE, `not a SIP/2.0 request line "METHOD URI SIP/2.0" (RFC 3261 section 7.1): ${show(line)}`);
   const [method, uri] = parts as [string, string, string];
-  if (!TOKEN.test(method)) return refuse(SipError.START_LINE, `method ${JSON.stringify(method.slice(0, 32))} is not a token`);
-  if (!/^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+$/.test(uri)) return refuse(SipError.START_LINE, `Request-URI ${JSON.stringify(uri.slice(0, 80))} is not an absolute URI`);
+  if (!TOKEN.test(method)) return refuse(SipError.START_LINE, `method ${show(method, 32)} is not a token (RFC 3261 section 25.1)`);
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+$/.test(uri)) return refuse(SipError.START_LINE, `Request-URI ${show(uri)} is not an absolute URI (RFC 3261 section 7.1)`);
   return ok({ kind: 'request', method, uri });
 }
 
-function parseHeaders(lines: readonly string[]): Result<SipHeader[]> {
-  const headers: SipHeader[] = [];
+/** Header lines -> fields, each with its raw text; a line starting with SP/HTAB continues the last. */
+function parseHeaders(lines: readonly string[], maxHeaders: number): Result<SipHeader[]> {
+  const raws: string[] = [];
   for (const line of lines) {
-    if (line === '') continue;
     if (line[0] === ' ' || line[0] === '\t') {
-      // Folding (RFC 3261 section 7.3.1): continues the previous header's value.
-      const last = headers.pop();
-      if (!last) return refuse(SipError.HEADER, 'a continuation line before any header');
-      headers.push({ name: last.name, value: `${last.value} ${line.trim()}`.trim() });
+      if (raws.length === 0) return refuse(SipError.HEADER, 'a continuation line (leading whitespace) before any header (RFC 3261 section 7.3.1)');
+      raws[raws.length - 1] += `\r\n${line}`;
       continue;
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) return refuse(SipError.HEADER, `not a header line: ${JSON.stringify(line.slice(0, 80))}`);
-    const name = line.slice(0, colon).trim();
-    if (!TOKEN.test(name)) return refuse(SipError.HEADER, `header name ${JSON.stringify(name.slice(0, 40))} is not a token`);
-    headers.push({ name: canonicalHeaderName(name), value: line.slice(colon + 1).trim() });
-    if (headers.length > MAX_SIP_HEADERS) return refuse(SipError.TOO_LARGE, `more than ${MAX_SIP_HEADERS} headers`);
+    raws.push(line);
+    if (raws.length > maxHeaders) return refuse(SipError.TOO_LARGE, `more than ${maxHeaders} headers`);
+  }
+  const headers: SipHeader[] = [];
+  for (const raw of raws) {
+    const field = readHeaderField(raw);
+    if (field === null) return refuse(SipError.HEADER, `not a header line "name: value" with a token name (RFC 3261 section 7.3): ${show(raw)}`);
+    headers.push({ name: field.name, value: field.value, raw });
   }
   return ok(headers);
 }
 
-const REQUIRED_REQUEST = ['Via', 'From', 'To', 'Call-ID', 'CSeq'] as const;
-const REQUIRED_RESPONSE = ['Via', 'From', 'To', 'Call-ID', 'CSeq'] as const;
+/** At most one of these (section 7.3.1 allows repeats only for comma-separated list headers). */
+const SINGLE = ['Call-ID', 'CSeq', 'From', 'To', 'Max-Forwards'] as const;
+const REQUIRED = ['Via', 'From', 'To', 'Call-ID', 'CSeq'] as const;
 
-/** One whole message (a datagram, or what the stream framer cut). */
-export function parseSipMessage(bytes: string): Result<SipMessage> {
-  if (bytes.length > MAX_SIP_MESSAGE_BYTES) return refuse(SipError.TOO_LARGE, `message of ${bytes.length} bytes, more than ${MAX_SIP_MESSAGE_BYTES}`);
-  const end = headEnd(bytes);
+function checkHeaders(start: StartLine, headers: readonly SipHeader[], options: SipParseOptions): Result<true> {
+  const msg = { headers };
+  const required = start.kind === 'request' && options.requireMaxForwards ? [...REQUIRED, 'Max-Forwards'] : REQUIRED;
+  for (const name of required) {
+    if (headerValue(msg, name) === undefined) {
+      const section = start.kind === 'request' ? '8.1.1' : '8.2.6';
+      return refuse(SipError.MISSING_HEADER, `no ${name} header (RFC 3261 section ${section})`);
+    }
+  }
+  for (const name of SINGLE) {
+    if (headers.filter((h) => h.name === name).length > 1) return refuse(SipError.HEADER, `more than one ${name} header (RFC 3261 section 7.3.1)`);
+  }
+  const cseqText = headerValue(msg, 'CSeq')!;
+  const cseq = /^(\d{1,10})\s+([^\s]+)$/.exec(cseqText);
+  if (!cseq || Number(cseq[1]) >= 2 ** 31 || !TOKEN.test(cseq[2]!)) {
+    return refuse(SipError.CSEQ, `CSeq ${show(cseqText, 40)} is not "number method" with the number below 2^31 (RFC 3261 section 8.1.1.5)`);
+  }
+  // Section 8.1.1.5: the CSeq method equals the request's, for ACK and CANCEL too.
+  if (start.kind === 'request' && cseq[2] !== start.method) {
+    return refuse(SipError.CSEQ, `CSeq method ${cseq[2]} differs from the request method ${start.method} (RFC 3261 section 8.1.1.5)`);
+  }
+  return ok(true);
+}
+
+/** The first `length` bytes of `rest`, or null when it holds fewer (or ends mid-character in text). */
+function takeBody(rest: string, length: number, encoding: SipEncoding): string | null {
+  if (encoding === 'bytes') return length > rest.length ? null : rest.slice(0, length);
+  let bytes = 0;
+  let i = 0;
+  while (bytes < length && i < rest.length) {
+    const c = rest.charCodeAt(i);
+    const pair = c >= 0xd800 && c <= 0xdbff && (rest.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    i += pair ? 2 : 1;
+  }
+  return bytes === length ? rest.slice(0, i) : null;
+}
+
+function readBody(headers: readonly SipHeader[], rest: string, options: SipParseOptions): Result<string> {
+  const lengths = headers.filter((h) => h.name === 'Content-Length');
+  if (lengths.length === 0) {
+    if (options.requireContentLength) return refuse(SipError.CONTENT_LENGTH, 'no Content-Length, which a stream needs to find the end of a message (RFC 3261 section 18.3)');
+    return ok(rest); // a datagram without Content-Length: the body is the rest (section 18.3)
+  }
+  if (new Set(lengths.map((h) => h.value)).size > 1) return refuse(SipError.CONTENT_LENGTH, 'two different Content-Length headers');
+  const text = lengths[0]!.value;
+  if (!/^\d{1,7}$/.test(text)) return refuse(SipError.CONTENT_LENGTH, `Content-Length ${show(text, 20)} is not a number of bytes (RFC 3261 section 20.14)`);
+  // Section 18.3: fewer bytes than Content-Length says is an error; more are cut off (a datagram
+  // may be padded), so that what is forwarded is exactly what the length announces.
+  const body = takeBody(rest, Number(text), options.encoding ?? 'bytes');
+  if (body === null) return refuse(SipError.CONTENT_LENGTH, `Content-Length ${text} but the body is shorter (RFC 3261 section 18.3)`);
+  return ok(body);
+}
+
+/** One whole message: a datagram, or what the stream framer cut. */
+export function parseSipMessage(bytes: string, options: SipParseOptions = {}): Result<SipMessage> {
+  const limits: SipLimits = { ...DEFAULT_SIP_LIMITS, ...options };
+  // UTF-8 is never shorter than UTF-16 code units, so the cheap count refuses most oversize text.
+  const size = bytes.length > limits.maxMessageBytes || options.encoding !== 'text' ? bytes.length : utf8ByteLength(bytes);
+  if (size > limits.maxMessageBytes) return refuse(SipError.TOO_LARGE, `message of ${size} bytes, more than ${limits.maxMessageBytes}`);
+  if (bytes === '') return refuse(SipError.START_LINE, 'an empty message');
+  const end = splitHead(bytes);
   const headText = end === null ? bytes.replace(/\r?\n$/, '') : bytes.slice(0, end.head);
-  const rest = end === null ? '' : bytes.slice(end.body);
   const lines = headText.split(/\r?\n/);
   for (const line of lines) {
-    if (line.length > MAX_SIP_LINE_BYTES) return refuse(SipError.TOO_LARGE, `a line of ${line.length} bytes, more than ${MAX_SIP_LINE_BYTES}`);
+    if (line.length > limits.maxLineBytes) return refuse(SipError.TOO_LARGE, `a line of ${line.length} bytes, more than ${limits.maxLineBytes}`);
+    if (CONTROL.test(line)) return refuse(SipError.HEADER, `a control character (a bare CR, NUL, ...) in the header section (RFC 3261 section 25.1): ${show(line)}`);
   }
   const start = parseStartLine(lines[0]!);
   if (!start.ok) return start;
-  const headers = parseHeaders(lines.slice(1));
+  const headers = parseHeaders(lines.slice(1), limits.maxHeaders);
   if (!headers.ok) return headers;
-  const msg = { headers: headers.value };
-
-  for (const name of start.value.kind === 'request' ? REQUIRED_REQUEST : REQUIRED_RESPONSE) {
-    if (headerValue(msg, name) === undefined) return refuse(SipError.MISSING_HEADER, `no ${name} header (RFC 3261 section 8.1.1)`);
-  }
-  const cseq = /^(\d{1,10})\s+([A-Za-z0-9.!%*_+`'~-]+)$/.exec(headerValue(msg, 'CSeq')!);
-  if (!cseq || Number(cseq[1]) >= 2 ** 31) return refuse(SipError.CSEQ, `CSeq ${JSON.stringify(headerValue(msg, 'CSeq')!.slice(0, 40))} is not "number method" with number below 2^31 (RFC 3261 section 8.1.1.5)`);
-  if (start.value.kind === 'request' && cseq[2] !== start.value.method) {
-    return refuse(SipError.CSEQ, `CSeq method ${cseq[2]} differs from the request method ${start.value.method}`);
-  }
-
-  let body = rest;
-  const lengths = msg.headers.filter((h) => h.name === 'Content-Length');
-  if (lengths.length > 1 && new Set(lengths.map((h) => h.value)).size > 1) return refuse(SipError.CONTENT_LENGTH, 'two different Content-Length headers');
-  if (lengths.length > 0) {
-    const text = lengths[0]!.value;
-    if (!/^\d{1,7}$/.test(text)) return refuse(SipError.CONTENT_LENGTH, `Content-Length ${JSON.stringify(text.slice(0, 20))} is not a number of bytes`);
-    const length = Number(text);
-    if (length > rest.length) return refuse(SipError.CONTENT_LENGTH, `Content-Length ${length} but only ${rest.length} bytes of body (RFC 3261 section 18.3)`);
-    body = rest.slice(0, length);
-  }
-  return ok({ ...start.value, headers: msg.headers, body });
-}
-
-/** CRLF text; Content-Length is set from the body (an existing one replaced in place). */
-export function serializeSipMessage(msg: SipMessage): string {
-  const start = msg.kind === 'request' ? `${msg.method} ${msg.uri} SIP/2.0` : `SIP/2.0 ${msg.status} ${msg.reason}`;
-  const lines = [start];
-  let hasLength = false;
-  for (const h of msg.headers) {
-    if (h.name === 'Content-Length') {
-      if (hasLength) continue;
-      hasLength = true;
-      lines.push(`Content-Length: ${msg.body.length}`);
-    } else lines.push(`${h.name}: ${h.value}`);
-  }
-  if (!hasLength) lines.push(`Content-Length: ${msg.body.length}`);
-  return `${lines.join('\r\n')}\r\n\r\n${msg.body}`;
-}
-
-/** A copy with headers changed: `drop` removes every header of those names, `prepend`/`append` add. */
-export function withHeaders<M extends SipMessage>(msg: M, change: { drop?: readonly string[]; prepend?: readonly SipHeader[]; append?: readonly SipHeader[] }): M {
-  const drop = new Set((change.drop ?? []).map(canonicalHeaderName));
-  const kept = msg.headers.filter((h) => !drop.has(h.name));
-  return { ...msg, headers: [...(change.prepend ?? []), ...kept, ...(change.append ?? [])] };
+  const checked = checkHeaders(start.value, headers.value, options);
+  if (!checked.ok) return checked;
+  const body = readBody(headers.value, end === null ? '' : bytes.slice(end.body), options);
+  if (!body.ok) return body;
+  return ok({ ...start.value, headers: headers.value, body: body.value });
 }

@@ -1,0 +1,76 @@
+/**
+ * Calls between policy domains (seed 000 claims 7 and 22): each domain's server is local to its
+ * own routers. When an end of a call lies in a prefix another domain's server serves (`--peer`),
+ * this server installs its own end and asks that server, as a call-control client on the broker
+ * (`callqos/v1/cc/<this server>/req`, bridged between the domains' brokers), to install the other
+ * with the same request and the clearinghouse's token, which names the far domain too. The call is
+ * QoS-active for the caller only when the peer's end is active as well; a deletion goes to the
+ * peer too. Each domain reports its own end's usage on the one transaction.
+ *
+ * Which calls went to a peer is kept in memory: after a restart a deletion is not passed on, and
+ * the peer's gates end with their lifetime.
+ */
+import { parseIp, prefixContains } from '../../core/net/ip.ts';
+import type { Logger } from '../../core/log.ts';
+import type { MediaLine, SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../core/protocol/messages/cc.ts';
+import type { Result } from '../../core/result.ts';
+import type { PeerConfig } from './config.ts';
+import type { LinePlan } from './sessions.ts';
+
+/** The session API of another server, as this server asks it. */
+export interface PeerClient {
+  add(body: SessionAddBody): Promise<Result<SessionStateBody>>;
+  remove(body: SessionDeleteBody): Promise<Result<SessionStateBody>>;
+}
+
+export class Peering {
+  /** Calls handed to a peer, by call id. */
+  private readonly calls = new Map<string, PeerConfig>();
+
+  constructor(
+    private readonly peers: readonly PeerConfig[],
+    private readonly client: PeerClient,
+    private readonly log: Logger,
+  ) {}
+
+  /** The peer serving an end of these lines that no router of ours holds, if any. */
+  peerFor(plans: readonly { media: MediaLine; plan: LinePlan }[]): PeerConfig | null {
+    for (const { media, plan } of plans) {
+      for (const end of [media.offer.address, media.answer.address]) {
+        if (plan.gates.some((g) => g.gate.lan.address === end)) continue;
+        const address = parseIp(end);
+        if (!address.ok) continue;
+        const peer = this.peers.find((p) => p.prefixes.some((x) => x.address.family === address.value.family && prefixContains(x.address, x.length, address.value)));
+        if (peer) return peer;
+      }
+    }
+    return null;
+  }
+
+  /** Asks the peer to install its end; the answer the caller gets says where the peer's end stands. */
+  async add(peer: PeerConfig, body: SessionAddBody, token: string | undefined): Promise<Result<SessionStateBody>> {
+    this.calls.set(body.callId, peer);
+    const answer = await this.client.add({ ...body, wait: true, ...(token !== undefined ? { token } : {}) });
+    if (!answer.ok) this.log.warn('peer did not answer', { call: body.callId, peer: peer.serverId, reason: answer.error.message });
+    else this.log.info('peer answered', { call: body.callId, peer: peer.serverId, state: answer.value.state });
+    return answer;
+  }
+
+  /** Passes a deletion on to the peer that has the call, if one has. */
+  remove(body: SessionDeleteBody): void {
+    const peer = this.calls.get(body.callId);
+    if (!peer) return;
+    this.calls.delete(body.callId);
+    void this.client.remove(body).then((r) => {
+      if (!r.ok) this.log.warn('peer did not answer a deletion', { call: body.callId, peer: peer.serverId, reason: r.error.message });
+    });
+  }
+}
+
+/** The call as the caller sees it: active only when the peer's end is active too. */
+export function withPeer(view: SessionStateBody, peer: PeerConfig, answer: Result<SessionStateBody>): SessionStateBody {
+  if (answer.ok && answer.value.state === 'active') return view;
+  const why = answer.ok ? `${answer.value.state}${answer.value.reason ? `: ${answer.value.reason}` : ''}` : `no answer: ${answer.error.message}`;
+  const state = answer.ok && view.state === 'active' ? (answer.value.state === 'pending' ? 'pending' : 'failed') : view.state === 'active' ? 'failed' : view.state;
+  return { ...view, state, reason: `peer domain ${peer.domain}: ${why}`.slice(0, 256) };
+}

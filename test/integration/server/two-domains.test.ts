@@ -1,0 +1,237 @@
+/**
+ * A call between two policy domains, in-process: domain A's broker carries router A, A's QoS
+ * server and the clearinghouse; domain B's broker carries router B and B's server. The brokers
+ * share exactly A's requests to B's server (`cc/qos-a/…`) and B's exchange with the clearinghouse
+ * (`ch/qos-b/…`): once through two embedded brokers and a relay, once through two Mosquittos and
+ * a Mosquitto bridge as an operator would configure it. A call asked of A's
+ * server is authorized by the clearinghouse for both domains, installed by A on router A and by
+ * B (asked by A, with A's token, verified locally) on router B; it is active only when both are;
+ * deleting it removes both ends, and each domain reports its own end's usage on the one
+ * transaction, which settles with A paying B.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker } from '../../../src/cloud/broker/embedded.ts';
+import { generateSigningKey, loadPublicKeys } from '../../../src/cloud/clearinghouse/keys.ts';
+import { startClearinghouse, type ClearinghouseNode } from '../../../src/cloud/clearinghouse/node.ts';
+import { parsePolicy } from '../../../src/cloud/clearinghouse/policy.ts';
+import { openClearinghouseStore, type ClearinghouseStore } from '../../../src/cloud/clearinghouse/store/index.ts';
+import { connectServerMqtt } from '../../../src/cloud/mqtt/client.ts';
+import { DEFAULT_CONFIG, parsePeer, type ServerConfig } from '../../../src/cloud/server/config.ts';
+import { admissionCheck, controlPlanner } from '../../../src/cloud/server/planner.ts';
+import { QosServer } from '../../../src/cloud/server/server.ts';
+import { openStore } from '../../../src/cloud/store/index.ts';
+import type { Store } from '../../../src/cloud/store/types.ts';
+import { createLogger } from '../../../src/core/log.ts';
+import type { SessionAddBody, SessionStateBody } from '../../../src/core/protocol/messages/cc.ts';
+import { makeTempDir } from '../../support/temp.ts';
+import { lanInterfaces, ScriptedRouter } from './scripted-router.ts';
+import { freePort, MOSQUITTO } from '../broker/support.ts';
+
+/** Two brokers sharing the domains' common topics; `urls` once they are up and joined. */
+interface BrokerPair {
+  readonly urls: { a: string; b: string };
+  close(): Promise<void>;
+}
+
+/** Topics that cross between the domains, as Mosquitto bridge lines on broker A's side. */
+const BRIDGED = ['callqos/v1/cc/qos-a/req out 1', 'callqos/v1/cc/qos-a/res in 1', 'callqos/v1/ch/qos-b/req in 1', 'callqos/v1/ch/qos-b/res out 1'];
+
+async function embeddedWithRelay(): Promise<BrokerPair> {
+  const a = await startEmbeddedBroker({ port: 0, credentials: 'open', log: quiet });
+  const b = await startEmbeddedBroker({ port: 0, credentials: 'open', log: quiet });
+  const urls = { a: `mqtt://127.0.0.1:${a.port}`, b: `mqtt://127.0.0.1:${b.port}` };
+  const clients: mqtt.MqttClient[] = [];
+  /** Forwards what is published on `from` under these topics to `to`, as a bridge would. */
+  const relay = async (from: string, to: string, topics: string[]) => {
+    const source = await mqtt.connectAsync(from, { clientId: `relay-${clients.length}`, protocolVersion: 4 });
+    const target = await mqtt.connectAsync(to, { clientId: `relay-${clients.length}-out`, protocolVersion: 4 });
+    source.on('message', (topic, payload) => void target.publishAsync(topic, payload, { qos: 1 }));
+    for (const t of topics) await source.subscribeAsync(t, { qos: 1 });
+    clients.push(source, target);
+  };
+  const topics = (way: string) => BRIDGED.filter((l) => l.split(' ')[1] === way).map((l) => l.split(' ')[0]!);
+  await relay(urls.a, urls.b, topics('out'));
+  await relay(urls.b, urls.a, topics('in'));
+  return {
+    urls,
+    close: async () => {
+      for (const c of clients) await c.endAsync(true);
+      await a.close();
+      await b.close();
+    },
+  };
+}
+
+async function mosquittoBridge(dir: string): Promise<BrokerPair> {
+  const running: { child: ChildProcess; log: string }[] = [];
+  const start = async (name: string, port: number, extra: string[], ready: (log: string) => boolean) => {
+    const conf = join(dir, `${name}.conf`);
+    writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', `user ${userInfo().username}`, 'log_dest stderr', 'log_type all', ...extra, ''].join('\n'));
+    const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = { child, log: '' };
+    child.stderr!.on('data', (d: Buffer) => (proc.log += d.toString()));
+    running.push(proc);
+    for (const end = Date.now() + 10_000; !ready(proc.log); ) {
+      if (child.exitCode !== null || Date.now() > end) throw new Error(`mosquitto ${name}: ${proc.log}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const [portA, portB] = [await freePort(), await freePort()];
+  await start('b', portB, [], (log) => log.includes(`listen socket on port ${portB}`));
+  // Domain A's broker bridges to B's: only the topics the domains share cross.
+  await start('a', portA, ['connection domain-b', `address 127.0.0.1:${portB}`, 'cleansession true', ...BRIDGED.map((t) => `topic ${t}`)],
+    // Joined once the far broker took the bridge's two subscriptions (the "in" topics).
+    (log) => log.split('Received SUBACK from').length - 1 >= 2);
+  return {
+    urls: { a: `mqtt://127.0.0.1:${portA}`, b: `mqtt://127.0.0.1:${portB}` },
+    close: async () => {
+      for (const p of running.reverse()) {
+        p.child.kill();
+        await new Promise((r) => p.child.once('exit', r));
+      }
+    },
+  };
+}
+
+const quiet = { info: () => {}, warn: () => {} };
+
+describe.each([
+  ['two embedded brokers joined by a relay', () => embeddedWithRelay()],
+  ['two Mosquittos joined by a Mosquitto bridge', (dir: string) => mosquittoBridge(dir)],
+] as const)('a call between two policy domains (%s, SQLite, scripted routers)', (_name, brokers) => {
+  const temp = makeTempDir('two-domains');
+  let pair: BrokerPair;
+  let urlA = '';
+  let urlB = '';
+  let chStore: ClearinghouseStore;
+  let clearinghouse: ClearinghouseNode;
+  const servers: { server: QosServer; store: Store; base: string }[] = [];
+  const logs: string[] = [];
+  const rtA = new ScriptedRouter('rtA');
+  const rtB = new ScriptedRouter('rtB');
+  servers.length = 0;
+
+  async function startServer(id: string, domain: string, url: string, peers: string[]): Promise<void> {
+    const store = await openStore(`sqlite:${join(temp.path, `${id}.db`)}`);
+    await store.migrate();
+    const bus = await connectServerMqtt({ url, clientId: id, log: quiet });
+    const config: ServerConfig = {
+      ...DEFAULT_CONFIG, serverId: id, domain, httpPort: 0, authorization: 'required', clearinghouseTimeoutMs: 1000, decisionDeadlineMs: 1500, removalDeadlineMs: 1500,
+      peers: peers.map((p) => {
+        const parsed = parsePeer(p);
+        if (!parsed.ok) throw new Error(parsed.error.message);
+        return parsed.value;
+      }),
+    };
+    const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log: createLogger((l) => logs.push(`${id} ${l}`), 'debug'), verifierFor: loadPublicKeys(join(temp.path, 'ch-keys.json')) });
+    const { http } = await server.start();
+    servers.push({ server, store, base: `http://127.0.0.1:${http!.port}` });
+  }
+
+  const call: SessionAddBody = {
+    callId: 'inter-1@a',
+    caller: { source: '203.0.113.1', uri: 'sip:alice@a.example' },
+    callee: { source: '198.51.100.1', uri: 'sip:bob@b.example' },
+    media: [{ line: 0, type: 'audio', offer: { address: '192.168.1.20', port: 41000 }, answer: { address: '198.18.20.20', port: 51000 }, direction: 'sendrecv', codec: { name: 'PCMU', clockRate: 8000, ptimeMs: 20 } }],
+    wait: true,
+  };
+  const http = async (base: string, method: string, path: string, body?: unknown): Promise<SessionStateBody> =>
+    (await fetch(`${base}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })).json() as Promise<SessionStateBody>;
+  const until = async (what: () => Promise<boolean>, ms = 4000) => {
+    const end = Date.now() + ms;
+    while (!(await what())) {
+      if (Date.now() > end) throw new Error(`condition not met in time:\n${logs.slice(-15).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  beforeAll(async () => {
+    pair = await brokers(temp.path);
+    urlA = pair.urls.a;
+    urlB = pair.urls.b;
+
+    const key = generateSigningKey('ch-1', join(temp.path, 'ch.pem'), join(temp.path, 'ch-keys.json'));
+    chStore = openClearinghouseStore(`sqlite:${join(temp.path, 'ch.db')}`);
+    await chStore.migrate();
+    const policy = parsePolicy({ domains: [{ id: 'domain-a', clients: ['qos-a'], peers: ['domain-b'] }, { id: 'domain-b', clients: ['qos-b'], peers: ['domain-a'] }] });
+    clearinghouse = await startClearinghouse({ id: 'ch-1', bus: await connectServerMqtt({ url: urlA, clientId: 'ch-1', log: quiet }), store: chStore, key, policy, log: createLogger(() => {}, 'error') });
+
+    await startServer('qos-a', 'domain-a', urlA, ['domain-b=qos-b@198.18.20.0/24,2001:db8:b::/48']);
+    await startServer('qos-b', 'domain-b', urlB, []);
+    await rtA.connect(urlA);
+    await rtB.connect(urlB);
+    await rtA.open(lanInterfaces('192.168.1.1', '2001:db8:a:1::1', '203.0.113.1'));
+    await rtB.open(lanInterfaces('198.18.20.1', '2001:db8:b:1::1', '198.51.100.1'));
+    for (const [router, up, down] of [[rtA, 400, 390], [rtB, 390, 398]] as const) {
+      router.removalUsage = () => ({ up: { packets: up, bytes: up * 172 }, down: { packets: down, bytes: down * 172 } });
+    }
+  });
+
+  afterAll(async () => {
+    await rtA.close();
+    await rtB.close();
+    for (const { server, store } of servers) {
+      await server.stop();
+      await store.close();
+    }
+    await clearinghouse.stop();
+    await chStore.close();
+    await pair.close();
+    temp.remove();
+  });
+
+  it('installs each end through its own domain\'s server, and answers active only when both are', async () => {
+    const [a, b] = servers;
+    const state = await http(a!.base, 'POST', '/v1/sessions', call);
+    expect(state).toMatchObject({ state: 'active', reason: null });
+    expect([...rtA.gates.values()].map((g) => g.lan.port)).toEqual([41000]);
+    expect([...rtB.gates.values()].map((g) => g.lan.port)).toEqual([51000]);
+    // B took it as a call-control request from A, with A's token: authorized without asking again.
+    expect(await b!.store.getAuthorization('inter-1@a')).toMatchObject({ source: 'token' });
+    const authA = await a!.store.getAuthorization('inter-1@a');
+    expect(authA).toMatchObject({ source: 'clearinghouse' });
+    expect((await b!.store.getAuthorization('inter-1@a'))!.transactionId).toBe(authA!.transactionId);
+    expect(await chStore.getTransaction(authA!.transactionId)).toMatchObject({ domain: 'domain-a', destinationDomain: 'domain-b' });
+  });
+
+  it('ends both ends on delete, and both domains report their usage on the one transaction, settled A to B', async () => {
+    const [a] = servers;
+    const transaction = (await a!.store.getAuthorization('inter-1@a'))!.transactionId;
+    await http(a!.base, 'DELETE', `/v1/sessions/${encodeURIComponent('inter-1@a')}`, { callId: 'inter-1@a', releasedBy: 'caller', sipStatus: 200, reason: 'BYE' });
+    await until(async () => rtA.gates.size === 0 && rtB.gates.size === 0);
+    await until(async () => (await chStore.getCdr(transaction, 'source')) !== null && (await chStore.getCdr(transaction, 'destination')) !== null);
+    const source = (await chStore.getCdr(transaction, 'source'))!;
+    const destination = (await chStore.getCdr(transaction, 'destination'))!;
+    // Each end saw its own router only: A the caller's side, B the callee's.
+    expect(source.flows).toEqual([
+      { line: 0, direction: 'forward', packets: 400, bytes: 400 * 172, lost: null },
+      { line: 0, direction: 'reverse', packets: 390, bytes: 390 * 172, lost: null },
+    ]);
+    expect(destination.flows).toEqual([
+      { line: 0, direction: 'forward', packets: 398, bytes: 398 * 172, lost: null },
+      { line: 0, direction: 'reverse', packets: 390, bytes: 390 * 172, lost: null },
+    ]);
+    expect(source.releasedBy).toBe('caller');
+    const lines = await clearinghouse.service.settlement(0, Date.now() + 60_000);
+    expect(lines).toEqual([expect.objectContaining({ payer: 'domain-a', payee: 'domain-b', calls: 1 })]);
+  });
+
+  it('answers failed, naming the peer domain, when the peer cannot install its end; the local end is rolled back by the delete', async () => {
+    const [a] = servers;
+    rtB.mode = 'fail';
+    try {
+      const state = await http(a!.base, 'POST', '/v1/sessions', { ...call, callId: 'inter-2@a', media: [{ ...call.media[0]!, offer: { address: '192.168.1.20', port: 42000 }, answer: { address: '198.18.20.20', port: 52000 } }] });
+      expect(state.state).toBe('failed');
+      expect(state.reason).toMatch(/^peer domain domain-b: failed/);
+    } finally {
+      rtB.mode = 'succeed';
+    }
+    await http(a!.base, 'DELETE', `/v1/sessions/${encodeURIComponent('inter-2@a')}`, { callId: 'inter-2@a' });
+    await until(async () => rtA.gates.size === 0);
+  });
+});
