@@ -64,7 +64,8 @@ export function serializeSipMessage(msg: SipMessage, options: SerializeOptions =
   let hasLength = false;
   for (const h of msg.headers) {
     if (h.name === 'Content-Length') {
-      if (!hasLength) lines.push(`Content-Length: ${length}`);
+      // Kept as written when it is already right (`l: 0` forwarded as is), else rewritten.
+      if (!hasLength) lines.push(rawFits(h) && h.value === String(length) ? h.raw : `Content-Length: ${length}`);
       hasLength = true;
     } else lines.push(rawFits(h) ? h.raw : `${flatten(h.name)}: ${flatten(h.value)}`);
   }

@@ -70,24 +70,63 @@ function contentLength(head: string): Result<number> {
   return ok(Number(value));
 }
 
-/** The framing state machine over a buffer; `maxMessageBytes` bounds what one message may hold. */
+/**
+ * The framing state machine; `maxMessageBytes` bounds what one message may hold. While a message
+ * is incomplete its chunks are held in a list, not appended to one string: searching a string
+ * grown one small chunk at a time makes the engine copy all of it on every push, which turns a
+ * head dribbled in byte by byte into quadratic work. Only the seam (the last three bytes held and
+ * the new chunk) is searched for the empty line; the pieces are joined once, when a message is
+ * complete.
+ */
 function createFramer(maxMessageBytes: number) {
   let buffer = '';
+  let held: string[] = [];
+  let heldLength = 0;
+  /** The last three bytes of what is held (buffer and chunks): the seam a head end may straddle. */
+  let tail = '';
   let state: FramerState = { phase: 'between', crlfRun: 0 };
+
+  /** Keeps an incomplete message's chunk for later, unless the message is already too large. */
+  function hold(chunk: string): CoreError | null {
+    held.push(chunk);
+    heldLength += chunk.length;
+    tail = chunk.length >= 3 ? chunk.slice(-3) : (tail + chunk).slice(-3);
+    const size = buffer.length + heldLength;
+    if (state.phase === 'head') {
+      if (size > maxMessageBytes) return coreError(SipError.TOO_LARGE, `no end of headers within ${maxMessageBytes} bytes`);
+      state = { phase: 'head', searched: Math.max(0, size - 3) };
+    }
+    return null;
+  }
+
+  /** Whether the chunk can only be held: no head end at the seam, or the body still short. */
+  function mustWait(chunk: string): boolean {
+    if (state.phase === 'head') return (tail + chunk).indexOf('\r\n\r\n') === -1;
+    return state.phase === 'body' && buffer.length + heldLength + chunk.length < state.total;
+  }
 
   function push(chunk: string): Framed & { readonly error?: CoreError } {
     if (state.phase === 'failed') return { messages: [], pings: 0, error: state.error };
-    // The buffer is cut once per push, not once per message: slicing per message would copy
-    // the rest of a large chunk again for each of many small messages on engines without ropes.
-    buffer += chunk;
-    let pos = 0;
     const messages: string[] = [];
     let pings = 0;
     const failWith = (error: CoreError) => {
       state = { phase: 'failed', error };
       buffer = '';
+      held = [];
+      heldLength = 0;
+      tail = '';
       return { messages, pings, error };
     };
+    if (mustWait(chunk)) {
+      const error = hold(chunk);
+      return error === null ? { messages, pings } : failWith(error);
+    }
+    buffer = held.length > 0 ? buffer + held.join('') + chunk : buffer + chunk;
+    held = [];
+    heldLength = 0;
+    // Positions advance over the buffer and it is cut once at the end: slicing per message would
+    // copy the rest of a large chunk again for each of many small messages it holds.
+    let pos = 0;
     for (;;) {
       if (state.phase === 'between') {
         let run = state.crlfRun;
@@ -108,9 +147,9 @@ function createFramer(maxMessageBytes: number) {
       if (state.phase === 'head') {
         const end = buffer.indexOf('\r\n\r\n', pos + state.searched);
         if (end === -1) {
-          const held = buffer.length - pos;
-          if (held > maxMessageBytes) return failWith(coreError(SipError.TOO_LARGE, `no end of headers within ${maxMessageBytes} bytes`));
-          state = { phase: 'head', searched: Math.max(0, held - 3) };
+          const size = buffer.length - pos;
+          if (size > maxMessageBytes) return failWith(coreError(SipError.TOO_LARGE, `no end of headers within ${maxMessageBytes} bytes`));
+          state = { phase: 'head', searched: Math.max(0, size - 3) };
           break;
         }
         const length = contentLength(buffer.slice(pos, end));
@@ -127,6 +166,7 @@ function createFramer(maxMessageBytes: number) {
       }
     }
     buffer = buffer.slice(pos);
+    tail = buffer.slice(-3);
     return { messages, pings };
   }
 
@@ -136,7 +176,7 @@ function createFramer(maxMessageBytes: number) {
       return state;
     },
     get buffered(): number {
-      return buffer.length;
+      return buffer.length + heldLength;
     },
   };
 }
