@@ -17,6 +17,9 @@ import type { CloudLab } from './cloud-lab.ts';
 import type { Namespace } from './netns.ts';
 
 export const MQTT_PORT = 1883;
+/** With two domains: domain B's broker and its server's HTTP API, in the cloud namespace too. */
+export const MQTT_PORT_B = 1884;
+export const HTTP_PORT_B = 8081;
 export const HTTP_PORT = 8080;
 
 export interface Running {
@@ -36,6 +39,12 @@ export interface RigOptions {
    * from files named in UCI. Otherwise the broker is open.
    */
   readonly perDeviceLogins?: boolean;
+  /**
+   * Two policy domains: router B, its broker (bridged to A's for the topics domains share, see
+   * `bridge`) and its own server (`qos-b`, started with `domainB` arguments); router A and the
+   * first server (`qos-server-1`) are domain A.
+   */
+  readonly twoDomains?: { readonly bridge: readonly string[]; readonly serverArgs: readonly string[] };
 }
 
 export function start(ns: Namespace, argv: string[], env: Record<string, string> = {}): Running {
@@ -74,7 +83,7 @@ export function stop(running: Running | undefined, signal: NodeJS.Signals = 'SIG
 
 export const count = (text: string, what: string): number => text.split(what).length - 1;
 
-function agentConfig(stateDir: string, device: string, options: RigOptions, passwordFile: string | null): string {
+function agentConfig(stateDir: string, device: string, options: RigOptions, passwordFile: string | null, port: number): string {
   return [
     "config agent 'agent'",
     `\toption device_id '${device}'`,
@@ -87,7 +96,7 @@ function agentConfig(stateDir: string, device: string, options: RigOptions, pass
     "config cloud 'cloud'",
     "\toption enabled '1'",
     `\toption broker '${CLOUD_ADDRESS}'`,
-    `\toption port '${MQTT_PORT}'`,
+    `\toption port '${port}'`,
     "\toption tls '0'",
     "\toption keepalive_s '10'",
     ...(passwordFile === null ? [] : [`\toption username '${device}'`, `\toption password_file '${passwordFile}'`]),
@@ -100,6 +109,9 @@ export class CloudRig {
   temp = '';
   broker: Running | undefined;
   server: Running | undefined;
+  /** With two domains: B's broker and server. */
+  brokerB: Running | undefined;
+  serverB: Running | undefined;
   readonly agents: Record<RouterName, Running | undefined> = { A: undefined, B: undefined };
   private cloudBundle = '';
   /** Passwords by login, when the broker checks logins. */
@@ -114,22 +126,37 @@ export class CloudRig {
     // Inside the checkout, so that its packages resolve from node_modules.
     this.cloudBundle = (await buildCloudBundle(join(repoRoot, 'dist', 'test', 'callqos-cloud.mjs'))).file;
     const access = this.options.perDeviceLogins ? this.makeLogins() : 'allow_anonymous true\n';
-    writeFileSync(join(this.temp, 'mosquitto.conf'), `listener ${MQTT_PORT} 0.0.0.0\n${access}set_tcp_nodelay true\npersistence false\nuser root\n`);
+    const domains = this.options.twoDomains;
+    const bridge = domains ? ['connection domain-b', `address 127.0.0.1:${MQTT_PORT_B}`, 'cleansession true', ...domains.bridge.map((t) => `topic ${t}`), ''].join('\n') : '';
+    writeFileSync(join(this.temp, 'mosquitto.conf'), `listener ${MQTT_PORT} 0.0.0.0\n${access}set_tcp_nodelay true\npersistence false\nuser root\n${bridge}`);
+    if (domains) {
+      writeFileSync(join(this.temp, 'mosquitto-b.conf'), `listener ${MQTT_PORT_B} 0.0.0.0\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nuser root\n`);
+      this.brokerB = start(this.lab.cloud, ['mosquitto', '-c', join(this.temp, 'mosquitto-b.conf')]);
+      await new Promise((r) => setTimeout(r, 300));
+    }
     this.startBroker();
     await this.startServer(serverArgs);
+    if (domains) {
+      this.serverB = start(this.lab.cloud, [
+        process.execPath, this.cloudBundle, '--id', 'qos-b', '--broker', `mqtt://127.0.0.1:${MQTT_PORT_B}`, '--store', `sqlite:${join(this.temp, 'server-b.db')}`,
+        '--http', `127.0.0.1:${HTTP_PORT_B}`, '--deadline-ms', '5000', '--log-level', 'debug', ...domains.serverArgs,
+      ]);
+      await waitFor(this.serverB, 'QoS control server running');
+    }
     for (const [name, dump] of [['A', 'dump-cloud-lab-a.json'], ['B', 'dump-cloud-lab-b.json']] as const) {
       const dir = join(this.temp, `rt${name}`);
       mkdirSync(join(dir, 'ubus'), { recursive: true });
       writeFileSync(join(dir, 'ubus', 'dump'), dump);
       writeFileSync(join(dir, 'ubus', 'board'), 'board.json');
       const passwordFile = this.options.perDeviceLogins ? this.passwordFile(`rt${name}`) : null;
-      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options, passwordFile));
+      const port = name === 'B' && domains ? MQTT_PORT_B : MQTT_PORT;
+      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options, passwordFile, port));
       this.startAgent(name);
     }
     await waitFor(this.agents.A!, 'cloud session accepted');
     await waitFor(this.agents.B!, 'cloud session accepted');
     await waitFor(this.server!, 'device=rtA desired=');
-    await waitFor(this.server!, 'device=rtB desired=');
+    await waitFor(domains ? this.serverB! : this.server!, 'device=rtB desired=');
   }
 
   /** Logins for both routers and the server through the cloud program's credentials command; the Mosquitto lines that use them. */
@@ -175,9 +202,9 @@ export class CloudRig {
     return this.agents[name]!;
   }
 
-  /** The session API over HTTP, from inside the cloud namespace (the server listens on its loopback). */
-  api(method: string, path: string, body?: unknown): Record<string, unknown> {
-    const argv = ['ip', 'netns', 'exec', this.lab.cloud.name, 'curl', '-s', '-X', method, `http://127.0.0.1:${HTTP_PORT}${path}`];
+  /** The session API over HTTP, from inside the cloud namespace (the server listens on its loopback); `port`: another server's. */
+  api(method: string, path: string, body?: unknown, port = HTTP_PORT): Record<string, unknown> {
+    const argv = ['ip', 'netns', 'exec', this.lab.cloud.name, 'curl', '-s', '-X', method, `http://127.0.0.1:${port}${path}`];
     if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
     const run = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
     try {
@@ -206,7 +233,9 @@ export class CloudRig {
     await stop(this.agents.A);
     await stop(this.agents.B);
     await stop(this.server);
+    await stop(this.serverB);
     await stop(this.broker);
+    await stop(this.brokerB);
     this.lab?.lab.destroy();
     if (this.temp) rmSync(this.temp, { recursive: true, force: true });
   }
