@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PHONE_A, PHONE_B, ROUTER_A_WAN, ROUTER_B_WAN } from './support/cloud-lab.ts';
 import { CloudRig, count, MQTT_PORT, start, stop, until } from './support/cloud-rig.ts';
 import { describeSystem } from './support/guard.ts';
-import { counted, observe, send } from './support/traffic.ts';
+import { counted, efBothWays, observe, send } from './support/traffic.ts';
 
 describeSystem('control plane: HTTP session -> server -> MQTT -> two qjs agents -> EF both ways', ['ip', 'nft', 'python3', 'mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'curl'], () => {
   const rig = new CloudRig({ uplinkKbit: 20_000, downlinkKbit: 100_000, perDeviceLogins: true });
@@ -44,10 +44,7 @@ describeSystem('control plane: HTTP session -> server -> MQTT -> two qjs agents 
 
   it('marks the call EF in both directions, through router A\'s NAT, counted on the receiving phones', () => {
     // Phone A first, so that router A's conntrack knows where phone B's answer goes.
-    send(rig.lab.phoneA, PHONE_A.v4, 49170, PHONE_B.v4, 50170, 0, 30);
-    send(rig.lab.phoneB, PHONE_B.v4, 50170, ROUTER_A_WAN, 49170, 0, 30);
-    expect(counted(rig.lab.phoneB, '4', 50170, 'ef')).toBe(30);
-    expect(counted(rig.lab.phoneA, '4', 49170, 'ef')).toBe(30);
+    expect(efBothWays(rig.lab, { phoneA: PHONE_A.v4, phoneB: PHONE_B.v4, routerAWan: ROUTER_A_WAN }, 49170, 50170, 30)).toEqual({ atB: 30, atA: 30 });
   });
 
   it('lets each router\'s login read its own retained desired state and not the other router\'s', async () => {

@@ -16,7 +16,7 @@ import { repoRoot } from '../support/bundles.ts';
 import { PHONE_A, PHONE_B, ROUTER_A_WAN, ROUTER_B_WAN } from './support/cloud-lab.ts';
 import { CloudRig, HTTP_PORT_B, MQTT_PORT, start, stop, until, waitFor, type Running } from './support/cloud-rig.ts';
 import { describeSystem } from './support/guard.ts';
-import { counted, observe, send } from './support/traffic.ts';
+import { efBothWays, observe } from './support/traffic.ts';
 
 const CALL = 'inter-1@lab';
 
@@ -87,10 +87,7 @@ describeSystem('two policy domains: server A -> Mosquitto bridge -> server B, ea
   });
 
   it('marks the call EF in both directions', () => {
-    send(rig.lab.phoneA, PHONE_A.v4, 49170, PHONE_B.v4, 50170, 0, 30);
-    send(rig.lab.phoneB, PHONE_B.v4, 50170, ROUTER_A_WAN, 49170, 0, 30);
-    expect(counted(rig.lab.phoneB, '4', 50170, 'ef')).toBe(30);
-    expect(counted(rig.lab.phoneA, '4', 49170, 'ef')).toBe(30);
+    expect(efBothWays(rig.lab, { phoneA: PHONE_A.v4, phoneB: PHONE_B.v4, routerAWan: ROUTER_A_WAN }, 49170, 50170, 30)).toEqual({ atB: 30, atA: 30 });
   });
 
   it('removes both ends on delete, and the clearinghouse gets each domain\'s usage of its own end', async () => {

@@ -14,7 +14,7 @@ import { CLOUD_ADDRESS, PHONE_A, PHONE_B, ROUTER_A_WAN } from './cloud-lab.ts';
 import { until, type Running } from './cloud-rig.ts';
 import { describeSystem } from './guard.ts';
 import { SIP_STACK_TOOLS, SIPP_SCENARIOS, SipStack, type ProxyUnderTest, type Sipp } from './sip-stack.ts';
-import { counted, observe, send } from './traffic.ts';
+import { efBothWays, observe } from './traffic.ts';
 
 const CALL_ID = 'sipcall-1@lab';
 
@@ -52,10 +52,7 @@ export function sipCallSuite(under: ProxyUnderTest): void {
     });
 
     it('marks the call\'s packets EF in both directions while it lasts', () => {
-      send(rig.lab.phoneA, PHONE_A.v4, 49170, PHONE_B.v4, 50170, 0, 30);
-      send(rig.lab.phoneB, PHONE_B.v4, 50170, ROUTER_A_WAN, 49170, 0, 30);
-      expect(counted(rig.lab.phoneB, '4', 50170, 'ef')).toBe(30);
-      expect(counted(rig.lab.phoneA, '4', 49170, 'ef')).toBe(30);
+      expect(efBothWays(rig.lab, { phoneA: PHONE_A.v4, phoneB: PHONE_B.v4, routerAWan: ROUTER_A_WAN }, 49170, 50170, 30)).toEqual({ atB: 30, atA: 30 });
     });
 
     it('ends the call on BYE: the caller\'s sipp succeeds, the gates go, and the clearinghouse records one CDR with what was sent', async () => {

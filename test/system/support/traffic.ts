@@ -36,3 +36,14 @@ export function send(ns: Namespace, src: string, sport: number, dst: string, dpo
   const argv = ['python3', SEND_UDP, src, String(sport), dst, String(dport), String(dscp), String(count)];
   ns.run(size === undefined ? argv : [...argv, String(size)], undefined, 60_000);
 }
+
+/**
+ * A call's packets both ways in the cloud lab: `count` from phone A's `portA` to phone B's `portB`,
+ * then as many back to router A's public address (phone A is behind its NAT; A sent first, so
+ * router A's conntrack knows where the answer goes). Returns what each phone counted as EF.
+ */
+export function efBothWays(lab: { phoneA: Namespace; phoneB: Namespace }, ends: { phoneA: string; phoneB: string; routerAWan: string }, portA: number, portB: number, count: number): { atB: number; atA: number } {
+  send(lab.phoneA, ends.phoneA, portA, ends.phoneB, portB, 0, count);
+  send(lab.phoneB, ends.phoneB, portB, ends.routerAWan, portA, 0, count);
+  return { atB: counted(lab.phoneB, '4', portB, 'ef'), atA: counted(lab.phoneA, '4', portA, 'ef') };
+}
