@@ -88,7 +88,10 @@ export async function runSipCli(argv: readonly string[], out: (line: string) => 
     unauthorized,
     dialogTimeoutMs: number(one('--dialog-timeout-s'), '--dialog-timeout-s', 7200, 10, 86400 * 7) * 1000,
   }, log);
-  const sweep = setInterval(() => proxy.expireDialogs(), 10_000);
+  const sweep = setInterval(() => {
+    proxy.expireDialogs();
+    registrar.purge();
+  }, 10_000);
   out(`callqos SIP proxy ${id}: SIP on ${hostText(listenHost)}:${transport.port} (UDP, TCP) as ${advertise}, QoS ${qos}, session API over ${broker}`);
   return new Promise<number>((resolve) => {
     const stop = () =>

@@ -70,6 +70,21 @@ export class Registrar {
     return (this.bindings.get(aor) ?? []).filter((b) => b.expiresAtMs > now).reverse();
   }
 
+  /** Forgets the bindings that expired (a phone that stopped registering); returns how many addresses of record went. */
+  purge(): number {
+    const now = this.options.now();
+    let gone = 0;
+    for (const [aor, list] of this.bindings) {
+      const live = list.filter((b) => b.expiresAtMs > now);
+      if (live.length === list.length) continue;
+      if (live.length === 0) {
+        this.bindings.delete(aor);
+        gone += 1;
+      } else this.bindings.set(aor, live);
+    }
+    return gone;
+  }
+
   get size(): number {
     return this.bindings.size;
   }
