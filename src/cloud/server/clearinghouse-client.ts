@@ -6,11 +6,12 @@
 import type { Logger } from '../../core/log.ts';
 import type { Message } from '../../core/protocol/envelope.ts';
 import type { AuthRequestBody, AuthResponseBody, UsageConfirmationBody, UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
-import { coreError, fail, ok, type Result } from '../../core/result.ts';
+import type { Result } from '../../core/result.ts';
+import { PendingAnswers } from './pending-answers.ts';
 import type { Outbox } from './outbox.ts';
 
 export class ClearinghouseClient {
-  private readonly pending = new Map<string, (answer: Message) => void>();
+  private readonly pending = new PendingAnswers();
 
   constructor(
     private readonly outbox: Pick<Outbox, 'toClearinghouse' | 'serverId'>,
@@ -19,39 +20,21 @@ export class ClearinghouseClient {
   ) {}
 
   authorize(body: AuthRequestBody): Promise<Result<AuthResponseBody>> {
-    return this.ask('auth.request', body, 'auth.response') as Promise<Result<AuthResponseBody>>;
+    return this.ask('auth.request', body, 'auth.response');
   }
 
   reportUsage(body: UsageIndicationBody): Promise<Result<UsageConfirmationBody>> {
-    return this.ask('usage.indication', body, 'usage.confirmation') as Promise<Result<UsageConfirmationBody>>;
+    return this.ask('usage.indication', body, 'usage.confirmation');
   }
 
   /** A validated message from this server's `res` topic. */
   receive(message: Message): void {
-    const waiter = message.corr === undefined ? undefined : this.pending.get(message.corr);
-    if (!waiter) {
-      this.log.debug('clearinghouse answer that nothing waits for; dropped', { type: message.type, corr: message.corr ?? '' });
-      return;
-    }
-    waiter(message);
+    if (!this.pending.deliver(message)) this.log.debug('clearinghouse answer that nothing waits for; dropped', { type: message.type, corr: message.corr ?? '' });
   }
 
-  private ask<T extends 'auth.request' | 'usage.indication'>(type: T, body: T extends 'auth.request' ? AuthRequestBody : UsageIndicationBody, answerType: string): Promise<Result<unknown>> {
+  private ask<A>(type: 'auth.request' | 'usage.indication', body: AuthRequestBody | UsageIndicationBody, answerType: 'auth.response' | 'usage.confirmation'): Promise<Result<A>> {
     const sent = this.outbox.toClearinghouse(this.outbox.serverId, type, body as never);
     if (!sent.ok) return Promise.resolve(sent);
-    const id = sent.value.id;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(fail(coreError('E_TIMEOUT', `the clearinghouse did not answer ${type} within ${this.timeoutMs} ms`)));
-      }, this.timeoutMs);
-      timer.unref?.();
-      this.pending.set(id, (answer) => {
-        if (answer.type !== answerType) return; // not the answer to this request: keep waiting
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve(ok(answer.body));
-      });
-    });
+    return this.pending.wait<A>(sent.value.id, answerType, this.timeoutMs, `the clearinghouse did not answer ${type}`);
   }
 }

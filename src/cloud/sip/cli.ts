@@ -79,7 +79,7 @@ export async function runSipCli(argv: readonly string[], out: (line: string) => 
   const transport = await SipTransport.listen(listenHost, Number(listen[2]), log.child('transport'));
   const advertise = one('--advertise') ?? (listenHost === '0.0.0.0' || listenHost === '::' ? null : listenHost);
   if (advertise === null) throw new Error('--advertise is required when listening on all addresses');
-  const transactions = new TransactionLayer(transport, `${hostText(advertise)}:${transport.port}`, log.child('transactions'));
+  const transactions = new TransactionLayer(transport, `${hostText(advertise)}:${transport.port}`);
   const registrar = new Registrar({ maxExpiresS: 3600, defaultExpiresS: 3600, now: Date.now });
   const proxy = new SipProxy(transport, transactions, registrar, sessions, {
     address: { host: advertise, port: transport.port },

@@ -295,7 +295,7 @@ export class SipProxy {
       body: '',
     });
     const hop = routes.length > 0 ? nextHop(request('ACK', seq), routes) ?? from : from;
-    this.transport.send(hop, withHeaders(request('ACK', seq), { prepend: [{ name: 'Via', value: `SIP/2.0/${hop.transport} ${hostText(this.config.address.host)}:${this.config.address.port};branch=z9hG4bK${randomBytes(8).toString('hex')}` }] }));
+    this.transactions.sendStateless(request('ACK', seq), hop);
     this.transactions.sendRequest(request('BYE', seq + 1), hop, () => {}, () => {});
   }
 
@@ -337,6 +337,6 @@ export class SipProxy {
       hop = binding.source;
     }
     if (hop === null) return;
-    this.transport.send(hop, withHeaders(out, { prepend: [{ name: 'Via', value: `SIP/2.0/${hop.transport} ${hostText(this.config.address.host)}:${this.config.address.port};branch=z9hG4bK${randomBytes(8).toString('hex')}` }] }));
+    this.transactions.sendStateless(out, hop);
   }
 }

@@ -8,7 +8,8 @@ import type { Logger } from '../../core/log.ts';
 import { decodeMessage } from '../../core/protocol/envelope.ts';
 import type { SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../core/protocol/messages/cc.ts';
 import { ccTopic } from '../../core/protocol/topics.ts';
-import { coreError, fail, ok, type Result } from '../../core/result.ts';
+import type { Result } from '../../core/result.ts';
+import { PendingAnswers } from '../server/pending-answers.ts';
 import type { Bus } from '../server/server.ts';
 import { Outbox } from '../server/outbox.ts';
 
@@ -19,7 +20,7 @@ export interface SessionClient {
 
 export class MqttSessionClient implements SessionClient {
   private readonly outbox: Outbox;
-  private readonly waiting = new Map<string, (state: SessionStateBody) => void>();
+  private readonly pending = new PendingAnswers();
 
   private constructor(
     bus: Bus,
@@ -42,26 +43,13 @@ export class MqttSessionClient implements SessionClient {
       this.log.warn('unexpected message on the session answer topic; dropped', { reason: decoded.ok ? decoded.value.type : decoded.error.message.slice(0, 200) });
       return;
     }
-    const waiter = decoded.value.corr === undefined ? undefined : this.waiting.get(decoded.value.corr);
-    if (waiter) waiter(decoded.value.body);
-    else this.log.debug('session notice', { call: decoded.value.body.callId, state: decoded.value.body.state });
+    if (!this.pending.deliver(decoded.value)) this.log.debug('session notice', { call: decoded.value.body.callId, state: decoded.value.body.state });
   }
 
   private ask(type: 'session.add' | 'session.delete', body: SessionAddBody | SessionDeleteBody, timeoutMs: number): Promise<Result<SessionStateBody>> {
     const sent = this.outbox.toSessionApi(this.clientId, type, body as never);
     if (!sent.ok) return Promise.resolve(sent);
-    const id = sent.value.id;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        resolve(fail(coreError('E_TIMEOUT', `no answer to ${type} within ${timeoutMs} ms`)));
-      }, timeoutMs);
-      this.waiting.set(id, (state) => {
-        clearTimeout(timer);
-        this.waiting.delete(id);
-        resolve(ok(state));
-      });
-    });
+    return this.pending.wait<SessionStateBody>(sent.value.id, 'session.state', timeoutMs, `no answer to ${type}`);
   }
 
   /** With `wait`, the server answers when the session is QoS-active or failed: allow for its deadline. */

@@ -8,7 +8,6 @@
  * retransmitted. Finished transactions linger for 64*T1 to absorb stragglers, then go.
  */
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../../core/log.ts';
 import { parseVia } from '../../core/sip/headers.ts';
 import { headerValue, headerValues, withHeaders, type SipRequest, type SipResponse } from '../../core/sip/message.ts';
 import type { Peer, SipTransport } from './transport.ts';
@@ -66,7 +65,6 @@ export class TransactionLayer {
     private readonly transport: SipTransport,
     /** The sent-by of our Vias: host[:port] others reach us at. */
     private readonly sentBy: string,
-    private readonly log: Logger,
     private readonly timers: Timers = RFC_TIMERS,
   ) {}
 
@@ -124,9 +122,19 @@ export class TransactionLayer {
     if (tx) this.servers.delete(tx.key);
   }
 
+  /** Our Via for a request going to `to`. */
+  private via(to: Peer, branch: string): { name: string; value: string } {
+    return { name: 'Via', value: `SIP/2.0/${to.transport} ${this.sentBy};branch=${branch};rport` };
+  }
+
+  /** Sends a request that no transaction follows (an ACK for a 2xx, RFC 3261 section 17.1.1.3): our Via on top, a fresh branch. */
+  sendStateless(req: SipRequest, to: Peer): void {
+    this.transport.send(to, withHeaders(req, { prepend: [this.via(to, newBranch())] }));
+  }
+
   /** Sends a request on as a client transaction: our Via on top, retransmitted over UDP until answered. */
   sendRequest(req: SipRequest, to: Peer, onResponse: (res: SipResponse, source: Peer) => void, onTimeout: () => void, branch = newBranch()): ClientTransaction {
-    const request = withHeaders(req, { prepend: [{ name: 'Via', value: `SIP/2.0/${to.transport} ${this.sentBy};branch=${branch};rport` }] });
+    const request = withHeaders(req, { prepend: [this.via(to, branch)] });
     const key = `${branch}|${req.method}`;
     const tx: ClientState = { key, branch, request, to, final: null, onResponse, onTimeout, timers: [] };
     this.clients.set(key, tx);

@@ -16,7 +16,7 @@ import { splitList, TOKEN } from './names.ts';
 import { SipError } from './types.ts';
 import { isIpLiteral, parseHostPort, parseParams, parseSipUri, type SipUri } from './uri.ts';
 
-export { formatSipUri, isIpLiteral, parseHostPort, parseParams, parseSipUri, splitOutsideQuotes, unescapeSip, type SipUri } from './uri.ts';
+export { formatSipUri, isIpLiteral, parseHostPort, parseParams, parseSipUri, unescapeSip, type SipUri } from './uri.ts';
 
 export interface Via {
   /** `SIP/2.0` as written (the only version there is). */

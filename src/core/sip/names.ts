@@ -60,29 +60,39 @@ export function readHeaderField(raw: string): { name: string; value: string } | 
 }
 
 /**
- * Splits a header value at commas outside quoted strings and <...> (RFC 3261 section 7.3.1): a
- * display name or a URI parameter may hold a comma without starting a new value.
+ * Splits at `sep` outside quoted strings (a quoted value may hold the separator; `\\` escapes
+ * inside quotes), and with `angleBrackets` also outside <...>. The pieces are as written.
  */
-export function splitList(value: string): string[] {
+export function splitOutside(text: string, sep: string, angleBrackets = false): string[] {
   const out: string[] = [];
   let depth = 0;
   let quoted = false;
   let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
     if (quoted) {
       if (c === '\\') i++;
       else if (c === '"') quoted = false;
     } else if (c === '"') quoted = true;
-    else if (c === '<') depth++;
-    else if (c === '>' && depth > 0) depth--;
-    else if (c === ',' && depth === 0) {
-      out.push(value.slice(start, i).trim());
+    else if (angleBrackets && c === '<') depth++;
+    else if (angleBrackets && c === '>' && depth > 0) depth--;
+    else if (c === sep && depth === 0) {
+      out.push(text.slice(start, i));
       start = i + 1;
     }
   }
-  out.push(value.slice(start).trim());
-  return out.filter((v) => v !== '');
+  out.push(text.slice(start));
+  return out;
+}
+
+/**
+ * Splits a header value at commas outside quoted strings and <...> (RFC 3261 section 7.3.1): a
+ * display name or a URI parameter may hold a comma without starting a new value.
+ */
+export function splitList(value: string): string[] {
+  return splitOutside(value, ',', true)
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 type HasHeaders = { readonly headers: readonly SipHeader[] };

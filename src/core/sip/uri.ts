@@ -12,7 +12,7 @@
  */
 import { parseIPv4, parseIPv6 } from '../net/ip.ts';
 import { coreError, fail, ok, type Result } from '../result.ts';
-import { TOKEN } from './names.ts';
+import { splitOutside, TOKEN } from './names.ts';
 import { SipError } from './types.ts';
 
 export interface SipUri {
@@ -36,26 +36,6 @@ const HOSTNAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z](?:[A-
 /** A parameter value outside quotes: token characters plus what hosts and URI params add ([ ] : / & $). */
 const PARAM_VALUE = /^[A-Za-z0-9.!%*_+`'~\-[\]:/&$=?@()]+$/;
 
-/** Splits at `sep` outside quoted strings (a quoted parameter value may hold `;`). */
-export function splitOutsideQuotes(text: string, sep: string): string[] {
-  const out: string[] = [];
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '\\') i++;
-      else if (c === '"') quoted = false;
-    } else if (c === '"') quoted = true;
-    else if (c === sep) {
-      out.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(text.slice(start));
-  return out;
-}
-
 /**
  * `;name=value;flag` -> ordered map. Whitespace around `;` and `=` is allowed (SEMI and EQUAL in
  * section 25.1 include SWS). A quoted value is kept without its quotes and escapes; a repeated
@@ -66,7 +46,7 @@ export function parseParams(text: string): Result<Map<string, string>> {
   const trimmed = text.trim();
   if (trimmed === '') return ok(params);
   if (trimmed[0] !== ';') return bad(SipError.PARAM, `parameters must start with ';': ${show(text, 40)}`);
-  for (const raw of splitOutsideQuotes(trimmed.slice(1), ';')) {
+  for (const raw of splitOutside(trimmed.slice(1), ';')) {
     const eq = raw.indexOf('=');
     const name = (eq === -1 ? raw : raw.slice(0, eq)).trim().toLowerCase();
     if (!TOKEN.test(name)) return bad(SipError.PARAM, `parameter name ${show(name, 32)} is not a token (RFC 3261 section 25.1)`);

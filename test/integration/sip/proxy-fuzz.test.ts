@@ -99,7 +99,7 @@ describe('SIP proxy fuzzing', () => {
     const rand = prng(Number(process.env.FUZZ_SEED ?? 5060));
     const transport = new FakeTransport();
     const log = createLogger(() => {}, 'error');
-    const transactions = new TransactionLayer(transport as unknown as SipTransport, '127.0.0.1:5060', log, { t1: 1, t2: 4, proceedingMs: 50 });
+    const transactions = new TransactionLayer(transport as unknown as SipTransport, '127.0.0.1:5060', { t1: 1, t2: 4, proceedingMs: 50 });
     const registrar = new Registrar({ maxExpiresS: 3600, defaultExpiresS: 3600, now: Date.now });
     const sessions = new CheckingSessions();
     const proxy = new SipProxy(transport as unknown as SipTransport, transactions, registrar, sessions, { address: { host: '127.0.0.1', port: 5060 }, domains: ['a.example'], qos: 'forward', dialogTimeoutMs: 1000 }, log);

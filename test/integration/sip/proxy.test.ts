@@ -147,7 +147,7 @@ ${body}`;
     const log = createLogger((l) => logs.push(l), 'debug');
     transport = await SipTransport.listen('127.0.0.1', 0, log);
     P = transport.port;
-    const transactions = new TransactionLayer(transport, `127.0.0.1:${P}`, log, { t1: 100, t2: 400, proceedingMs: 5000 });
+    const transactions = new TransactionLayer(transport, `127.0.0.1:${P}`, { t1: 100, t2: 400, proceedingMs: 5000 });
     const registrar = new Registrar({ maxExpiresS: 3600, defaultExpiresS: 3600, now: Date.now });
     proxy = new SipProxy(transport, transactions, registrar, sessions, { address: { host: '127.0.0.1', port: P }, domains: ['a.example'], qos: 'hold', dialogTimeoutMs: 60_000, unauthorized: 'refuse' }, log);
     await alice.open();
