@@ -1,7 +1,8 @@
 /**
  * A call between two policy domains, as deployed: domain A's Mosquitto (router A, A's QoS server,
  * the clearinghouse) bridged by Mosquitto to domain B's (router B, B's server) for the topics the
- * domains share; both routers run the real agent under qjs with nftables. A session asked of A's
+ * domains share; and again with one Mosquitto both domains share, each domain's routers and server
+ * in the domain's own topic tree. Both routers run the real agent under qjs with nftables. A session asked of A's
  * server is authorized by the clearinghouse for both domains, installed by A on router A and by B
  * (asked by A over the bridge, with A's token) on router B: EF both ways on the phones. Deleting
  * it removes both ends, and the clearinghouse gets each domain's usage of its own end.
@@ -20,17 +21,23 @@ import { efBothWays, observe } from './support/traffic.ts';
 
 const CALL = 'inter-1@lab';
 
-describeSystem('two policy domains: server A -> Mosquitto bridge -> server B, each installing its own router; EF both ways; usage from both', ['ip', 'nft', 'python3', 'mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'curl'], () => {
+const BROKERS = [
+  {
+    name: 'server A -> Mosquitto bridge -> server B',
+    // What crosses between the domains: A's requests to B's server, and B's clearinghouse exchange.
+    bridge: ['callqos/v1/cc/qos-server-1/req out 1', 'callqos/v1/cc/qos-server-1/res in 1', 'callqos/v1/ch/qos-b/req in 1', 'callqos/v1/ch/qos-b/res out 1'],
+    treeArgs: [],
+  },
+  { name: 'server A -> one shared Mosquitto, a topic tree per domain -> server B', bridge: null, treeArgs: ['--topic-tree', 'domain'] },
+];
+
+for (const brokers of BROKERS) describeSystem(`two policy domains: ${brokers.name}, each installing its own router; EF both ways; usage from both`, ['ip', 'nft', 'python3', 'mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'curl'], () => {
   const dir = mkdtempSync(join(tmpdir(), 'callqos-domains-'));
   const keys = join(dir, 'ch-keys.json');
   const rig = new CloudRig({
     uplinkKbit: 20_000,
     downlinkKbit: 100_000,
-    twoDomains: {
-      // What crosses between the domains: A's requests to B's server, and B's clearinghouse exchange.
-      bridge: ['callqos/v1/cc/qos-server-1/req out 1', 'callqos/v1/cc/qos-server-1/res in 1', 'callqos/v1/ch/qos-b/req in 1', 'callqos/v1/ch/qos-b/res out 1'],
-      serverArgs: ['--authorization', 'required', '--domain', 'domain-b', '--clearinghouse-keys', keys],
-    },
+    twoDomains: { bridge: brokers.bridge, serverArgs: ['--authorization', 'required', '--domain', 'domain-b', '--clearinghouse-keys', keys, ...brokers.treeArgs] },
   });
   let clearinghouse: Running | undefined;
   const cdrs = (): Record<string, unknown>[] => {
@@ -45,7 +52,7 @@ describeSystem('two policy domains: server A -> Mosquitto bridge -> server B, ea
   beforeAll(async () => {
     generateSigningKey('ch-1', join(dir, 'ch.pem'), keys);
     writeFileSync(join(dir, 'policy.json'), JSON.stringify({ domains: [{ id: 'domain-a', clients: ['qos-server-1'], peers: ['domain-b'] }, { id: 'domain-b', clients: ['qos-b'], peers: ['domain-a'] }] }));
-    await rig.start(['--authorization', 'required', '--domain', 'domain-a', '--clearinghouse-keys', keys, '--peer', 'domain-b=qos-b@198.18.20.0/24,2001:db8:b:1::/64']);
+    await rig.start(['--authorization', 'required', '--domain', 'domain-a', '--clearinghouse-keys', keys, '--peer', 'domain-b=qos-b@198.18.20.0/24,2001:db8:b:1::/64', ...brokers.treeArgs]);
     clearinghouse = start(rig.lab.cloud, [process.execPath, join(repoRoot, 'dist', 'test', 'callqos-cloud.mjs'), 'clearinghouse', 'run', '--id', 'ch-1', '--key', join(dir, 'ch.pem'),
       '--policy', join(dir, 'policy.json'), '--broker', `mqtt://127.0.0.1:${MQTT_PORT}`, '--store', `sqlite:${join(dir, 'ch.db')}`]);
     await waitFor(clearinghouse, 'clearinghouse running');
@@ -59,7 +66,7 @@ describeSystem('two policy domains: server A -> Mosquitto bridge -> server B, ea
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('installs each end through its own domain: A on router A, B (asked over the bridge) on router B', async () => {
+  it('installs each end through its own domain: A on router A, B (asked by A) on router B', async () => {
     const started = Date.now();
     const state = rig.api('POST', '/v1/sessions', {
       callId: CALL,

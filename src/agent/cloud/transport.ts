@@ -16,7 +16,7 @@
 import type { AgentConfig } from '../../core/config/index.ts';
 import type { ChildProcess, Host, TimerHandle } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
-import { deviceTopic } from '../../core/protocol/topics.ts';
+import { TOPIC_ROOT, deviceTopic, domainRoot } from '../../core/protocol/topics.ts';
 import { execute } from '../exec.ts';
 
 /** The `config cloud` section, with a broker (the link starts only with one). */
@@ -52,6 +52,8 @@ export class Transport {
   private stopped = false;
   private generation = 0;
   dropped = 0;
+  /** The topic tree: this router's domain's, on a broker several domains share. */
+  private readonly root: string;
 
   constructor(
     private readonly host: Host,
@@ -61,7 +63,9 @@ export class Transport {
     private readonly onMessage: (topic: string, text: string) => void,
     /** The clients (re)started or the subscriber reconnected: the session layer opens again. */
     private readonly onStart: () => void,
-  ) {}
+  ) {
+    this.root = options.domain === undefined ? TOPIC_ROOT : domainRoot(options.domain);
+  }
 
   /** Common arguments: broker, TLS, user, keep-alive, no Nagle. The password is in the options file. */
   private common(role: 'sub' | 'pub' | 'status'): string[] | null {
@@ -128,14 +132,14 @@ export class Transport {
     this.sub = this.host.processes.spawn(
       [
         'mosquitto_sub', ...sub, '-v', '-d',
-        '-t', deviceTopic(id, 'down'), '-t', deviceTopic(id, 'desired'),
-        '--will-topic', deviceTopic(id, 'status'), '--will-payload', this.options.willPayload(), '--will-retain', '--will-qos', '1',
+        '-t', deviceTopic(id, 'down', this.root), '-t', deviceTopic(id, 'desired', this.root),
+        '--will-topic', deviceTopic(id, 'status', this.root), '--will-payload', this.options.willPayload(), '--will-retain', '--will-qos', '1',
       ],
       {
         onStdoutLine: (line) => {
           // `-v` prints a message as its topic, a space, then the payload (one line of JSON);
           // everything else is `-d` debug output, of which only the CONNACK matters.
-          if (line.startsWith('callqos/')) {
+          if (line.startsWith(`${this.root}/`)) {
             const space = line.indexOf(' ');
             if (space > 0) this.onMessage(line.slice(0, space), line.slice(space + 1));
             return;
@@ -150,7 +154,7 @@ export class Transport {
         ...(childEnv ? { env: childEnv } : {}),
       },
     );
-    this.pub = this.host.processes.spawn(['mosquitto_pub', ...pub, '-l', '-t', deviceTopic(id, 'up')], {
+    this.pub = this.host.processes.spawn(['mosquitto_pub', ...pub, '-l', '-t', deviceTopic(id, 'up', this.root)], {
       onStderrLine: (line) => this.log.warn('mosquitto_pub', { said: line.slice(0, 200) }),
       ...(childEnv ? { env: childEnv } : {}),
     });
@@ -215,7 +219,7 @@ export class Transport {
     const env = this.passwordEnv();
     if (argv === null || env === null) return;
     const childEnv = env === undefined ? undefined : { ...this.environment(), ...env };
-    this.host.processes.spawn(['mosquitto_pub', ...argv, '-r', '-t', deviceTopic(this.options.deviceId, topicChannel), '-m', payload], childEnv ? { env: childEnv } : {});
+    this.host.processes.spawn(['mosquitto_pub', ...argv, '-r', '-t', deviceTopic(this.options.deviceId, topicChannel, this.root), '-m', payload], childEnv ? { env: childEnv } : {});
   }
 
   private kill(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, parseServerArgs } from './config.ts';
+import { DEFAULT_CONFIG, ownRoot, parseServerArgs, peerRoot } from './config.ts';
 
 describe('server arguments', () => {
   it('gives the embedded defaults with no arguments, and takes each option', () => {
@@ -20,7 +20,19 @@ describe('server arguments', () => {
       [['--broker', 'http://x'], '--broker'],
       [['--frobnicate', '1'], '--frobnicate'],
       [['--store'], '--store'],
+      [['--topic-tree', 'shared'], '--topic-tree'],
     ];
     for (const [argv, flag] of cases) expect(parseServerArgs(argv)).toMatchObject({ ok: false, error: { code: 'E_ARGS', path: flag } });
+  });
+
+  it('puts a server in its domain\'s topic tree, and its peers in theirs, only with --topic-tree domain', () => {
+    const plain = parseServerArgs(['--domain', 'domain-a', '--peer', 'domain-b=qos-b@198.18.20.0/24']);
+    const shared = parseServerArgs(['--domain', 'domain-a', '--peer', 'domain-b=qos-b@198.18.20.0/24', '--topic-tree', 'domain']);
+    if (!plain.ok || !shared.ok) throw new Error('arguments refused');
+    expect([ownRoot(plain.value), peerRoot(plain.value, plain.value.peers[0]!)]).toEqual(['callqos/v1', 'callqos/v1']);
+    expect([ownRoot(shared.value), peerRoot(shared.value, shared.value.peers[0]!)]).toEqual(['domain-a/callqos/v1', 'domain-b/callqos/v1']);
+    // Without --domain the domain is the server's id.
+    const byId = parseServerArgs(['--id', 'qos-x', '--topic-tree', 'domain']);
+    expect(byId.ok && ownRoot(byId.value)).toBe('qos-x/callqos/v1');
   });
 });

@@ -3,6 +3,7 @@
  * embedded defaults: an in-process broker and a SQLite file, so that `npm start` needs nothing.
  */
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
+import { TOPIC_ROOT, domainRoot } from '../../core/protocol/topics.ts';
 import { hostBitsZero, parseIp, type IpAddress } from '../../core/net/ip.ts';
 import { fail, ok } from '../../core/result.ts';
 import type { Result } from '../../core/result.ts';
@@ -59,6 +60,13 @@ export interface ServerConfig {
   readonly clearinghouseTimeoutMs: number;
   /** Other domains' servers: a call end in one of their prefixes is installed by that server, asked by this one. */
   readonly peers: readonly PeerConfig[];
+  /**
+   * Where this server's devices and call control are on the broker: `plain` (`callqos/v1/...`: a
+   * broker of this domain's own, or bridged to its peers'), or `domain` (`<domain>/callqos/v1/...`:
+   * a broker several domains share, each domain's routers and call control configured with their
+   * domain; its peers' servers are then in their domains' trees).
+   */
+  readonly topicTree: 'plain' | 'domain';
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -85,6 +93,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   clearinghouseKeysFile: null,
   clearinghouseTimeoutMs: 1000,
   peers: [],
+  topicTree: 'plain',
   logLevel: 'info',
 };
 
@@ -111,6 +120,9 @@ export const USAGE = `callqos-cloud: the QoS control server with its session API
   --clearinghouse-timeout-ms <ms>  how long to wait for the clearinghouse (default ${DEFAULT_CONFIG.clearinghouseTimeoutMs})
   --peer <domain>=<server>@<prefix>[,<prefix>...]  another domain's policy server and the prefixes it
                              serves: a call's end there is installed by it, asked by this server (repeatable)
+  --topic-tree <plain|domain>  plain: callqos/v1/... (this domain's own broker, or bridged brokers);
+                             domain: <domain>/callqos/v1/... on a broker several domains share (the
+                             domain's routers and call control are set to it too) (default ${DEFAULT_CONFIG.topicTree})
   --log-level <level>        debug, info, warn or error (default ${DEFAULT_CONFIG.logLevel})
 `;
 
@@ -224,6 +236,10 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
         c.peers = [...c.peers, peer.value];
         break;
       }
+      case '--topic-tree':
+        if (value !== 'plain' && value !== 'domain') return fail({ code: 'E_ARGS', message: '--topic-tree is plain or domain', path: flag });
+        c.topicTree = value;
+        break;
       case '--log-level':
         if (!['debug', 'info', 'warn', 'error'].includes(value)) return fail({ code: 'E_ARGS', message: '--log-level is debug, info, warn or error', path: flag });
         c.logLevel = value as ServerConfig['logLevel'];
@@ -234,4 +250,14 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
     if (problem) return problem as Result<never>;
   }
   return ok(c);
+}
+
+/** The tree this server's own devices and call control are in. */
+export function ownRoot(config: ServerConfig): string {
+  return config.topicTree === 'domain' ? domainRoot(config.domain ?? config.serverId) : TOPIC_ROOT;
+}
+
+/** The tree in which this server asks a peer's server: the peer domain's, on a shared broker. */
+export function peerRoot(config: ServerConfig, peer: PeerConfig): string {
+  return config.topicTree === 'domain' ? domainRoot(peer.domain) : TOPIC_ROOT;
 }

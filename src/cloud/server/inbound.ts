@@ -9,7 +9,7 @@ import { Rejections } from '../../core/rejections.ts';
 import type { Logger } from '../../core/log.ts';
 import { decodeMessage } from '../../core/protocol/envelope.ts';
 import type { Message } from '../../core/protocol/envelope.ts';
-import { parseTopic, type ParsedTopic } from '../../core/protocol/topics.ts';
+import { TOPIC_ROOT, parseTopic, type ParsedTopic } from '../../core/protocol/topics.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 
 export interface InboundHandlers {
@@ -41,6 +41,8 @@ export class Inbound {
     private readonly handlers: InboundHandlers,
     private readonly log: Logger,
     now: () => number = Date.now,
+    /** The tree of this server's domain (topics elsewhere are not its to take). */
+    private readonly root: string = TOPIC_ROOT,
   ) {
     this.rejections = new Rejections(log, 'message rejected', now);
   }
@@ -48,7 +50,7 @@ export class Inbound {
   /** Takes one received message; resolves once it has been handled or dropped. */
   receive(topic: string, text: string): Promise<void> {
     this.stats.received += 1;
-    const where = takenFrom(parseTopic(topic));
+    const where = takenFrom(parseTopic(topic, this.root));
     if (where === undefined) {
       this.reject('E_TOPIC', 'not a topic the server takes messages on', { topic: topic.slice(0, 128) });
       return Promise.resolve();

@@ -6,7 +6,7 @@
  */
 import { encodeValidated, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
-import { ccTopic, chTopic, deviceTopic } from '../../core/protocol/topics.ts';
+import { TOPIC_ROOT, ccTopic, chTopic, deviceTopic } from '../../core/protocol/topics.ts';
 import type { Result } from '../../core/result.ts';
 
 /** The broker as the server sees it: publish text, QoS 1, optionally retained. */
@@ -26,6 +26,8 @@ export class Outbox {
     /** Raised on every start, so receivers see a restart: seconds since the epoch fit and only grow. */
     readonly bootSession: number,
     private readonly now: () => number = Date.now,
+    /** The tree of this sender's domain: devices and call control (the clearinghouse is always on the plain root). */
+    private readonly root: string = TOPIC_ROOT,
   ) {}
 
   private nextId(): string {
@@ -47,7 +49,7 @@ export class Outbox {
 
   /** Sends to a device's downlink; returns the message (its id is what the device's reports will name). */
   toDevice<T extends MessageType>(device: string, type: T, body: BodyOf<T>, corr?: string): Result<Message> {
-    return this.send(deviceTopic(device, 'down'), device, type, body, corr);
+    return this.send(deviceTopic(device, 'down', this.root), device, type, body, corr);
   }
 
   /**
@@ -55,12 +57,12 @@ export class Outbox {
    * retained message over again at every subscribe, out of step with the downlink.
    */
   desired(device: string, body: BodyOf<'desired'>): Result<Message> {
-    return this.send(deviceTopic(device, 'desired'), `desired:${device}`, 'desired', body, undefined, true);
+    return this.send(deviceTopic(device, 'desired', this.root), `desired:${device}`, 'desired', body, undefined, true);
   }
 
   /** An answer or notice to a call-control client. */
   toClient(client: string, body: BodyOf<'session.state'>, corr?: string): Result<Message> {
-    return this.send(ccTopic(client, 'res'), `cc:${client}`, 'session.state', body, corr);
+    return this.send(ccTopic(client, 'res', this.root), `cc:${client}`, 'session.state', body, corr);
   }
 
   /**
@@ -77,7 +79,7 @@ export class Outbox {
 
   /** A call-control client's request to the session API, on its own `cc/<client>/req` topic. */
   toSessionApi<T extends 'session.add' | 'session.modify' | 'session.delete'>(client: string, type: T, body: BodyOf<T>): Result<Message> {
-    return this.send(ccTopic(client, 'req'), `cc-req:${client}`, type, body, undefined);
+    return this.send(ccTopic(client, 'req', this.root), `cc-req:${client}`, type, body, undefined);
   }
 
   private send<T extends MessageType>(topic: string, recipient: string, type: T, body: BodyOf<T>, corr: string | undefined, retain = false): Result<Message> {

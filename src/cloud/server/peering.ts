@@ -2,7 +2,8 @@
  * Calls between policy domains (seed 000 claims 7 and 22): each domain's server is local to its
  * own routers. When an end of a call lies in a prefix another domain's server serves (`--peer`),
  * this server installs its own end and asks that server, as a call-control client on the broker
- * (`callqos/v1/cc/<this server>/req`, bridged between the domains' brokers), to install the other
+ * (`callqos/v1/cc/<this server>/req`, bridged between the domains' brokers; on one shared broker,
+ * under the peer domain's root), to install the other
  * with the same request and the clearinghouse's token, which names the far domain too. The call is
  * QoS-active for the caller only when the peer's end is active as well; a deletion goes to the
  * peer too. Each domain reports its own end's usage on the one transaction.
@@ -29,7 +30,8 @@ export class Peering {
 
   constructor(
     private readonly peers: readonly PeerConfig[],
-    private readonly client: PeerClient,
+    /** The session API of a peer's server (one client per topic tree). */
+    private readonly clientFor: (peer: PeerConfig) => PeerClient,
     private readonly log: Logger,
   ) {}
 
@@ -50,7 +52,7 @@ export class Peering {
   /** Asks the peer to install its end; the answer the caller gets says where the peer's end stands. */
   async add(peer: PeerConfig, body: SessionAddBody, token: string | undefined): Promise<Result<SessionStateBody>> {
     this.calls.set(body.callId, peer);
-    const answer = await this.client.add({ ...body, wait: true, ...(token !== undefined ? { token } : {}) });
+    const answer = await this.clientFor(peer).add({ ...body, wait: true, ...(token !== undefined ? { token } : {}) });
     if (!answer.ok) this.log.warn('peer did not answer', { call: body.callId, peer: peer.serverId, reason: answer.error.message });
     else this.log.info('peer answered', { call: body.callId, peer: peer.serverId, state: answer.value.state });
     return answer;
@@ -61,7 +63,7 @@ export class Peering {
     const peer = this.calls.get(body.callId);
     if (!peer) return;
     this.calls.delete(body.callId);
-    void this.client.remove(body).then((r) => {
+    void this.clientFor(peer).remove(body).then((r) => {
       if (!r.ok) this.log.warn('peer did not answer a deletion', { call: body.callId, peer: peer.serverId, reason: r.error.message });
     });
   }

@@ -14,7 +14,7 @@ import { Peering } from './peering.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Store } from '../store/types.ts';
 import { CcApi } from './cc-api.ts';
-import type { ServerConfig } from './config.ts';
+import { ownRoot, peerRoot, type ServerConfig } from './config.ts';
 import { DeviceLink } from './devices.ts';
 import { HttpApi } from './http-api.ts';
 import { Inbound } from './inbound.ts';
@@ -63,7 +63,7 @@ export class QosServer {
     const { config, store, bus, log } = parts;
     const now = parts.now ?? Date.now;
     // Seconds since the epoch: grows with every start, so routers see the restart.
-    this.outbox = new Outbox(bus, config.serverId, Math.floor(now() / 1000) % 2147483647, now);
+    this.outbox = new Outbox(bus, config.serverId, Math.floor(now() / 1000) % 2147483647, now, ownRoot(config));
     this.index = new RouterIndex(store, log.child('index'), now);
     let devices: DeviceLink | null = null;
     // With authorization on: the clearinghouse link, and the authorizer that uses it.
@@ -105,23 +105,29 @@ export class QosServer {
     );
     this.devices = devices;
     const cc = new CcApi(this.sessions, this.outbox, log.child('cc'));
-    this.inbound = new Inbound({ device: (id, m) => devices.handle(id, m), callControl: (id, m) => cc.handle(id, m) }, log.child('inbound'), now);
+    this.inbound = new Inbound({ device: (id, m) => devices.handle(id, m), callControl: (id, m) => cc.handle(id, m) }, log.child('inbound'), now, ownRoot(config));
   }
 
   /** Subscribes, starts the periodic jobs and the HTTP API; returns where HTTP listens (null: off). */
   async start(): Promise<{ http: { host: string; port: number } | null }> {
     const { bus, config, log } = this.parts;
     if (config.peers.length > 0) {
-      // Peer servers are asked as a call-control client would ask them, on this server's own cc topics.
-      const client = await MqttSessionClient.connect(bus, config.serverId, config.decisionDeadlineMs + 3000, log.child('peers'));
-      this.sessions.usePeering(new Peering(config.peers, client, log.child('peers')));
+      // Peer servers are asked as a call-control client would ask them, on this server's own cc
+      // topics: in the plain tree (bridged), or on a shared broker in each peer domain's tree.
+      const clients = new Map<string, MqttSessionClient>();
+      for (const peer of config.peers) {
+        const root = peerRoot(config, peer);
+        if (!clients.has(root)) clients.set(root, await MqttSessionClient.connect(bus, config.serverId, config.decisionDeadlineMs + 3000, log.child('peers'), root));
+      }
+      this.sessions.usePeering(new Peering(config.peers, (peer) => clients.get(peerRoot(config, peer))!, log.child('peers')));
     }
     await this.index.refresh();
     const share = config.shareGroup ?? undefined;
     const receive = (topic: string, text: string) => void this.inbound.receive(topic, text);
-    await bus.subscribe(allDevicesFilter('up', share), receive);
-    await bus.subscribe(allDevicesFilter('status', share), receive);
-    await bus.subscribe(allCcFilter('req', share), receive);
+    const root = ownRoot(config);
+    await bus.subscribe(allDevicesFilter('up', share, root), receive);
+    await bus.subscribe(allDevicesFilter('status', share, root), receive);
+    await bus.subscribe(allCcFilter('req', share, root), receive);
     const clearinghouse = this.clearinghouse;
     if (clearinghouse) {
       // This instance's own answers: not shared, each instance asks on its own topic.

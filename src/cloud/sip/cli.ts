@@ -9,6 +9,7 @@ import { connectServerMqtt } from '../mqtt/client.ts';
 import { SipProxy } from './proxy.ts';
 import { Registrar } from './registrar.ts';
 import { MqttSessionClient } from './session-client.ts';
+import { TOPIC_ROOT, domainRoot } from '../../core/protocol/topics.ts';
 import { TransactionLayer } from './transactions.ts';
 import { SipTransport } from './transport.ts';
 import { hostText } from './routing.ts';
@@ -19,6 +20,8 @@ export const SIP_USAGE = `callqos-cloud sip run: the built-in SIP proxy, feeding
   --broker <url>             mqtt://host:port of the broker the QoS control server uses (required)
   --broker-user <name>       login at the broker (default: the id)
   --broker-password-file <f> file holding its password
+  --policy-domain <id>       on a broker several policy domains share: the one whose session API
+                             this proxy uses (its QoS server runs with --topic-tree domain)
   --listen <host:port>       where to take SIP over UDP and TCP (default 0.0.0.0:5060)
   --advertise <host>         the address others reach the proxy at, for Via and Record-Route (default: the listen host)
   --domain <name>            a domain whose phones register here (repeatable)
@@ -31,7 +34,7 @@ export const SIP_USAGE = `callqos-cloud sip run: the built-in SIP proxy, feeding
 `;
 
 function parse(argv: readonly string[]): Map<string, string[]> {
-  const allowed = ['--id', '--broker', '--broker-user', '--broker-password-file', '--listen', '--advertise', '--domain', '--qos', '--session-timeout-ms', '--dialog-timeout-s', '--unauthorized', '--log-level'];
+  const allowed = ['--id', '--broker', '--broker-user', '--broker-password-file', '--policy-domain', '--listen', '--advertise', '--domain', '--qos', '--session-timeout-ms', '--dialog-timeout-s', '--unauthorized', '--log-level'];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
@@ -72,10 +75,12 @@ export async function runSipCli(argv: readonly string[], out: (line: string) => 
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error('--log-level is debug, info, warn or error');
   const log = createLogger((line) => process.stderr.write(`${line}\n`), level, { service: 'callqos-sip' });
   const domains = (f.get('--domain') ?? []).map((d) => d.toLowerCase());
+  const policyDomain = one('--policy-domain');
+  if (policyDomain !== undefined && !DEVICE_ID.test(policyDomain)) throw new Error('--policy-domain must be letters, digits, . _ - (up to 64)');
 
   const passwordFile = one('--broker-password-file');
   const bus = await connectServerMqtt({ url: broker, clientId: id, username: one('--broker-user') ?? id, password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim() });
-  const sessions = await MqttSessionClient.connect(bus, id, number(one('--session-timeout-ms'), '--session-timeout-ms', 3000, 100, 60_000), log.child('session-api'));
+  const sessions = await MqttSessionClient.connect(bus, id, number(one('--session-timeout-ms'), '--session-timeout-ms', 3000, 100, 60_000), log.child('session-api'), policyDomain === undefined ? TOPIC_ROOT : domainRoot(policyDomain));
   const transport = await SipTransport.listen(listenHost, Number(listen[2]), log.child('transport'));
   const advertise = one('--advertise') ?? (listenHost === '0.0.0.0' || listenHost === '::' ? null : listenHost);
   if (advertise === null) throw new Error('--advertise is required when listening on all addresses');

@@ -1,13 +1,14 @@
 /**
  * Call control's side of the session API over MQTT: `session.add` / `session.delete` on
- * `callqos/v1/cc/<proxy>/req`, answers (`session.state`, corr = the request) on `…/res`. Each
+ * `callqos/v1/cc/<proxy>/req` (or under another domain's root, for a server asking its peer on a
+ * shared broker), answers (`session.state`, corr = the request) on `…/res`. Each
  * request waits up to a timeout; later notices (no corr, or nobody waiting) are passed to a
  * listener. The same interface can be served in-process by the session manager.
  */
 import type { Logger } from '../../core/log.ts';
 import { decodeMessage } from '../../core/protocol/envelope.ts';
 import type { SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../core/protocol/messages/cc.ts';
-import { ccTopic } from '../../core/protocol/topics.ts';
+import { TOPIC_ROOT, ccTopic } from '../../core/protocol/topics.ts';
 import type { Result } from '../../core/result.ts';
 import { PendingAnswers } from '../server/pending-answers.ts';
 import type { Bus } from '../server/server.ts';
@@ -27,13 +28,14 @@ export class MqttSessionClient implements SessionClient {
     private readonly clientId: string,
     private readonly timeoutMs: number,
     private readonly log: Logger,
+    root: string,
   ) {
-    this.outbox = new Outbox(bus, clientId, Math.floor(Date.now() / 1000) % 2147483647);
+    this.outbox = new Outbox(bus, clientId, Math.floor(Date.now() / 1000) % 2147483647, Date.now, root);
   }
 
-  static async connect(bus: Bus, clientId: string, timeoutMs: number, log: Logger): Promise<MqttSessionClient> {
-    const client = new MqttSessionClient(bus, clientId, timeoutMs, log);
-    await bus.subscribe(ccTopic(clientId, 'res'), (_topic, text) => client.receive(text));
+  static async connect(bus: Bus, clientId: string, timeoutMs: number, log: Logger, root = TOPIC_ROOT): Promise<MqttSessionClient> {
+    const client = new MqttSessionClient(bus, clientId, timeoutMs, log, root);
+    await bus.subscribe(ccTopic(clientId, 'res', root), (_topic, text) => client.receive(text));
     return client;
   }
 

@@ -153,6 +153,12 @@ describe('parseAgentConfig', () => {
     expect(r.warnings[0]).toContain("'password'");
   });
 
+  it('takes the policy domain for a broker several domains share, and refuses one that is not a topic level', () => {
+    expect(read(`${RATES}config cloud 'cloud'\n\toption domain 'domain-a'\n`).config.cloud.domain).toBe('domain-a');
+    const r = parseAgentConfig(`${RATES}config cloud 'cloud'\n\toption domain 'a/b'\n`);
+    expect(r.ok ? r.value.warnings.join('\n') : r.error.message).toMatch(/option 'domain' has invalid value "a\/b"/);
+  });
+
   it('fails when a rate is out of range, naming the option', () => {
     const r = parseAgentConfig("config qos\n\toption uplink_kbit 63\n\toption downlink_kbit 1000\n");
     expect(r.ok === false && r.error).toEqual({

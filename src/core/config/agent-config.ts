@@ -13,6 +13,7 @@
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { ipFamily } from '../net/ip.ts';
 import { ok, type Result } from '../result.ts';
+import { DEVICE_ID } from '../protocol/fields.ts';
 import { parseUci } from '../uci/parse.ts';
 import { showText } from '../uci/show.ts';
 import { applySpec, multiple, option, singleton, type SectionMeta, type ValuesOf } from './spec.ts';
@@ -70,6 +71,8 @@ const cloudOptions = {
   // A file, not the password itself: the MQTT clients read it, so it never shows in `ps`.
   password_file: option(absolutePath),
   keepalive_s: option(t.uint(5, 3600), { default: 30 }),
+  // On a broker several policy domains share: this router's domain, whose tree its topics are in.
+  domain: option(t.text(DEVICE_ID, 'a policy domain id ([A-Za-z0-9][A-Za-z0-9_.-], 1..64 characters)')),
 };
 
 const gateOptions = {
@@ -160,6 +163,8 @@ export interface AgentConfig {
     readonly username?: string;
     readonly passwordFile?: string;
     readonly keepaliveS: number;
+    /** Set on a broker several policy domains share: the topics are under `<domain>/callqos/v1`. */
+    readonly domain?: string;
   };
   /** Enabled static gates only, ids unique. */
   readonly gates: readonly StaticGate[];
@@ -211,6 +216,7 @@ export function parseAgentConfig(text: string): Result<{ config: AgentConfig; wa
       ...defined('username', cloud.username),
       ...defined('passwordFile', cloud.password_file),
       keepaliveS: cloud.keepalive_s,
+      ...defined('domain', cloud.domain),
     },
     gates: gate
       .filter((entry) => entry.values.enabled)

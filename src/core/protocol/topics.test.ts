@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allCcFilter, allChFilter, allDevicesFilter, ccTopic, chTopic, deviceTopic, parseTopic } from './topics.ts';
+import { allCcFilter, allChFilter, allDevicesFilter, ccTopic, chTopic, deviceTopic, domainRoot, parseTopic } from './topics.ts';
 
 describe('topics', () => {
   it('builds and parses device and call-control topics', () => {
@@ -24,6 +24,19 @@ describe('topics', () => {
     expect(allDevicesFilter('up')).toBe('callqos/v1/dev/+/up');
     expect(allDevicesFilter('up', 'qos-servers')).toBe('$share/qos-servers/callqos/v1/dev/+/up');
     expect(allCcFilter('req', 'qos-servers')).toBe('$share/qos-servers/callqos/v1/cc/+/req');
+  });
+
+  it('keeps each domain of a shared broker under its own root', () => {
+    const a = domainRoot('domain-a');
+    expect(deviceTopic('rtA', 'up', a)).toBe('domain-a/callqos/v1/dev/rtA/up');
+    expect(allDevicesFilter('up', 'qos-a', a)).toBe('$share/qos-a/domain-a/callqos/v1/dev/+/up');
+    expect(allCcFilter('req', undefined, a)).toBe('domain-a/callqos/v1/cc/+/req');
+    expect(parseTopic(ccTopic('qos-b', 'req', a), a)).toEqual({ kind: 'cc', id: 'qos-b', channel: 'req' });
+    // Another domain's tree, or the plain one, is not this domain's.
+    expect(parseTopic(deviceTopic('rtB', 'up', domainRoot('domain-b')), a)).toBeUndefined();
+    expect(parseTopic(deviceTopic('rtA', 'up'), a)).toBeUndefined();
+    expect(parseTopic(deviceTopic('rtA', 'up', a))).toBeUndefined();
+    expect(() => domainRoot('a/b')).toThrow(/topic/);
   });
 
   it('ignores topics outside the tree', () => {

@@ -10,6 +10,13 @@
  *   callqos/v1/cc/<client>/res        server -> call control (answers, QoS-active notices)
  *   callqos/v1/ch/<client>/req        policy server -> clearinghouse (authorization, usage)
  *   callqos/v1/ch/<client>/res        clearinghouse -> policy server (answers)
+ *
+ * On a broker several policy domains share, each domain's device and call-control topics live
+ * under a root of its own, `<domain>/callqos/v1` (`domainRoot`), so that one domain's servers
+ * neither see nor take another's routers; routers, call control and servers of the domain are
+ * configured with it. The clearinghouse serves every domain and stays on the plain root. (A
+ * Mosquitto listener `mount_point` would do this without configuring the clients, but Mosquitto
+ * 2.0.11, Debian 12's, leaves the prefix on what it delivers: eclipse-mosquitto issue 2244.)
  */
 import { DEVICE_ID } from './fields.ts';
 
@@ -28,12 +35,17 @@ function checkId(id: string): string {
   return id;
 }
 
-export function deviceTopic(device: string, channel: DeviceChannel): string {
-  return `${TOPIC_ROOT}/dev/${checkId(device)}/${channel}`;
+/** A policy domain's own tree on a shared broker. */
+export function domainRoot(domain: string): string {
+  return `${checkId(domain)}/${TOPIC_ROOT}`;
 }
 
-export function ccTopic(client: string, channel: CcChannel): string {
-  return `${TOPIC_ROOT}/cc/${checkId(client)}/${channel}`;
+export function deviceTopic(device: string, channel: DeviceChannel, root = TOPIC_ROOT): string {
+  return `${root}/dev/${checkId(device)}/${channel}`;
+}
+
+export function ccTopic(client: string, channel: CcChannel, root = TOPIC_ROOT): string {
+  return `${root}/cc/${checkId(client)}/${channel}`;
 }
 
 export function chTopic(client: string, channel: ChChannel): string {
@@ -41,13 +53,13 @@ export function chTopic(client: string, channel: ChChannel): string {
 }
 
 /** Subscription filters for a server: every device's channel, optionally as a shared subscription. */
-export function allDevicesFilter(channel: DeviceChannel, shareGroup?: string): string {
-  const filter = `${TOPIC_ROOT}/dev/+/${channel}`;
+export function allDevicesFilter(channel: DeviceChannel, shareGroup?: string, root = TOPIC_ROOT): string {
+  const filter = `${root}/dev/+/${channel}`;
   return shareGroup === undefined ? filter : `$share/${checkId(shareGroup)}/${filter}`;
 }
 
-export function allCcFilter(channel: CcChannel, shareGroup?: string): string {
-  const filter = `${TOPIC_ROOT}/cc/+/${channel}`;
+export function allCcFilter(channel: CcChannel, shareGroup?: string, root = TOPIC_ROOT): string {
+  const filter = `${root}/cc/+/${channel}`;
   return shareGroup === undefined ? filter : `$share/${checkId(shareGroup)}/${filter}`;
 }
 
@@ -60,11 +72,12 @@ export type ParsedTopic =
   | { readonly kind: 'dev'; readonly id: string; readonly channel: DeviceChannel }
   | { readonly kind: 'cc' | 'ch'; readonly id: string; readonly channel: CcChannel };
 
-/** A received topic name -> who and which channel; undefined for anything outside the tree. */
-export function parseTopic(topic: string): ParsedTopic | undefined {
-  const parts = topic.split('/');
-  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) return undefined;
-  const [, , kind, id, channel] = parts as [string, string, string, string, string];
+/** A received topic name -> who and which channel; undefined for anything outside the tree under `root`. */
+export function parseTopic(topic: string, root = TOPIC_ROOT): ParsedTopic | undefined {
+  if (!topic.startsWith(`${root}/`)) return undefined;
+  const parts = topic.slice(root.length + 1).split('/');
+  if (parts.length !== 3) return undefined;
+  const [kind, id, channel] = parts as [string, string, string];
   if (!DEVICE_ID.test(id)) return undefined;
   if (kind === 'dev' && (DEVICE_CHANNELS as readonly string[]).includes(channel)) {
     return { kind, id, channel: channel as DeviceChannel };

@@ -8,7 +8,7 @@ import type { ServerMqttClient } from '../../../src/cloud/mqtt/client.ts';
 import { decodeMessage, encodeMessage, makeMessage } from '../../../src/core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../../src/core/protocol/envelope.ts';
 import type { InterfaceEntry } from '../../../src/core/protocol/messages/interfaces.ts';
-import { deviceTopic } from '../../../src/core/protocol/topics.ts';
+import { TOPIC_ROOT, deviceTopic } from '../../../src/core/protocol/topics.ts';
 
 export type DecisionMode = 'succeed' | 'fail' | 'silent';
 
@@ -27,13 +27,15 @@ export class ScriptedRouter {
   constructor(
     readonly id: string,
     readonly boot = 1,
+    /** Its domain's tree on a broker several domains share. */
+    readonly root = TOPIC_ROOT,
   ) {}
 
   async connect(url: string, password?: string): Promise<void> {
     const quiet = { info: () => {}, warn: () => {} };
     this.client = await connectServerMqtt({ url, clientId: this.id, username: this.id, password, protocolVersion: 4, log: quiet });
-    await this.client.subscribe(deviceTopic(this.id, 'down'), (_t, text) => this.onMessage(text));
-    await this.client.subscribe(deviceTopic(this.id, 'desired'), (_t, text) => this.onMessage(text));
+    await this.client.subscribe(deviceTopic(this.id, 'down', this.root), (_t, text) => this.onMessage(text));
+    await this.client.subscribe(deviceTopic(this.id, 'desired', this.root), (_t, text) => this.onMessage(text));
   }
 
   private onMessage(text: string): void {
@@ -89,7 +91,7 @@ export class ScriptedRouter {
     if (!built.ok) throw new Error(`cannot build ${type}: ${built.error.message}`);
     const text = encodeMessage(built.value);
     if (!text.ok) throw new Error(text.error.message);
-    await this.client.publishAsync(deviceTopic(this.id, 'up'), text.value);
+    await this.client.publishAsync(deviceTopic(this.id, 'up', this.root), text.value);
     return built.value;
   }
 

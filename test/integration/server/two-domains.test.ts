@@ -3,7 +3,10 @@
  * server and the clearinghouse; domain B's broker carries router B and B's server. The brokers
  * share exactly A's requests to B's server (`cc/qos-a/…`) and B's exchange with the clearinghouse
  * (`ch/qos-b/…`): once through two embedded brokers and a relay, once through two Mosquittos and
- * a Mosquitto bridge as an operator would configure it. A call asked of A's
+ * a Mosquitto bridge as an operator would configure it; and once on one Mosquitto both domains
+ * share, each domain's routers and server in the domain's own topic tree (`--topic-tree domain`,
+ * the agent's `domain` option), with a bystander server of a third domain on the same broker that
+ * must see none of it. A call asked of A's
  * server is authorized by the clearinghouse for both domains, installed by A on router A and by
  * B (asked by A, with A's token, verified locally) on router B; it is active only when both are;
  * deleting it removes both ends, and each domain reports its own end's usage on the one
@@ -28,13 +31,16 @@ import { openStore } from '../../../src/cloud/store/index.ts';
 import type { Store } from '../../../src/cloud/store/types.ts';
 import { createLogger } from '../../../src/core/log.ts';
 import type { SessionAddBody, SessionStateBody } from '../../../src/core/protocol/messages/cc.ts';
+import { domainRoot } from '../../../src/core/protocol/topics.ts';
 import { makeTempDir } from '../../support/temp.ts';
 import { lanInterfaces, ScriptedRouter } from './scripted-router.ts';
 import { freePort, MOSQUITTO } from '../broker/support.ts';
 
-/** Two brokers sharing the domains' common topics; `urls` once they are up and joined. */
+/** The brokers of the two domains, once they are up and joined. */
 interface BrokerPair {
   readonly urls: { a: string; b: string };
+  /** `domain`: one broker the domains share, each in its own topic tree. */
+  readonly topicTree: ServerConfig['topicTree'];
   close(): Promise<void>;
 }
 
@@ -59,6 +65,7 @@ async function embeddedWithRelay(): Promise<BrokerPair> {
   await relay(urls.b, urls.a, topics('in'));
   return {
     urls,
+    topicTree: 'plain',
     close: async () => {
       for (const c of clients) await c.endAsync(true);
       await a.close();
@@ -67,29 +74,23 @@ async function embeddedWithRelay(): Promise<BrokerPair> {
   };
 }
 
-async function mosquittoBridge(dir: string): Promise<BrokerPair> {
+/** Mosquittos started from config lines, each ready when its log says so; stopped together. */
+function mosquittos(dir: string) {
   const running: { child: ChildProcess; log: string }[] = [];
-  const start = async (name: string, port: number, extra: string[], ready: (log: string) => boolean) => {
-    const conf = join(dir, `${name}.conf`);
-    writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', `user ${userInfo().username}`, 'log_dest stderr', 'log_type all', ...extra, ''].join('\n'));
-    const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const proc = { child, log: '' };
-    child.stderr!.on('data', (d: Buffer) => (proc.log += d.toString()));
-    running.push(proc);
-    for (const end = Date.now() + 10_000; !ready(proc.log); ) {
-      if (child.exitCode !== null || Date.now() > end) throw new Error(`mosquitto ${name}: ${proc.log}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  const [portA, portB] = [await freePort(), await freePort()];
-  await start('b', portB, [], (log) => log.includes(`listen socket on port ${portB}`));
-  // Domain A's broker bridges to B's: only the topics the domains share cross.
-  await start('a', portA, ['connection domain-b', `address 127.0.0.1:${portB}`, 'cleansession true', ...BRIDGED.map((t) => `topic ${t}`)],
-    // Joined once the far broker took the bridge's two subscriptions (the "in" topics).
-    (log) => log.split('Received SUBACK from').length - 1 >= 2);
   return {
-    urls: { a: `mqtt://127.0.0.1:${portA}`, b: `mqtt://127.0.0.1:${portB}` },
-    close: async () => {
+    async start(name: string, port: number, extra: string[], ready: (log: string) => boolean): Promise<void> {
+      const conf = join(dir, `${name}.conf`);
+      writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', `user ${userInfo().username}`, 'log_dest stderr', 'log_type all', ...extra, ''].join('\n'));
+      const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const proc = { child, log: '' };
+      child.stderr!.on('data', (d: Buffer) => (proc.log += d.toString()));
+      running.push(proc);
+      for (const end = Date.now() + 10_000; !ready(proc.log); ) {
+        if (child.exitCode !== null || Date.now() > end) throw new Error(`mosquitto ${name}: ${proc.log}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async close(): Promise<void> {
       for (const p of running.reverse()) {
         p.child.kill();
         await new Promise((r) => p.child.once('exit', r));
@@ -98,22 +99,43 @@ async function mosquittoBridge(dir: string): Promise<BrokerPair> {
   };
 }
 
+async function mosquittoBridge(dir: string): Promise<BrokerPair> {
+  const brokers = mosquittos(dir);
+  const [portA, portB] = [await freePort(), await freePort()];
+  await brokers.start('b', portB, [], (log) => log.includes(`listen socket on port ${portB}`));
+  // Domain A's broker bridges to B's: only the topics the domains share cross.
+  await brokers.start('a', portA, ['connection domain-b', `address 127.0.0.1:${portB}`, 'cleansession true', ...BRIDGED.map((t) => `topic ${t}`)],
+    // Joined once the far broker took the bridge's two subscriptions (the "in" topics).
+    (log) => log.split('Received SUBACK from').length - 1 >= 2);
+  const urls = { a: `mqtt://127.0.0.1:${portA}`, b: `mqtt://127.0.0.1:${portB}` };
+  return { urls, topicTree: 'plain', close: () => brokers.close() };
+}
+
+async function sharedMosquitto(dir: string): Promise<BrokerPair> {
+  const brokers = mosquittos(dir);
+  const port = await freePort();
+  await brokers.start('shared', port, [], (log) => log.includes(`listen socket on port ${port}`));
+  const url = `mqtt://127.0.0.1:${port}`;
+  return { urls: { a: url, b: url }, topicTree: 'domain', close: () => brokers.close() };
+}
+
 const quiet = { info: () => {}, warn: () => {} };
 
 describe.each([
   ['two embedded brokers joined by a relay', () => embeddedWithRelay()],
   ['two Mosquittos joined by a Mosquitto bridge', (dir: string) => mosquittoBridge(dir)],
+  ['one Mosquitto both domains share, each in its own topic tree', (dir: string) => sharedMosquitto(dir)],
 ] as const)('a call between two policy domains (%s, SQLite, scripted routers)', (_name, brokers) => {
   const temp = makeTempDir('two-domains');
   let pair: BrokerPair;
-  let urlA = '';
-  let urlB = '';
   let chStore: ClearinghouseStore;
   let clearinghouse: ClearinghouseNode;
   const servers: { server: QosServer; store: Store; base: string }[] = [];
   const logs: string[] = [];
-  const rtA = new ScriptedRouter('rtA');
-  const rtB = new ScriptedRouter('rtB');
+  let rtA = new ScriptedRouter('rtA');
+  let rtB = new ScriptedRouter('rtB');
+  /** On a shared broker: every topic anything was published on. */
+  const bystanderSaw: string[] = [];
   servers.length = 0;
 
   async function startServer(id: string, domain: string, url: string, peers: string[]): Promise<void> {
@@ -121,7 +143,7 @@ describe.each([
     await store.migrate();
     const bus = await connectServerMqtt({ url, clientId: id, log: quiet });
     const config: ServerConfig = {
-      ...DEFAULT_CONFIG, serverId: id, domain, httpPort: 0, authorization: 'required', clearinghouseTimeoutMs: 1000, decisionDeadlineMs: 1500, removalDeadlineMs: 1500,
+      ...DEFAULT_CONFIG, serverId: id, domain, topicTree: pair.topicTree, httpPort: 0, authorization: 'required', clearinghouseTimeoutMs: 1000, decisionDeadlineMs: 1500, removalDeadlineMs: 1500,
       peers: peers.map((p) => {
         const parsed = parsePeer(p);
         if (!parsed.ok) throw new Error(parsed.error.message);
@@ -132,6 +154,13 @@ describe.each([
     const { http } = await server.start();
     servers.push({ server, store, base: `http://127.0.0.1:${http!.port}` });
   }
+
+  /** On a shared broker, a listener to everything: what crosses the domains' trees. */
+  async function startBystander(url: string): Promise<void> {
+    bystanderBus = await connectServerMqtt({ url, clientId: 'bystander', log: quiet });
+    await bystanderBus.subscribe('#', (topic) => bystanderSaw.push(topic));
+  }
+  let bystanderBus: Awaited<ReturnType<typeof connectServerMqtt>> | null = null;
 
   const call: SessionAddBody = {
     callId: 'inter-1@a',
@@ -152,19 +181,22 @@ describe.each([
 
   beforeAll(async () => {
     pair = await brokers(temp.path);
-    urlA = pair.urls.a;
-    urlB = pair.urls.b;
 
     const key = generateSigningKey('ch-1', join(temp.path, 'ch.pem'), join(temp.path, 'ch-keys.json'));
     chStore = openClearinghouseStore(`sqlite:${join(temp.path, 'ch.db')}`);
     await chStore.migrate();
     const policy = parsePolicy({ domains: [{ id: 'domain-a', clients: ['qos-a'], peers: ['domain-b'] }, { id: 'domain-b', clients: ['qos-b'], peers: ['domain-a'] }] });
-    clearinghouse = await startClearinghouse({ id: 'ch-1', bus: await connectServerMqtt({ url: urlA, clientId: 'ch-1', log: quiet }), store: chStore, key, policy, log: createLogger(() => {}, 'error') });
+    clearinghouse = await startClearinghouse({ id: 'ch-1', bus: await connectServerMqtt({ url: pair.urls.a, clientId: 'ch-1', log: quiet }), store: chStore, key, policy, log: createLogger(() => {}, "error") });
 
-    await startServer('qos-a', 'domain-a', urlA, ['domain-b=qos-b@198.18.20.0/24,2001:db8:b::/48']);
-    await startServer('qos-b', 'domain-b', urlB, []);
-    await rtA.connect(urlA);
-    await rtB.connect(urlB);
+    await startServer('qos-a', 'domain-a', pair.urls.a, ['domain-b=qos-b@198.18.20.0/24,2001:db8:b::/48']);
+    await startServer('qos-b', 'domain-b', pair.urls.b, []);
+    if (pair.topicTree === 'domain') {
+      rtA = new ScriptedRouter('rtA', 1, domainRoot('domain-a'));
+      rtB = new ScriptedRouter('rtB', 1, domainRoot('domain-b'));
+      await startBystander(pair.urls.a);
+    }
+    await rtA.connect(pair.urls.a);
+    await rtB.connect(pair.urls.b);
     await rtA.open(lanInterfaces('192.168.1.1', '2001:db8:a:1::1', '203.0.113.1'));
     await rtB.open(lanInterfaces('198.18.20.1', '2001:db8:b:1::1', '198.51.100.1'));
     for (const [router, up, down] of [[rtA, 400, 390], [rtB, 390, 398]] as const) {
@@ -179,6 +211,7 @@ describe.each([
       await server.stop();
       await store.close();
     }
+    await bystanderBus?.close();
     await clearinghouse.stop();
     await chStore.close();
     await pair.close();
@@ -197,6 +230,17 @@ describe.each([
     expect(authA).toMatchObject({ source: 'clearinghouse' });
     expect((await b!.store.getAuthorization('inter-1@a'))!.transactionId).toBe(authA!.transactionId);
     expect(await chStore.getTransaction(authA!.transactionId)).toMatchObject({ domain: 'domain-a', destinationDomain: 'domain-b' });
+    // Each router is known only to its own domain's server.
+    expect(await a!.store.getDevice('rtB')).toBeNull();
+    expect(await b!.store.getDevice('rtA')).toBeNull();
+    if (pair.topicTree === 'domain') {
+      // Nothing outside the two domains' trees but the clearinghouse's; each router only in its own domain's.
+      expect(bystanderSaw.length).toBeGreaterThan(0);
+      expect(bystanderSaw.filter((t) => !/^(domain-a\/callqos\/v1\/|domain-b\/callqos\/v1\/|callqos\/v1\/ch\/)/.test(t))).toEqual([]);
+      expect(bystanderSaw.filter((t) => (t.includes('/dev/rtA/') && !t.startsWith('domain-a/')) || (t.includes('/dev/rtB/') && !t.startsWith('domain-b/')))).toEqual([]);
+      // A asked B in B's tree.
+      expect(bystanderSaw).toContain('domain-b/callqos/v1/cc/qos-a/req');
+    }
   });
 
   it('ends both ends on delete, and both domains report their usage on the one transaction, settled A to B', async () => {

@@ -41,10 +41,11 @@ export interface RigOptions {
   readonly perDeviceLogins?: boolean;
   /**
    * Two policy domains: router B, its broker (bridged to A's for the topics domains share, see
-   * `bridge`) and its own server (`qos-b`, started with `domainB` arguments); router A and the
-   * first server (`qos-server-1`) are domain A.
+   * `bridge`) and its own server (`qos-b`, started with `serverArgs`); router A and the first
+   * server (`qos-server-1`) are domain A. With `bridge` null the domains share A's broker, each
+   * in its own topic tree: the routers are set to their domains, `domain-a` and `domain-b`.
    */
-  readonly twoDomains?: { readonly bridge: readonly string[]; readonly serverArgs: readonly string[] };
+  readonly twoDomains?: { readonly bridge: readonly string[] | null; readonly serverArgs: readonly string[] };
 }
 
 export function start(ns: Namespace, argv: string[], env: Record<string, string> = {}): Running {
@@ -83,7 +84,7 @@ export function stop(running: Running | undefined, signal: NodeJS.Signals = 'SIG
 
 export const count = (text: string, what: string): number => text.split(what).length - 1;
 
-function agentConfig(stateDir: string, device: string, options: RigOptions, passwordFile: string | null, port: number): string {
+function agentConfig(stateDir: string, device: string, options: RigOptions, passwordFile: string | null, port: number, domain: string | null): string {
   return [
     "config agent 'agent'",
     `\toption device_id '${device}'`,
@@ -99,6 +100,7 @@ function agentConfig(stateDir: string, device: string, options: RigOptions, pass
     `\toption port '${port}'`,
     "\toption tls '0'",
     "\toption keepalive_s '10'",
+    ...(domain === null ? [] : [`\toption domain '${domain}'`]),
     ...(passwordFile === null ? [] : [`\toption username '${device}'`, `\toption password_file '${passwordFile}'`]),
     '',
   ].join('\n');
@@ -127,9 +129,10 @@ export class CloudRig {
     this.cloudBundle = (await buildCloudBundle(join(repoRoot, 'dist', 'test', 'callqos-cloud.mjs'))).file;
     const access = this.options.perDeviceLogins ? this.makeLogins() : 'allow_anonymous true\n';
     const domains = this.options.twoDomains;
-    const bridge = domains ? ['connection domain-b', `address 127.0.0.1:${MQTT_PORT_B}`, 'cleansession true', ...domains.bridge.map((t) => `topic ${t}`), ''].join('\n') : '';
+    const ownBrokerB = domains?.bridge != null;
+    const bridge = domains?.bridge ? ['connection domain-b', `address 127.0.0.1:${MQTT_PORT_B}`, 'cleansession true', ...domains.bridge.map((t) => `topic ${t}`), ''].join('\n') : '';
     writeFileSync(join(this.temp, 'mosquitto.conf'), `listener ${MQTT_PORT} 0.0.0.0\n${access}set_tcp_nodelay true\npersistence false\nuser root\n${bridge}`);
-    if (domains) {
+    if (ownBrokerB) {
       writeFileSync(join(this.temp, 'mosquitto-b.conf'), `listener ${MQTT_PORT_B} 0.0.0.0\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nuser root\n`);
       this.brokerB = start(this.lab.cloud, ['mosquitto', '-c', join(this.temp, 'mosquitto-b.conf')]);
       await new Promise((r) => setTimeout(r, 300));
@@ -138,7 +141,7 @@ export class CloudRig {
     await this.startServer(serverArgs);
     if (domains) {
       this.serverB = start(this.lab.cloud, [
-        process.execPath, this.cloudBundle, '--id', 'qos-b', '--broker', `mqtt://127.0.0.1:${MQTT_PORT_B}`, '--store', `sqlite:${join(this.temp, 'server-b.db')}`,
+        process.execPath, this.cloudBundle, '--id', 'qos-b', '--broker', `mqtt://127.0.0.1:${ownBrokerB ? MQTT_PORT_B : MQTT_PORT}`, '--store', `sqlite:${join(this.temp, 'server-b.db')}`,
         '--http', `127.0.0.1:${HTTP_PORT_B}`, '--deadline-ms', '5000', '--log-level', 'debug', ...domains.serverArgs,
       ]);
       await waitFor(this.serverB, 'QoS control server running');
@@ -149,8 +152,9 @@ export class CloudRig {
       writeFileSync(join(dir, 'ubus', 'dump'), dump);
       writeFileSync(join(dir, 'ubus', 'board'), 'board.json');
       const passwordFile = this.options.perDeviceLogins ? this.passwordFile(`rt${name}`) : null;
-      const port = name === 'B' && domains ? MQTT_PORT_B : MQTT_PORT;
-      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options, passwordFile, port));
+      const port = name === 'B' && ownBrokerB ? MQTT_PORT_B : MQTT_PORT;
+      const domain = domains && !ownBrokerB ? `domain-${name.toLowerCase()}` : null;
+      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options, passwordFile, port, domain));
       this.startAgent(name);
     }
     await waitFor(this.agents.A!, 'cloud session accepted');
