@@ -6,12 +6,16 @@
 //     run has a failed call or falls short of its rate; the highest clean rate and the ratios;
 //   - post-dial delay that holding the 200 adds: the built-in proxy with --qos hold against
 //     --qos forward at a low rate, p50 and p99 of INVITE to 200;
+//   - where a call's CPU time goes through the built-in proxy with QoS at a steady rate: the
+//     proxy, the QoS server, Mosquitto, the simulated routers and the sipp callee, ms per call each;
 //   - the clearinghouse: authorizations (each a signed token) and usage indications per second on
 //     SQLite and PostgreSQL, and token verifications per second.
 // Targets (reported, not asserted): the built-in proxy with QoS at least half of plain Kamailio's
 // rate, Kamailio with callqos at least 0.9 of plain; post-dial delay added p99 at most 30 ms.
 //
 //   node bench/sip.mjs [--write]        CALLQOS_BENCH_SIP_SECONDS (5) per rate step
+//   node bench/sip.mjs --breakdown      only the CPU breakdown (CALLQOS_BENCH_CPU_PROFILE=<dir>:
+//                                       the proxy and the server also write V8 CPU profiles there)
 //
 // Needs mosquitto, sipp and kamailio (with kamailio-utils-modules); a missing one skips its part.
 import { spawnSync } from 'node:child_process';
@@ -20,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  SimRouter, cloudBundle, freePort, haveMosquitto, logged, mergeLatest, percentile, postgresDatabase, printMetrics, root, round, sleep, startMosquitto,
+  SimRouter, cloudBundle, freePort, haveMosquitto, logged, mergeLatest, percentile, postgresDatabase, printMetrics, procStats, root, round, sleep, startMosquitto,
   startServer, stopProc,
 } from './throughput.mjs';
 
@@ -120,10 +124,10 @@ async function withProxy(start, body) {
   }
 }
 
-function builtIn(bundle, brokerPort, qos) {
+function builtIn(bundle, brokerPort, qos, nodeArgs = []) {
   return async () => {
     const port = await freePort();
-    const proc = logged([process.execPath, bundle, 'sip', 'run', '--id', `sip-bench-${qos}`, '--broker', `mqtt://127.0.0.1:${brokerPort}`, '--listen', `127.0.0.1:${port}`, '--qos', qos, '--session-timeout-ms', '10000', '--log-level', 'warn']);
+    const proc = logged([process.execPath, ...nodeArgs, bundle, 'sip', 'run', '--id', `sip-bench-${qos}`, '--broker', `mqtt://127.0.0.1:${brokerPort}`, '--listen', `127.0.0.1:${port}`, '--qos', qos, '--session-timeout-ms', '10000', '--log-level', 'warn']);
     for (let i = 0; i < 200 && !proc.log.includes('callqos SIP proxy'); i++) await sleep(25);
     return { proc, port };
   };
@@ -196,6 +200,45 @@ async function proxies(metrics) {
   }
 }
 
+/**
+ * CPU time per call, by process, with the built-in proxy holding each 200 for the QoS server at a
+ * steady rate (300 calls/s unless CALLQOS_BENCH_SIP_BREAKDOWN_RATE): which part a faster call path has to come from.
+ */
+async function breakdown(metrics, rate = Number(process.env.CALLQOS_BENCH_SIP_BREAKDOWN_RATE ?? 300)) {
+  for (const tool of ['sipp']) if (!have(tool)) return void (metrics['sip.cpu.skipped'] = { value: 1, unit: 'flag', note: `${tool} not installed`, skipped: `${tool} not installed` });
+  if (!haveMosquitto()) return void (metrics['sip.cpu.skipped'] = { value: 1, unit: 'flag', note: 'mosquitto not installed', skipped: 'mosquitto not installed' });
+  const profile = process.env.CALLQOS_BENCH_CPU_PROFILE;
+  const nodeArgs = (name) => (profile ? ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', `${name}.cpuprofile`] : []);
+  const dir = mkdtempSync(join(tmpdir(), 'callqos-bench-sipcpu-'));
+  const brokerPort = await freePort();
+  const broker = await startMosquitto(dir, brokerPort);
+  const bundle = await cloudBundle();
+  const { uas, port: uasPort } = await startUas(dir);
+  const server = await startServer(bundle, { brokerPort, storeUrl: `sqlite:${join(dir, 'server.db')}`, httpPort: null, nodeArgs: nodeArgs('qos-server') });
+  const routers = await startRouters(brokerPort);
+  try {
+    await withProxy(builtIn(bundle, brokerPort, 'hold', nodeArgs('sip-proxy')), async (proxy) => {
+      await callerRun(dir, uasPort, proxy.port, 50, 2);
+      const parts = { proxy: proxy.proc, server, broker, uas };
+      const before = Object.fromEntries(Object.entries(parts).map(([k, p]) => [k, procStats(p.child.pid).cpuMs]));
+      const self = process.cpuUsage();
+      const run = await callerRun(dir, uasPort, proxy.port, rate);
+      const perCall = (ms) => round(ms / Math.max(1, run.ok), 3);
+      const routersMs = (process.cpuUsage(self).user + process.cpuUsage(self).system) / 1000;
+      for (const [k, p] of Object.entries(parts)) {
+        metrics[`sip.cpu.${k}_ms_per_call`] = { value: perCall(procStats(p.child.pid).cpuMs - before[k]), unit: 'ms', note: `CPU time per call at ${rate} calls/s asked, ${run.ok} calls (${run.failed} failed) in ${run.ms} ms` };
+      }
+      metrics['sip.cpu.sim_routers_ms_per_call'] = { value: perCall(routersMs), unit: 'ms', note: 'the bench process: the two simulated routers (and the bench itself)' };
+    });
+  } finally {
+    routers.stop();
+    await stopProc(server);
+    await stopProc(uas);
+    await stopProc(broker);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The clearinghouse in-process: authorizations (signing) and usage indications per second, per store; token checks per second. */
 async function clearinghouse(metrics) {
   const { buildCloudBundle } = await import('../scripts/build.mjs');
@@ -257,11 +300,12 @@ export async function sipBench() {
   const metrics = {};
   await clearinghouse(metrics);
   await proxies(metrics);
+  await breakdown(metrics);
   return metrics;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const metrics = await sipBench();
+  const metrics = process.argv.includes('--breakdown') ? await (async (m) => (await breakdown(m), m))({}) : await sipBench();
   printMetrics(metrics);
   if (process.argv.includes('--write')) {
     mergeLatest(metrics);

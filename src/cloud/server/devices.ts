@@ -60,6 +60,12 @@ class RecentIds {
 
 /** How long a repeated open (same boot session, same content) is answered from memory. */
 const OPEN_REPEAT_MS = 30_000;
+/**
+ * A device's desired summary goes out at most once per this many ms: the first change at once,
+ * those that follow within the window together at its end. Each summary reads and hashes every
+ * gate the device holds, so one per decision would cost O(gates) per call.
+ */
+export const DESIRED_WINDOW_MS = 50;
 
 export class DeviceLink {
   /** Each device's last open handled here: a repeat of it within OPEN_REPEAT_MS is answered cheaply. */
@@ -70,6 +76,8 @@ export class DeviceLink {
    * with the device's next keep-alive, so that a report costs no store write of its own.
    */
   private readonly reportedVersions = new Map<string, number>();
+  /** Devices whose desired summary went out within the last window; `again`: changed since. */
+  private readonly desiredWindows = new Map<string, { again: boolean; timer: ReturnType<typeof setTimeout> | null }>();
 
   constructor(
     private readonly store: DeviceStore,
@@ -178,8 +186,34 @@ export class DeviceLink {
     return reply;
   }
 
-  /** Publishes the retained summary of what the device should hold. */
+  /**
+   * Publishes the retained summary of what the device should hold: now, or if one went out less
+   * than DESIRED_WINDOW_MS ago, once at the end of that window (the store is read then, so the
+   * summary is never older than the last change).
+   */
   async publishDesired(device: string): Promise<void> {
+    const open = this.desiredWindows.get(device);
+    if (open) {
+      open.again = true;
+      return;
+    }
+    const window = { again: false, timer: null as ReturnType<typeof setTimeout> | null };
+    this.desiredWindows.set(device, window);
+    window.timer = setTimeout(() => {
+      this.desiredWindows.delete(device);
+      if (window.again) void this.publishDesired(device).catch((err: unknown) => this.log.error('publishing desired state failed', { device, error: String(err) }));
+    }, DESIRED_WINDOW_MS);
+    window.timer.unref?.();
+    await this.publishDesiredNow(device);
+  }
+
+  /** Ends the windows without publishing what they held back (the server is stopping). */
+  close(): void {
+    for (const w of this.desiredWindows.values()) if (w.timer) clearTimeout(w.timer);
+    this.desiredWindows.clear();
+  }
+
+  private async publishDesiredNow(device: string): Promise<void> {
     const desired = (await this.store.desiredHashes(device)) ?? { version: 0, gates: [] };
     const digest = desiredDigest(desired.gates);
     const sent = this.outbox.desired(device, { version: desired.version, count: desired.gates.length, digest });

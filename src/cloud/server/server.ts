@@ -168,6 +168,7 @@ export class QosServer {
 
   async stop(): Promise<void> {
     for (const t of this.timers.splice(0)) clearInterval(t);
+    this.devices.close();
     await this.http?.stop();
     await this.parts.bus.close();
   }

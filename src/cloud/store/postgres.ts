@@ -20,7 +20,7 @@ import type {
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
-import { DESIRED_GATE_STATES, RELEASED_GATE_STATES, STORE_OPS, STORE_TX_OPS } from './types.ts';
+import { DESIRED_GATE_STATES, HELD_GATE_STATES, STORE_OPS, STORE_TX_OPS } from './types.ts';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE devices (
@@ -405,8 +405,8 @@ class PgOps {
     const r = await this.one(
       `SELECT COALESCE(SUM(CASE WHEN direction != 'down' THEN rate_kbps ELSE 0 END), 0) AS up,
               COALESCE(SUM(CASE WHEN direction != 'up' THEN rate_kbps ELSE 0 END), 0) AS down
-       FROM gates WHERE device = $1 AND NOT (state = ANY($2))`,
-      [deviceId, [...RELEASED_GATE_STATES]],
+       FROM gates WHERE device = $1 AND state = ANY($2)`,
+      [deviceId, [...HELD_GATE_STATES]],
     );
     return { up: num(r!.up), down: num(r!.down) };
   }

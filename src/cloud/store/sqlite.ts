@@ -11,7 +11,7 @@ import type {
   InterfaceChanges, InterfaceEntry, SessionFilter, SessionPatch, SessionRecord, SessionState, Store, StoreOps, StoreTx, UsageFilter,
   UsageOutcome, UsageRecord,
 } from './types.ts';
-import { DESIRED_GATE_STATES, RELEASED_GATE_STATES, STORE_OPS, STORE_TX_OPS } from './types.ts';
+import { DESIRED_GATE_STATES, HELD_GATE_STATES, STORE_OPS, STORE_TX_OPS } from './types.ts';
 import { authorizationOf, authorizationTables, deviceOf, gateOf, json, mergeUsage, num, patchColumns, SESSION_COLUMNS, sessionOf, sessionValue, storeError, usageOf } from './rows.ts';
 import type { Row } from './rows.ts';
 
@@ -332,12 +332,12 @@ class SqliteOps {
   }
 
   admittedKbps(deviceId: string): AdmittedKbps {
-    const marks = RELEASED_GATE_STATES.map(() => '?').join(', ');
+    const marks = HELD_GATE_STATES.map(() => '?').join(', ');
     const r = this.q(
       `SELECT COALESCE(SUM(CASE WHEN direction != 'down' THEN rate_kbps ELSE 0 END), 0) AS up,
               COALESCE(SUM(CASE WHEN direction != 'up' THEN rate_kbps ELSE 0 END), 0) AS down
-       FROM gates WHERE device = ? AND state NOT IN (${marks})`,
-    ).get(deviceId, ...RELEASED_GATE_STATES) as Row;
+       FROM gates WHERE device = ? AND state IN (${marks})`,
+    ).get(deviceId, ...HELD_GATE_STATES) as Row;
     return { up: num(r.up), down: num(r.down) };
   }
 }

@@ -142,6 +142,11 @@ export type GateState = (typeof GATE_STATES)[number];
 export const DESIRED_GATE_STATES: readonly GateState[] = ['installing', 'installed'];
 /** Gates in these states take no part of a device's EF budget. */
 export const RELEASED_GATE_STATES: readonly GateState[] = ['removed', 'failed'];
+/**
+ * The others, which do: named rather than written as NOT IN the released ones, so that the
+ * (device, state) index finds them without reading every gate the device ever had.
+ */
+export const HELD_GATE_STATES: readonly GateState[] = GATE_STATES.filter((s) => !RELEASED_GATE_STATES.includes(s));
 
 export interface GateRecord {
   /** The gate id, unique across all devices; equal to `gate.id`. */
