@@ -2,10 +2,11 @@
  * credentials-cli: manage broker logins from a shell.
  *
  *   credentials-cli --file <credentials.jsonl> [--mosquitto-passwd <passwd>] [--mosquitto-acl <acl>] <command>
- *     add <device|cc|server> <id>   create a login; prints its password once
+ *     add <device|cc|server> <id> [--domain <d>]  create a login (of policy domain d on a
+ *                                   broker several domains share); prints its password once
  *     rotate <id>                   new password for an existing login; prints it once
  *     remove <id>                   delete a login
- *     list                          one line per login: id and kind
+ *     list                          one line per login: id, kind and domain if any
  *
  * With --mosquitto-passwd the same login is written to Mosquitto's password file (hashed by the
  * real mosquitto_passwd); with --mosquitto-acl the ACL file is regenerated. Mosquitto rereads
@@ -19,10 +20,12 @@ import { renderMosquittoAcl } from './mosquitto-acl.ts';
 import { removeMosquittoUser, setMosquittoPassword } from './mosquitto-passwd.ts';
 
 export const CREDENTIALS_USAGE = `usage: credentials-cli --file <credentials.jsonl> [--mosquitto-passwd <file>] [--mosquitto-acl <file>] <command>
-  add <device|cc|server> <id>   create a login and print its password (shown only once)
+  add <device|cc|server> <id> [--domain <d>]
+                                create a login and print its password (shown only once); with
+                                --domain, a login of that policy domain on a shared broker
   rotate <id>                   give a login a new password and print it
   remove <id>                   delete a login
-  list                          list logins (id and kind)`;
+  list                          list logins (id, kind, and domain if any)`;
 
 export interface CliOutput {
   out(line: string): void;
@@ -63,12 +66,12 @@ export function runCredentialsCli(argv: readonly string[], io: CliOutput): numbe
   try {
     switch (command) {
       case 'add': {
-        const [kind, id] = args;
-        if (args.length !== 2 || !isPrincipalKind(kind)) {
-          io.err('add: expected <device|cc|server> <id>');
+        const [kind, id, flag, domain] = args;
+        if (!(args.length === 2 || (args.length === 4 && flag === '--domain')) || !isPrincipalKind(kind)) {
+          io.err('add: expected <device|cc|server> <id> [--domain <domain>]');
           return 2;
         }
-        const password = addCredential(file, kind, id!);
+        const password = addCredential(file, kind, id!, domain);
         if (passwdFile !== undefined) setMosquittoPassword(passwdFile, id!, password);
         writeAcl();
         io.out(password);
@@ -99,7 +102,7 @@ export function runCredentialsCli(argv: readonly string[], io: CliOutput): numbe
         return 0;
       }
       case 'list': {
-        for (const entry of loadCredentials(file).values()) io.out(`${entry.user}\t${entry.kind}`);
+        for (const entry of loadCredentials(file).values()) io.out(`${entry.user}\t${entry.kind}${entry.domain !== undefined ? `\t${entry.domain}` : ''}`);
         return 0;
       }
       default:

@@ -45,6 +45,8 @@ describe('credentials', () => {
     expect(() => parseCredentials(`{"user":"a","kind":"cc","hash":"${hash}"}\n{"user":"a","kind":"device","hash":"${hash}"}`)).toThrow(/twice/);
     expect(() => parseCredentials('not json')).toThrow(/line 1: not JSON/);
     expect(parseCredentials(`[{"user":"a","kind":"server","hash":"${hash}"}]`).get('a')?.kind).toBe('server');
+    expect(() => parseCredentials(`{"user":"a","kind":"device","domain":"x/y","hash":"${hash}"}`)).toThrow(/line 1: field domain/);
+    expect(parseCredentials(`{"user":"a","kind":"device","domain":"example-net","hash":"${hash}"}`).get('a')?.domain).toBe('example-net');
   });
 
   it('adds, lists, rotates and removes logins through the CLI, in a 0600 file', async () => {

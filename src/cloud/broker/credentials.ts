@@ -3,6 +3,10 @@
  * object per line in a 0600 file:
  *
  *   {"user":"owrt-9c3a1f","kind":"device","hash":"scrypt:16384:8:1:<salt b64>:<key b64>"}
+ *   {"user":"rt-7","kind":"device","domain":"example-net","hash":"scrypt:…"}
+ *
+ * A login with a `domain` belongs to that policy domain on a broker several domains share: its
+ * topics are in the domain's tree (src/core/protocol/acl.ts).
  *
  * The username is the device or client id, so the broker derives the ACL principal from the
  * login itself (src/core/protocol/acl.ts). Only scrypt hashes are stored; a password is generated
@@ -18,6 +22,7 @@ export interface CredentialEntry {
   readonly user: string;
   readonly kind: PrincipalKind;
   readonly hash: string;
+  readonly domain?: string;
 }
 
 /** scrypt cost: about 30-50 ms per check on a small machine, 16 MiB of memory. */
@@ -98,12 +103,13 @@ export function parseCredentials(text: string, source = 'credentials'): Map<stri
   }
   for (const { value, where } of items) {
     if (typeof value !== 'object' || value === null) throw new Error(`${where}: expected an object`);
-    const { user, kind, hash } = value as Record<string, unknown>;
+    const { user, kind, hash, domain } = value as Record<string, unknown>;
     if (typeof user !== 'string' || !DEVICE_ID.test(user)) throw new Error(`${where}: field user: not a valid id: ${JSON.stringify(user)}`);
     if (!isPrincipalKind(kind)) throw new Error(`${where}: field kind: expected device, cc or server, got ${JSON.stringify(kind)}`);
     if (typeof hash !== 'string' || parseHash(hash) === undefined) throw new Error(`${where}: field hash: not an scrypt hash`);
+    if (domain !== undefined && (typeof domain !== 'string' || !DEVICE_ID.test(domain))) throw new Error(`${where}: field domain: not a valid id: ${JSON.stringify(domain)}`);
     if (entries.has(user)) throw new Error(`${where}: field user: ${user} appears twice`);
-    entries.set(user, { user, kind, hash });
+    entries.set(user, { user, kind, hash, ...(domain !== undefined ? { domain } : {}) });
   }
   return entries;
 }
@@ -117,22 +123,23 @@ export function loadCredentials(path: string): Map<string, CredentialEntry> {
 export function saveCredentials(path: string, entries: Map<string, CredentialEntry>): void {
   const lines = [...entries.values()]
     .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0))
-    .map((e) => JSON.stringify({ user: e.user, kind: e.kind, hash: e.hash }));
+    .map((e) => JSON.stringify({ user: e.user, kind: e.kind, ...(e.domain !== undefined ? { domain: e.domain } : {}), hash: e.hash }));
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, lines.length === 0 ? '' : `${lines.join('\n')}\n`, { mode: 0o600 });
   chmodSync(temp, 0o600);
   renameSync(temp, path);
 }
 
-/** Adds a login and returns its password, which exists nowhere else: show it once. */
-export function addCredential(path: string, kind: PrincipalKind, id: string): string {
+/** Adds a login (of a policy domain, on a shared broker) and returns its password, which exists nowhere else: show it once. */
+export function addCredential(path: string, kind: PrincipalKind, id: string, domain?: string): string {
   if (!isPrincipalKind(kind)) throw new Error(`invalid kind ${JSON.stringify(kind)}: expected device, cc or server`);
   checkUsername(id);
+  if (domain !== undefined && !DEVICE_ID.test(domain)) throw new Error(`invalid domain ${JSON.stringify(domain)}: letters, digits, . _ - (up to 64)`);
   const entries = loadCredentials(path);
   const existing = entries.get(id);
   if (existing !== undefined) throw new Error(`${id} already exists (as ${existing.kind}); use rotate for a new password`);
   const password = generatePassword();
-  entries.set(id, { user: id, kind, hash: hashPassword(password) });
+  entries.set(id, { user: id, kind, hash: hashPassword(password), ...(domain !== undefined ? { domain } : {}) });
   saveCredentials(path, entries);
   return password;
 }
@@ -169,7 +176,8 @@ export async function authenticateLogin(
     await verifyPassword(password, DUMMY_HASH);
     return undefined;
   }
-  return (await verifyPassword(password, entry.hash)) ? { kind: entry.kind, id: entry.user } : undefined;
+  if (!(await verifyPassword(password, entry.hash))) return undefined;
+  return { kind: entry.kind, id: entry.user, ...(entry.domain !== undefined ? { domain: entry.domain } : {}) };
 }
 
 const DUMMY_HASH = hashPassword(generatePassword());

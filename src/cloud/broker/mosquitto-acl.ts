@@ -5,10 +5,14 @@
  * new device needs no ACL change. Mosquitto applies pattern lines to every login, so each
  * call-control client and server also gets a `user` block, and the call-control blocks deny the
  * device tree: otherwise a call-control login could act as a device named like itself.
+ * A login of a policy domain (on a broker several domains share) gets a `user` block in its
+ * domain's tree instead, devices included: pattern lines cannot name a domain. The plain-tree
+ * patterns still apply to it, but nothing of any domain is in the plain tree.
  * deploy/mosquitto/callqos.acl is this file rendered for one server login (`callqos-server`);
  * regenerate it whenever a call-control client or server login is added (the CLI does), then send
  * Mosquitto SIGHUP.
  */
+import { TOPIC_ROOT, domainRoot } from '../../core/protocol/topics.ts';
 import type { CredentialEntry } from './credentials.ts';
 
 export const DEVICE_PATTERNS = [
@@ -18,24 +22,27 @@ export const DEVICE_PATTERNS = [
   'pattern read callqos/v1/dev/%u/desired',
 ] as const;
 
-type Login = Pick<CredentialEntry, 'user' | 'kind'>;
+type Login = Pick<CredentialEntry, 'user' | 'kind' | 'domain'>;
 
 function userBlock(login: Login): string[] {
-  if (login.kind === 'server') return [`user ${login.user}`, 'topic readwrite callqos/v1/#'];
-  if (login.kind === 'cc') {
-    return [
-      `user ${login.user}`,
-      'topic deny callqos/v1/dev/#',
-      `topic write callqos/v1/cc/${login.user}/req`,
-      `topic read callqos/v1/cc/${login.user}/res`,
-    ];
+  const root = login.domain === undefined ? TOPIC_ROOT : domainRoot(login.domain);
+  const user = login.user;
+  if (login.kind === 'server') {
+    const lines = [`user ${user}`, `topic readwrite ${root}/#`];
+    // A domain's server also reaches the clearinghouse and, as a call-control client, its peers.
+    if (login.domain !== undefined) {
+      lines.push(`topic write ${TOPIC_ROOT}/ch/${user}/req`, `topic read ${TOPIC_ROOT}/ch/${user}/res`, `topic write +/${TOPIC_ROOT}/cc/${user}/req`, `topic read +/${TOPIC_ROOT}/cc/${user}/res`);
+    }
+    return lines;
   }
-  return [];
+  if (login.kind === 'cc') return [`user ${user}`, `topic deny ${TOPIC_ROOT}/dev/#`, `topic write ${root}/cc/${user}/req`, `topic read ${root}/cc/${user}/res`];
+  if (login.domain === undefined) return [];
+  return [`user ${user}`, `topic write ${root}/dev/${user}/up`, `topic write ${root}/dev/${user}/status`, `topic read ${root}/dev/${user}/down`, `topic read ${root}/dev/${user}/desired`];
 }
 
-/** The whole acl_file for these logins: device patterns, then one block per server and call-control client. */
+/** The whole acl_file for these logins: device patterns, then one block per server, call-control client and domain device. */
 export function renderMosquittoAcl(logins: Iterable<Login>): string {
-  const sorted = [...logins].filter((l) => l.kind !== 'device').sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+  const sorted = [...logins].filter((l) => l.kind !== 'device' || l.domain !== undefined).sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
   const lines = [
     '# callqos topic ACL for Mosquitto 2 (acl_file). Generated from the credentials file by',
     '# src/cloud/broker/mosquitto-acl.ts; the rules are those of src/core/protocol/acl.ts.',

@@ -89,6 +89,41 @@ describe('acl: servers', () => {
   });
 });
 
+describe('acl: policy domains on a shared broker', () => {
+  const routerA: Principal = { kind: 'device', id: 'rtA', domain: 'domain-a' };
+  const proxyA: Principal = { kind: 'cc', id: 'sip-a', domain: 'domain-a' };
+  const serverA: Principal = { kind: 'server', id: 'qos-a', domain: 'domain-a' };
+
+  it('keeps devices and call control to their own topics in their domain\'s tree', () => {
+    expect(mayPublish(routerA, 'domain-a/callqos/v1/dev/rtA/up')).toBe(true);
+    expect(maySubscribe(routerA, 'domain-a/callqos/v1/dev/rtA/down')).toBe(true);
+    expect(mayPublish(proxyA, 'domain-a/callqos/v1/cc/sip-a/req')).toBe(true);
+    expect(maySubscribe(proxyA, 'domain-a/callqos/v1/cc/sip-a/res')).toBe(true);
+    for (const topic of ['callqos/v1/dev/rtA/up', 'domain-b/callqos/v1/dev/rtA/up', 'domain-a/callqos/v1/dev/rtB/up']) expect(mayPublish(routerA, topic), topic).toBe(false);
+    expect(maySubscribe(routerA, 'callqos/v1/dev/rtA/down')).toBe(false);
+    expect(mayPublish(proxyA, 'domain-b/callqos/v1/cc/sip-a/req')).toBe(false);
+  });
+
+  it('gives a domain\'s server its own tree, its clearinghouse topics and its requests to peers, and nothing of other domains', () => {
+    expect(maySubscribe(serverA, '$share/qos/domain-a/callqos/v1/dev/+/up')).toBe(true);
+    expect(mayPublish(serverA, 'domain-a/callqos/v1/dev/rtA/down')).toBe(true);
+    expect(mayPublish(serverA, 'callqos/v1/ch/qos-a/req')).toBe(true);
+    expect(maySubscribe(serverA, 'callqos/v1/ch/qos-a/res')).toBe(true);
+    expect(mayPublish(serverA, 'domain-b/callqos/v1/cc/qos-a/req')).toBe(true);
+    expect(maySubscribe(serverA, 'domain-b/callqos/v1/cc/qos-a/res')).toBe(true);
+    for (const topic of ['domain-b/callqos/v1/dev/rtB/down', 'domain-b/callqos/v1/cc/qos-b/res', 'callqos/v1/ch/qos-b/req', 'callqos/v1/dev/rtA/down', 'domain-b/callqos/v1/cc/qos-a/res']) {
+      expect(mayPublish(serverA, topic), topic).toBe(false);
+    }
+    for (const filter of ['domain-b/callqos/v1/#', '+/callqos/v1/dev/+/up', '+/callqos/v1/cc/qos-a/res', 'callqos/v1/#', 'callqos/v1/ch/+/res', 'domain-b/callqos/v1/cc/qos-a/req', '$share/g/domain-b/callqos/v1/cc/qos-a/res']) {
+      expect(maySubscribe(serverA, filter), filter).toBe(false);
+    }
+  });
+
+  it('refuses a principal whose domain is not one safe topic level', () => {
+    expect(mayPublish({ kind: 'device', id: 'rtA', domain: 'a/b' }, 'a/b/callqos/v1/dev/rtA/up')).toBe(false);
+  });
+});
+
 describe('acl: principals', () => {
   it('grants nothing to a principal whose id is not one safe topic level', () => {
     for (const id of ['', 'a/b', '+', '#', '.x', 'x'.repeat(65)]) {

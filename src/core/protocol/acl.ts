@@ -10,13 +10,18 @@
  *                subscribe: callqos/v1/cc/<id>/res
  *   server <id>  publish and subscribe anything in callqos/v1 (shared subscriptions included)
  *
+ * A principal of a policy domain on a broker several domains share has the same rules in its
+ * domain's tree, `<domain>/callqos/v1`, and nothing in the others'. A domain's server may also
+ * talk to the clearinghouse on its own `callqos/v1/ch/<id>/…` topics and ask other domains'
+ * servers as a call-control client: `<any domain>/callqos/v1/cc/<id>/req`, answers on `…/res`.
+ *
  * A subscription is allowed only when every topic its filter can match is allowed, so a device's
  * filter may hold no wildcard at all (`callqos/v1/dev/+/down` also matches other devices).
  * The broker, not this module, decides the principal: it comes from the authenticated username,
  * never from anything the client says about itself.
  */
 import { DEVICE_ID } from './fields.ts';
-import { TOPIC_ROOT, ccTopic, deviceTopic } from './topics.ts';
+import { TOPIC_ROOT, ccTopic, chTopic, deviceTopic, domainRoot } from './topics.ts';
 
 export type PrincipalKind = 'device' | 'cc' | 'server';
 export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'server'];
@@ -24,12 +29,13 @@ export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'serve
 export interface Principal {
   readonly kind: PrincipalKind;
   readonly id: string;
+  /** Its policy domain on a broker several domains share; none: the plain tree. */
+  readonly domain?: string;
 }
 
 /** Longest topic name or filter MQTT allows, in UTF-8 bytes; the check below counts UTF-16 units, which is stricter. */
 const MAX_TOPIC_LENGTH = 65535;
 const SHARE_PREFIX = '$share/';
-const ROOT_LEVELS = TOPIC_ROOT.split('/');
 
 export function isPrincipalKind(value: unknown): value is PrincipalKind {
   return typeof value === 'string' && (PRINCIPAL_KINDS as readonly string[]).includes(value);
@@ -37,7 +43,12 @@ export function isPrincipalKind(value: unknown): value is PrincipalKind {
 
 /** A principal is usable only with an id that is one safe topic level. */
 export function isValidPrincipal(p: Principal): boolean {
-  return isPrincipalKind(p.kind) && typeof p.id === 'string' && DEVICE_ID.test(p.id);
+  return isPrincipalKind(p.kind) && typeof p.id === 'string' && DEVICE_ID.test(p.id) && (p.domain === undefined || (typeof p.domain === 'string' && DEVICE_ID.test(p.domain)));
+}
+
+/** The tree a principal's own topics are in. */
+function rootOf(p: Principal): string {
+  return p.domain === undefined ? TOPIC_ROOT : domainRoot(p.domain);
 }
 
 function hasBadCharacters(text: string): boolean {
@@ -117,29 +128,41 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
-/** True when every topic `filter` can match lies inside callqos/v1 (the filter's first levels are literal). */
-function staysInTree(filter: string): boolean {
+/** True when every topic `filter` can match lies inside `root` (the filter's first levels are literal). */
+function staysInTree(filter: string, root: string): boolean {
   const levels = filter.split('/');
-  if (levels.length < ROOT_LEVELS.length) return false;
-  return ROOT_LEVELS.every((root, i) => levels[i] === root);
+  const rootLevels = root.split('/');
+  if (levels.length < rootLevels.length) return false;
+  return rootLevels.every((level, i) => levels[i] === level);
+}
+
+/** A domain server's topics outside its own tree: the clearinghouse's and its peers' session API. */
+function domainServerTopic(p: Principal, topic: string, channel: 'req' | 'res'): boolean {
+  if (p.domain === undefined) return false;
+  if (topic === chTopic(p.id, channel)) return true;
+  const slash = topic.indexOf('/');
+  const domain = topic.slice(0, slash);
+  return slash > 0 && DEVICE_ID.test(domain) && topic === ccTopic(p.id, channel, domainRoot(domain));
 }
 
 function ownPublishTopics(p: Principal): readonly string[] {
-  if (p.kind === 'device') return [deviceTopic(p.id, 'up'), deviceTopic(p.id, 'status')];
-  if (p.kind === 'cc') return [ccTopic(p.id, 'req')];
+  const root = rootOf(p);
+  if (p.kind === 'device') return [deviceTopic(p.id, 'up', root), deviceTopic(p.id, 'status', root)];
+  if (p.kind === 'cc') return [ccTopic(p.id, 'req', root)];
   return [];
 }
 
 function ownSubscribeTopics(p: Principal): readonly string[] {
-  if (p.kind === 'device') return [deviceTopic(p.id, 'down'), deviceTopic(p.id, 'desired')];
-  if (p.kind === 'cc') return [ccTopic(p.id, 'res')];
+  const root = rootOf(p);
+  if (p.kind === 'device') return [deviceTopic(p.id, 'down', root), deviceTopic(p.id, 'desired', root)];
+  if (p.kind === 'cc') return [ccTopic(p.id, 'res', root)];
   return [];
 }
 
 /** May `principal` publish to `topic` (also asked for a connecting client's will topic)? */
 export function mayPublish(principal: Principal, topic: string): boolean {
   if (!isValidPrincipal(principal) || !isValidTopicName(topic)) return false;
-  if (principal.kind === 'server') return staysInTree(topic);
+  if (principal.kind === 'server') return staysInTree(topic, rootOf(principal)) || domainServerTopic(principal, topic, 'req');
   return ownPublishTopics(principal).includes(topic);
 }
 
@@ -152,8 +175,9 @@ export function maySubscribe(principal: Principal, subscription: string): boolea
   if (!isValidPrincipal(principal)) return false;
   const parsed = parseSubscription(subscription);
   if (parsed === undefined) return false;
-  if (principal.kind === 'server') return staysInTree(parsed.filter);
+  if (principal.kind === 'server' && staysInTree(parsed.filter, rootOf(principal))) return true;
   if (parsed.shareGroup !== undefined) return false;
   if (parsed.filter.indexOf('+') !== -1 || parsed.filter.indexOf('#') !== -1) return false;
+  if (principal.kind === 'server') return domainServerTopic(principal, parsed.filter, 'res');
   return ownSubscribeTopics(principal).includes(parsed.filter);
 }

@@ -15,6 +15,11 @@ export const LOGINS: Login[] = [
   { user: 'owrt-b.lab', kind: 'device', password: 'device-b-secret' },
   { user: 'pbx-1', kind: 'cc', password: 'pbx-1-secret' },
   { user: 'pbx-2', kind: 'cc', password: 'pbx-2-secret' },
+  // Two policy domains sharing the broker.
+  { user: 'qos-da', kind: 'server', domain: 'domain-a', password: 'server-da-secret' },
+  { user: 'qos-db', kind: 'server', domain: 'domain-b', password: 'server-db-secret' },
+  { user: 'rt-da', kind: 'device', domain: 'domain-a', password: 'device-da-secret' },
+  { user: 'pbx-da', kind: 'cc', domain: 'domain-a', password: 'pbx-da-secret' },
 ];
 const login = (user: string): Login => LOGINS.find((l) => l.user === user)!;
 
@@ -107,6 +112,50 @@ export function brokerAclCases(start: () => Promise<BrokerUnderTest>): { broker:
     await expectNotDelivered('pbx-as-pbx-2');
     expect(seenText('pbx-as-device')).toBe(false);
     expect(got.map((m) => m.text)).toEqual(['for-pbx-1']);
+  });
+
+  it('keeps each policy domain on a shared broker to its own tree, a server reaching peers only as their client', async () => {
+    const serverOf = async (user: string) => {
+      const c = await connectServerMqtt({ url: `mqtt://127.0.0.1:${broker.port}`, clientId: `${user}-main`, username: user, password: login(user).password, log: quietLog });
+      const got: { topic: string; text: string }[] = [];
+      return { c, got };
+    };
+    const a = await serverOf('qos-da');
+    const b = await serverOf('qos-db');
+    try {
+      await a.c.subscribe('$share/qos-a/domain-a/callqos/v1/#', (topic, text) => a.got.push({ topic, text }));
+      await a.c.subscribe('domain-b/callqos/v1/cc/qos-da/res', (topic, text) => a.got.push({ topic, text }));
+      await b.c.subscribe('domain-b/callqos/v1/#', (topic, text) => b.got.push({ topic, text }));
+      // Refused, on a connection of its own: another domain's tree, and the plain one (Mosquitto may grant them but delivers nothing).
+      const prying = await as('qos-db');
+      const pried = collect(prying);
+      await subscribePlain(prying, 'domain-a/callqos/v1/#').catch(() => {});
+      await subscribePlain(prying, 'callqos/v1/#').catch(() => {});
+      const router = await as('rt-da');
+      await publishPlain(router, 'domain-a/callqos/v1/dev/rt-da/up', 'da-own-up');
+      await publishPlain(await as('rt-da'), 'domain-b/callqos/v1/dev/rt-da/up', 'da-in-b');
+      await publishPlain(await as('pbx-da'), 'domain-a/callqos/v1/cc/pbx-da/req', 'pbx-da-req');
+      await waitFor(() => a.got.some((m) => m.text === 'da-own-up') && a.got.some((m) => m.text === 'pbx-da-req'), 'domain A\'s router and call control at A\'s server');
+      // A asks B's server in B's tree; B answers there.
+      a.c.publish('domain-b/callqos/v1/cc/qos-da/req', 'a-asks-b');
+      await waitFor(() => b.got.some((m) => m.topic === 'domain-b/callqos/v1/cc/qos-da/req' && m.text === 'a-asks-b'), 'A\'s request at B');
+      b.c.publish('domain-b/callqos/v1/cc/qos-da/res', 'b-answers-a');
+      await waitFor(() => a.got.some((m) => m.text === 'b-answers-a'), 'B\'s answer at A');
+      // A may not act in B's tree beyond that, nor B in A's (each refused publish on a connection of its own: it may cost the connection).
+      await publishPlain(await as('qos-da'), 'domain-b/callqos/v1/dev/rt-db/down', 'a-drives-b-router');
+      await publishPlain(await as('qos-db'), 'domain-a/callqos/v1/dev/rt-da/down', 'b-drives-a-router');
+      b.c.publish('domain-b/callqos/v1/dev/rt-db/down', 'b-marker');
+      await waitFor(() => b.got.some((m) => m.text === 'b-marker'), 'B\'s marker');
+      await sleep(150);
+      expect(b.got.map((m) => m.text).sort()).toEqual(['a-asks-b', 'b-answers-a', 'b-marker']);
+      expect(a.got.map((m) => m.text).sort()).toEqual(['b-answers-a', 'da-own-up', 'pbx-da-req']);
+      expect(pried).toEqual([]);
+      // Nothing of domain A reached the plain tree.
+      expect(seen.filter((m) => ['da-own-up', 'da-in-b', 'pbx-da-req', 'b-drives-a-router'].includes(m.text))).toEqual([]);
+    } finally {
+      await a.c.close();
+      await b.c.close();
+    }
   });
 
   it('refuses a wrong password and an unknown user', async () => {

@@ -8,7 +8,7 @@ import { LOGINS, brokerAclCases, quietLog } from './acl-cases.ts';
 import { collect, connectPlain, publishPlain, subscribePlain, waitFor } from './support.ts';
 
 function credentialsText(): string {
-  return LOGINS.map((l) => JSON.stringify({ user: l.user, kind: l.kind, hash: hashPassword(l.password) })).join('\n');
+  return LOGINS.map((l) => JSON.stringify({ user: l.user, kind: l.kind, ...(l.domain ? { domain: l.domain } : {}), hash: hashPassword(l.password) })).join('\n');
 }
 
 describe('embedded broker (aedes) with credentials', () => {

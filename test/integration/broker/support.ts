@@ -31,6 +31,8 @@ export interface Login {
   user: string;
   kind: PrincipalKind;
   password: string;
+  /** A login of this policy domain on a shared broker. */
+  domain?: string;
 }
 
 export interface RunningMosquitto {
