@@ -202,9 +202,9 @@ async function proxies(metrics) {
 
 /**
  * CPU time per call, by process, with the built-in proxy holding each 200 for the QoS server at a
- * steady rate (300 calls/s unless CALLQOS_BENCH_SIP_BREAKDOWN_RATE): which part a faster call path has to come from.
+ * steady rate (200 calls/s unless CALLQOS_BENCH_SIP_BREAKDOWN_RATE): which part a faster call path has to come from.
  */
-async function breakdown(metrics, rate = Number(process.env.CALLQOS_BENCH_SIP_BREAKDOWN_RATE ?? 300)) {
+async function breakdown(metrics, rate = Number(process.env.CALLQOS_BENCH_SIP_BREAKDOWN_RATE ?? 200)) {
   for (const tool of ['sipp']) if (!have(tool)) return void (metrics['sip.cpu.skipped'] = { value: 1, unit: 'flag', note: `${tool} not installed`, skipped: `${tool} not installed` });
   if (!haveMosquitto()) return void (metrics['sip.cpu.skipped'] = { value: 1, unit: 'flag', note: 'mosquitto not installed', skipped: 'mosquitto not installed' });
   const profile = process.env.CALLQOS_BENCH_CPU_PROFILE;

@@ -9,7 +9,7 @@ import { allChFilter, parseTopic } from '../../core/protocol/topics.ts';
 import { Rejections } from '../../core/rejections.ts';
 import type { Bus } from '../server/server.ts';
 import { KeyedQueue } from '../server/keyed-queue.ts';
-import { Outbox } from '../server/outbox.ts';
+import { Outbox, newSenderSession } from '../server/outbox.ts';
 import type { SigningKey } from './keys.ts';
 import type { ClearinghousePolicy } from './policy.ts';
 import { Clearinghouse } from './service.ts';
@@ -36,7 +36,7 @@ export interface ClearinghouseNode {
 export async function startClearinghouse(options: ClearinghouseNodeOptions): Promise<ClearinghouseNode> {
   const { bus, log } = options;
   const now = options.now ?? Date.now;
-  const outbox = new Outbox(bus, options.id, Math.floor(now() / 1000) % 2147483647, now);
+  const outbox = new Outbox(bus, options.id, newSenderSession(), now);
   const service = new Clearinghouse({ store: options.store, key: options.key, policy: options.policy, outbox, log, now });
   const rejections = new Rejections(log, 'clearinghouse message rejected', now);
   const queue = new KeyedQueue();

@@ -4,6 +4,7 @@
  * tell a lost message from a reordering: a gap makes it resynchronise), validates and encodes the
  * message, and publishes it on the right topic.
  */
+import { randomInt } from 'node:crypto';
 import { encodeValidated, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
 import { TOPIC_ROOT, ccTopic, chTopic, deviceTopic } from '../../core/protocol/topics.ts';
@@ -12,6 +13,14 @@ import type { Result } from '../../core/result.ts';
 /** The broker as the server sees it: publish text, QoS 1, optionally retained. */
 export interface Publisher {
   publish(topic: string, text: string, options?: { retain?: boolean }): void;
+}
+
+/**
+ * A sender's `session` for this start: random rather than the clock, which two starts within one
+ * second would share, reusing message ids a receiver has already seen and hiding the restart.
+ */
+export function newSenderSession(): number {
+  return randomInt(1, 2147483647);
 }
 
 export class Outbox {
@@ -23,7 +32,7 @@ export class Outbox {
     private readonly publisher: Publisher,
     /** This server instance: the envelope's `device`. */
     readonly serverId: string,
-    /** Raised on every start, so receivers see a restart: seconds since the epoch fit and only grow. */
+    /** New on every start, so receivers see a restart (`newSenderSession`). */
     readonly bootSession: number,
     private readonly now: () => number = Date.now,
     /** The tree of this sender's domain: devices and call control (the clearinghouse is always on the plain root). */

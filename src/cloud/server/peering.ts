@@ -8,15 +8,29 @@
  * QoS-active for the caller only when the peer's end is active as well; a deletion goes to the
  * peer too. Each domain reports its own end's usage on the one transaction.
  *
- * Which calls went to a peer is kept in memory: after a restart a deletion is not passed on, and
- * the peer's gates end with their lifetime.
+ * Which calls went to a peer is kept in memory; after a restart it is worked out again from the
+ * call as stored (an end in a peer's prefixes that no gate of ours holds). A request never goes
+ * back to the server it came from, so two servers that are each other's peers do not bounce it.
  */
 import { parseIp, prefixContains } from '../../core/net/ip.ts';
 import type { Logger } from '../../core/log.ts';
 import type { MediaLine, SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../core/protocol/messages/cc.ts';
 import type { Result } from '../../core/result.ts';
 import type { PeerConfig } from './config.ts';
-import type { LinePlan } from './sessions.ts';
+import type { Gate } from '../../core/protocol/messages/gates.ts';
+import type { JsonObject } from '../store/types.ts';
+
+/** A media line and the gates of ours it has (planned, or as stored). */
+interface LineEnds {
+  readonly media: MediaLine;
+  readonly plan: { readonly gates: readonly { readonly gate: Gate }[] };
+}
+
+/** What a stored call offers to work out its peer from. */
+interface StoredCall {
+  readonly lines: readonly { readonly line: number; readonly spec: JsonObject }[];
+  readonly gates: readonly { readonly line: number; readonly gate: Gate }[];
+}
 
 /** The session API of another server, as this server asks it. */
 export interface PeerClient {
@@ -36,7 +50,7 @@ export class Peering {
   ) {}
 
   /** The peer serving an end of these lines that no router of ours holds, if any. */
-  peerFor(plans: readonly { media: MediaLine; plan: LinePlan }[]): PeerConfig | null {
+  peerFor(plans: readonly LineEnds[]): PeerConfig | null {
     for (const { media, plan } of plans) {
       for (const end of [media.offer.address, media.answer.address]) {
         if (plan.gates.some((g) => g.gate.lan.address === end)) continue;
@@ -58,11 +72,17 @@ export class Peering {
     return answer;
   }
 
-  /** Passes a deletion on to the peer that has the call, if one has. */
-  remove(body: SessionDeleteBody): void {
-    const peer = this.calls.get(body.callId);
-    if (!peer) return;
+  /**
+   * Passes a deletion on to the peer that has the call, if one has: the one asked, or after a
+   * restart the one the stored call points at. `from`: the client that asked for the deletion.
+   */
+  remove(body: SessionDeleteBody, from: string, stored: StoredCall): void {
+    const peer = this.calls.get(body.callId) ?? this.peerFor(stored.lines.map((l) => ({
+      media: l.spec.media as unknown as MediaLine,
+      plan: { gates: stored.gates.filter((g) => g.line === l.line) },
+    })));
     this.calls.delete(body.callId);
+    if (!peer || peer.serverId === from) return;
     void this.clientFor(peer).remove(body).then((r) => {
       if (!r.ok) this.log.warn('peer did not answer a deletion', { call: body.callId, peer: peer.serverId, reason: r.error.message });
     });

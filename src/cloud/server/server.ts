@@ -18,7 +18,7 @@ import { ownRoot, peerRoot, type ServerConfig } from './config.ts';
 import { DeviceLink } from './devices.ts';
 import { HttpApi } from './http-api.ts';
 import { Inbound } from './inbound.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox, newSenderSession } from './outbox.ts';
 import type { Publisher } from './outbox.ts';
 import { RouterIndex } from './router-index.ts';
 import { SessionManager } from './sessions.ts';
@@ -63,7 +63,7 @@ export class QosServer {
     const { config, store, bus, log } = parts;
     const now = parts.now ?? Date.now;
     // Seconds since the epoch: grows with every start, so routers see the restart.
-    this.outbox = new Outbox(bus, config.serverId, Math.floor(now() / 1000) % 2147483647, now, ownRoot(config));
+    this.outbox = new Outbox(bus, config.serverId, newSenderSession(), now, ownRoot(config));
     this.index = new RouterIndex(store, log.child('index'), now);
     let devices: DeviceLink | null = null;
     // With authorization on: the clearinghouse link, and the authorizer that uses it.

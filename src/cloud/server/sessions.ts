@@ -118,7 +118,8 @@ export class SessionManager implements SessionApi, GateReportSink {
   async add(client: string, body: SessionAddBody): Promise<Result<SessionStateBody>> {
     const peer = await this.calls.run(body.callId, () => this.apply(client, body));
     // The peer installs its end meanwhile; it has its own routers.
-    const peerAnswer = peer && this.peering ? this.peering.add(peer, body, await this.tokenOf(body)) : null;
+    // Never back to the server that asked: two domains that are each other's peers would bounce it.
+    const peerAnswer = peer && this.peering && peer.serverId !== client ? this.peering.add(peer, body, await this.tokenOf(body)) : null;
     // Outside the call's queue: the reports that settle it go through that queue.
     let view: SessionStateBody;
     if (body.wait !== true) view = await this.view(body.callId);
@@ -147,6 +148,7 @@ export class SessionManager implements SessionApi, GateReportSink {
       // The call as it stands after each change, kept from what the changes return instead of read again.
       const after = new Map(lines.map((l) => [l.line, l]));
       let gates: readonly GateRecord[] | null = null;
+      const wasLive = lines.some((l) => LIVE_LINE.includes(l.state));
       for (const line of lines) {
         if (LIVE_LINE.includes(line.state)) {
           const ended = await this.endLine(line, 'ending', body.reason ?? `deleted by ${client}`);
@@ -160,7 +162,8 @@ export class SessionManager implements SessionApi, GateReportSink {
       }
       const call: CallRecords = { lines: [...after.values()], gates: gates ?? (await this.deps.store.listGates({ callId: body.callId })) };
       for (const ended of await this.settleEnding(body.callId, call)) after.set(ended.line, ended);
-      this.peering?.remove(body);
+      // A repeated deletion is not passed on again.
+      if (wasLive) this.peering?.remove(body, client, { lines, gates: call.gates });
       if (this.deps.authorizer && body.releasedBy !== undefined) {
         await this.deps.store.noteRelease(body.callId, { releasedBy: body.releasedBy, sipStatus: body.sipStatus ?? null, reason: body.reason ?? null });
       }

@@ -12,7 +12,7 @@ import { TOPIC_ROOT, ccTopic } from '../../core/protocol/topics.ts';
 import type { Result } from '../../core/result.ts';
 import { PendingAnswers } from '../server/pending-answers.ts';
 import type { Bus } from '../server/server.ts';
-import { Outbox } from '../server/outbox.ts';
+import { Outbox, newSenderSession } from '../server/outbox.ts';
 
 export interface SessionClient {
   add(body: SessionAddBody): Promise<Result<SessionStateBody>>;
@@ -30,7 +30,7 @@ export class MqttSessionClient implements SessionClient {
     private readonly log: Logger,
     root: string,
   ) {
-    this.outbox = new Outbox(bus, clientId, Math.floor(Date.now() / 1000) % 2147483647, Date.now, root);
+    this.outbox = new Outbox(bus, clientId, newSenderSession(), Date.now, root);
   }
 
   static async connect(bus: Bus, clientId: string, timeoutMs: number, log: Logger, root = TOPIC_ROOT): Promise<MqttSessionClient> {

@@ -265,6 +265,22 @@ describe.each([
     expect(lines).toEqual([expect.objectContaining({ payer: 'domain-a', payee: 'domain-b', calls: 1 })]);
   });
 
+  it('passes a deletion on to the peer after A restarted, from the call as stored', async () => {
+    const media = { ...call.media[0]!, offer: { address: '192.168.1.20', port: 43000 }, answer: { address: '198.18.20.20', port: 53000 } };
+    expect(await http(servers[0]!.base, 'POST', '/v1/sessions', { ...call, callId: 'inter-3@a', media: [media] })).toMatchObject({ state: 'active' });
+    expect([...rtB.gates.values()].map((g) => g.lan.port)).toEqual([53000]);
+    // A restarts: what it remembered of its peers is gone, the store is not.
+    const [old] = servers.splice(0, 1);
+    await old!.server.stop();
+    await old!.store.close();
+    await startServer('qos-a', 'domain-a', pair.urls.a, ['domain-b=qos-b@198.18.20.0/24,2001:db8:b::/48']);
+    const restarted = servers.at(-1)!;
+    servers.splice(servers.length - 1, 1);
+    servers.unshift(restarted);
+    await http(restarted.base, 'DELETE', `/v1/sessions/${encodeURIComponent('inter-3@a')}`, { callId: 'inter-3@a', releasedBy: 'callee', sipStatus: 200, reason: 'BYE' });
+    await until(async () => rtA.gates.size === 0 && rtB.gates.size === 0);
+  });
+
   it('answers failed, naming the peer domain, when the peer cannot install its end; the local end is rolled back by the delete', async () => {
     const [a] = servers;
     rtB.mode = 'fail';
