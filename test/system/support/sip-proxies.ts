@@ -34,7 +34,8 @@ export function kamailio(): ProxyUnderTest {
       mkdirSync(runtime, { recursive: true });
       const running = start(stack.rig.lab.cloud, [
         'kamailio', '-DD', '-E', '-f', join(repoRoot, 'deploy/kamailio/callqos.cfg'), '-l', `udp:${CLOUD_ADDRESS}:5060`, '-l', `tcp:${CLOUD_ADDRESS}:5060`,
-        '-A', `CALLQOS_API="http://127.0.0.1:${HTTP_PORT}"`, '-Y', runtime, '-P', join(runtime, 'kamailio.pid'),
+        // Dialogs without a BYE end after 10 s, as the built-in proxy's do here (the lost-BYE case).
+        '-A', `CALLQOS_API="http://127.0.0.1:${HTTP_PORT}"`, '-A', 'CALLQOS_DIALOG_TIMEOUT=10', '-Y', runtime, '-P', join(runtime, 'kamailio.pid'),
       ]);
       // The receive buffers are set as the UDP workers start: from then on it takes calls.
       await waitFor(running, 'SO_RCVBUF is finally');
