@@ -16,7 +16,7 @@
 import type { AgentConfig } from '../../core/config/index.ts';
 import type { ChildProcess, Host, TimerHandle } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
-import { TOPIC_ROOT, deviceTopic, domainRoot } from '../../core/protocol/topics.ts';
+import { deviceTopic, treeRoot } from '../../core/protocol/topics.ts';
 import { execute } from '../exec.ts';
 
 /** The `config cloud` section, with a broker (the link starts only with one). */
@@ -64,7 +64,7 @@ export class Transport {
     /** The clients (re)started or the subscriber reconnected: the session layer opens again. */
     private readonly onStart: () => void,
   ) {
-    this.root = options.domain === undefined ? TOPIC_ROOT : domainRoot(options.domain);
+    this.root = treeRoot(options.domain);
   }
 
   /** Common arguments: broker, TLS, user, keep-alive, no Nagle. The password is in the options file. */

@@ -12,7 +12,7 @@
  * regenerate it whenever a call-control client or server login is added (the CLI does), then send
  * Mosquitto SIGHUP.
  */
-import { TOPIC_ROOT, domainRoot } from '../../core/protocol/topics.ts';
+import { TOPIC_ROOT, treeRoot } from '../../core/protocol/topics.ts';
 import type { CredentialEntry } from './credentials.ts';
 
 export const DEVICE_PATTERNS = [
@@ -25,7 +25,7 @@ export const DEVICE_PATTERNS = [
 type Login = Pick<CredentialEntry, 'user' | 'kind' | 'domain'>;
 
 function userBlock(login: Login): string[] {
-  const root = login.domain === undefined ? TOPIC_ROOT : domainRoot(login.domain);
+  const root = treeRoot(login.domain);
   const user = login.user;
   if (login.kind === 'server') {
     const lines = [`user ${user}`, `topic readwrite ${root}/#`];

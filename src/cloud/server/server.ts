@@ -62,7 +62,7 @@ export class QosServer {
   constructor(private readonly parts: QosServerParts) {
     const { config, store, bus, log } = parts;
     const now = parts.now ?? Date.now;
-    // Seconds since the epoch: grows with every start, so routers see the restart.
+    // A new session number on every start, so routers see the restart.
     this.outbox = new Outbox(bus, config.serverId, newSenderSession(), now, ownRoot(config));
     this.index = new RouterIndex(store, log.child('index'), now);
     let devices: DeviceLink | null = null;

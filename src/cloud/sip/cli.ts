@@ -9,7 +9,7 @@ import { connectServerMqtt } from '../mqtt/client.ts';
 import { SipProxy } from './proxy.ts';
 import { Registrar } from './registrar.ts';
 import { MqttSessionClient } from './session-client.ts';
-import { TOPIC_ROOT, domainRoot } from '../../core/protocol/topics.ts';
+import { treeRoot } from '../../core/protocol/topics.ts';
 import { TransactionLayer } from './transactions.ts';
 import { SipTransport } from './transport.ts';
 import { hostText } from './routing.ts';
@@ -80,7 +80,7 @@ export async function runSipCli(argv: readonly string[], out: (line: string) => 
 
   const passwordFile = one('--broker-password-file');
   const bus = await connectServerMqtt({ url: broker, clientId: id, username: one('--broker-user') ?? id, password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim() });
-  const sessions = await MqttSessionClient.connect(bus, id, number(one('--session-timeout-ms'), '--session-timeout-ms', 3000, 100, 60_000), log.child('session-api'), policyDomain === undefined ? TOPIC_ROOT : domainRoot(policyDomain));
+  const sessions = await MqttSessionClient.connect(bus, id, number(one('--session-timeout-ms'), '--session-timeout-ms', 3000, 100, 60_000), log.child('session-api'), treeRoot(policyDomain));
   const transport = await SipTransport.listen(listenHost, Number(listen[2]), log.child('transport'));
   const advertise = one('--advertise') ?? (listenHost === '0.0.0.0' || listenHost === '::' ? null : listenHost);
   if (advertise === null) throw new Error('--advertise is required when listening on all addresses');

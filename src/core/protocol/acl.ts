@@ -21,7 +21,7 @@
  * never from anything the client says about itself.
  */
 import { DEVICE_ID } from './fields.ts';
-import { TOPIC_ROOT, ccTopic, chTopic, deviceTopic, domainRoot } from './topics.ts';
+import { ccTopic, chTopic, deviceTopic, domainRoot, treeRoot } from './topics.ts';
 
 export type PrincipalKind = 'device' | 'cc' | 'server';
 export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'server'];
@@ -46,10 +46,6 @@ export function isValidPrincipal(p: Principal): boolean {
   return isPrincipalKind(p.kind) && typeof p.id === 'string' && DEVICE_ID.test(p.id) && (p.domain === undefined || (typeof p.domain === 'string' && DEVICE_ID.test(p.domain)));
 }
 
-/** The tree a principal's own topics are in. */
-function rootOf(p: Principal): string {
-  return p.domain === undefined ? TOPIC_ROOT : domainRoot(p.domain);
-}
 
 function hasBadCharacters(text: string): boolean {
   // U+0000 is forbidden in MQTT strings; a lone surrogate is not valid UTF-8 on the wire.
@@ -146,14 +142,14 @@ function domainServerTopic(p: Principal, topic: string, channel: 'req' | 'res'):
 }
 
 function ownPublishTopics(p: Principal): readonly string[] {
-  const root = rootOf(p);
+  const root = treeRoot(p.domain);
   if (p.kind === 'device') return [deviceTopic(p.id, 'up', root), deviceTopic(p.id, 'status', root)];
   if (p.kind === 'cc') return [ccTopic(p.id, 'req', root)];
   return [];
 }
 
 function ownSubscribeTopics(p: Principal): readonly string[] {
-  const root = rootOf(p);
+  const root = treeRoot(p.domain);
   if (p.kind === 'device') return [deviceTopic(p.id, 'down', root), deviceTopic(p.id, 'desired', root)];
   if (p.kind === 'cc') return [ccTopic(p.id, 'res', root)];
   return [];
@@ -162,7 +158,7 @@ function ownSubscribeTopics(p: Principal): readonly string[] {
 /** May `principal` publish to `topic` (also asked for a connecting client's will topic)? */
 export function mayPublish(principal: Principal, topic: string): boolean {
   if (!isValidPrincipal(principal) || !isValidTopicName(topic)) return false;
-  if (principal.kind === 'server') return staysInTree(topic, rootOf(principal)) || domainServerTopic(principal, topic, 'req');
+  if (principal.kind === 'server') return staysInTree(topic, treeRoot(principal.domain)) || domainServerTopic(principal, topic, 'req');
   return ownPublishTopics(principal).includes(topic);
 }
 
@@ -175,7 +171,7 @@ export function maySubscribe(principal: Principal, subscription: string): boolea
   if (!isValidPrincipal(principal)) return false;
   const parsed = parseSubscription(subscription);
   if (parsed === undefined) return false;
-  if (principal.kind === 'server' && staysInTree(parsed.filter, rootOf(principal))) return true;
+  if (principal.kind === 'server' && staysInTree(parsed.filter, treeRoot(principal.domain))) return true;
   if (parsed.shareGroup !== undefined) return false;
   if (parsed.filter.indexOf('+') !== -1 || parsed.filter.indexOf('#') !== -1) return false;
   if (principal.kind === 'server') return domainServerTopic(principal, parsed.filter, 'res');

@@ -40,6 +40,11 @@ export function domainRoot(domain: string): string {
   return `${checkId(domain)}/${TOPIC_ROOT}`;
 }
 
+/** The tree of a client set to a policy domain; the plain tree for one that is not. */
+export function treeRoot(domain: string | undefined): string {
+  return domain === undefined ? TOPIC_ROOT : domainRoot(domain);
+}
+
 export function deviceTopic(device: string, channel: DeviceChannel, root = TOPIC_ROOT): string {
   return `${root}/dev/${checkId(device)}/${channel}`;
 }
