@@ -5,6 +5,7 @@
 import { ok, type CoreError } from '../result.ts';
 import { formatIp, hostBitsZero, isMulticast, isUnspecified, parseIp, type IpFamily } from '../net/ip.ts';
 import { Code, MAX_SAFE, failAt, typeName, int, keyPath, obj, oneOf, refine, str, type Schema } from './schema.ts';
+import { SESSION_REF_MAX } from './limits.ts';
 
 export { MAX_SAFE };
 
@@ -17,7 +18,7 @@ export const deviceId = str({ min: 1, max: 64, pattern: DEVICE_ID, format: 'devi
 export const messageId = str({ min: 1, max: 64, pattern: MESSAGE_ID, format: 'message id' });
 export const gateId = str({ min: 1, max: 64, pattern: MESSAGE_ID, format: 'gate id' });
 /** A call or session reference from call control (a SIP Call-ID is up to this long in practice). */
-export const sessionRef = str({ min: 1, max: 256, pattern: /^[\x21-\x7e]+$/, format: 'session reference (printable ASCII)' });
+export const sessionRef = str({ min: 1, max: SESSION_REF_MAX, pattern: /^[\x21-\x7e]+$/, format: 'session reference (printable ASCII)' });
 /** A stable error code such as `E_APPLY`. */
 export const errorCode = str({ min: 3, max: 32, pattern: /^E_[A-Z0-9_]+$/, format: 'error code (E_UPPER_CASE)' });
 export const agentVersion = str({ min: 1, max: 32, pattern: /^[0-9A-Za-z][0-9A-Za-z.+~_-]*$/, format: 'version string' });

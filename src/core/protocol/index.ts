@@ -21,3 +21,4 @@ export {
   parseIp, parseIPv4, parseIPv6, prefixContains, type IpAddress, type IpFamily,
 } from '../net/ip.ts';
 export { Code, validate, type ErrorCode, type Infer, type JsonValue, type Schema } from './schema.ts';
+export * from './limits.ts';

@@ -9,6 +9,7 @@
  */
 import { deviceId, gateDscp, gateId, hostAddress, sessionRef, text, familyOf } from '../fields.ts';
 import { Code, arr, bool, int, keyPath, nullable, obj, oneOf, optional, refine, str, type Infer } from '../schema.ts';
+import { CODEC_NAME_MAX, GATE_RATE_MAX_KBPS, PARTY_MAX, REASON_MAX, RELEASE_REASON_MAX, TOKEN_MAX } from '../limits.ts';
 
 export const MAX_MEDIA_LINES = 16;
 export const MEDIA_TYPES = ['audio', 'video'] as const;
@@ -23,7 +24,7 @@ const mediaEnd = obj({ address: hostAddress, port: int({ min: 0, max: 65535 }) }
 /** The codec the answer chose (first payload type of the answer's m-line) and what SDP says of its rate. */
 const codec = obj({
   /** The rtpmap encoding name, e.g. PCMU, opus, H264. */
-  name: str({ min: 1, max: 32, pattern: /^[A-Za-z0-9._+-]+$/, format: 'codec name' }),
+  name: str({ min: 1, max: CODEC_NAME_MAX, pattern: /^[A-Za-z0-9._+-]+$/, format: 'codec name' }),
   clockRate: int({ min: 1000, max: 192000 }),
   channels: optional(int({ min: 1, max: 8 })),
   /** `a=ptime`, milliseconds of media per packet. */
@@ -54,7 +55,7 @@ export const mediaLine = refine(
  * the router when the SDP address is private; null when call control cannot tell. `uri`: the
  * party's identity (From or To URI), which the clearinghouse authorizes and a token binds.
  */
-const party = obj({ source: nullable(hostAddress), uri: optional(text(256, 1)) });
+const party = obj({ source: nullable(hostAddress), uri: optional(text(PARTY_MAX, 1)) });
 
 /**
  * `session.add` / `session.modify` (call control -> server): the media of a call once the answer is
@@ -68,7 +69,7 @@ export const sessionAddBody = obj({
   callee: party,
   media: arr(mediaLine, { min: 1, max: MAX_MEDIA_LINES, unique: { key: (m) => String(m.line), field: 'line' } }),
   wait: optional(bool()),
-  token: optional(text(4096, 1)),
+  token: optional(text(TOKEN_MAX, 1)),
 });
 export const sessionModifyBody = sessionAddBody;
 
@@ -79,7 +80,7 @@ export const sessionModifyBody = sessionAddBody;
  */
 export const sessionDeleteBody = obj({
   callId: sessionRef,
-  reason: optional(text(128, 1)),
+  reason: optional(text(RELEASE_REASON_MAX, 1)),
   releasedBy: optional(oneOf(['caller', 'callee', 'network'] as const)),
   sipStatus: optional(int({ min: 100, max: 699 })),
 });
@@ -87,7 +88,7 @@ export const sessionDeleteBody = obj({
 export const SESSION_STATES = ['pending', 'active', 'rejected', 'failed', 'ending', 'ended'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
 
-const rateKbps = int({ min: 1, max: 100000 });
+const rateKbps = int({ min: 1, max: GATE_RATE_MAX_KBPS });
 
 /**
  * `session.state` (server -> call control; corr = the request it answers, absent in a later notice):
@@ -99,18 +100,18 @@ const rateKbps = int({ min: 1, max: 100000 });
 export const sessionStateBody = obj({
   callId: sessionRef,
   state: oneOf(SESSION_STATES),
-  reason: nullable(text(256)),
+  reason: nullable(text(REASON_MAX)),
   lines: arr(
     obj({
       line: int({ min: 0, max: 63 }),
       state: oneOf(SESSION_STATES),
-      reason: nullable(text(256)),
+      reason: nullable(text(REASON_MAX)),
       gates: arr(obj({ device: deviceId, id: gateId, dscp: gateDscp, rateKbps }), { max: 4 }),
     }),
     { max: MAX_MEDIA_LINES },
   ),
   /** The clearinghouse's token for the call, for call control to carry in SIP (P-Media-Authorization, RFC 3313). */
-  token: optional(text(4096, 1)),
+  token: optional(text(TOKEN_MAX, 1)),
 });
 
 export type MediaLine = Infer<typeof mediaLine>;

@@ -8,12 +8,13 @@
  */
 import { deviceId, messageId, sessionRef, text, timestamp, counter, gateDscp, hostAddress, familyOf } from '../fields.ts';
 import { Code, arr, bool, int, keyPath, nullable, obj, oneOf, refine, type Infer } from '../schema.ts';
+import { CODEC_NAME_MAX, GATE_RATE_MAX_KBPS, PARTY_MAX, REASON_MAX, RELEASE_REASON_MAX, TOKEN_MAX } from '../limits.ts';
 
 const endpoint = obj({ address: hostAddress, port: int({ min: 0, max: 65535 }) });
 
 /** One media flow to authorize: a media line's two ends, the class asked for and its rate (also what a token binds). */
 export const requestedFlow = refine(
-  obj({ line: int({ min: 0, max: 63 }), offer: endpoint, answer: endpoint, dscp: gateDscp, kbps: int({ min: 1, max: 100000 }) }),
+  obj({ line: int({ min: 0, max: 63 }), offer: endpoint, answer: endpoint, dscp: gateDscp, kbps: int({ min: 1, max: GATE_RATE_MAX_KBPS }) }),
   (f, path) =>
     familyOf(f.offer.address) === familyOf(f.answer.address)
       ? undefined
@@ -21,7 +22,7 @@ export const requestedFlow = refine(
 );
 
 /** A party as SIP named it: a SIP or tel URI, or a number. */
-const identity = text(256, 1);
+const identity = text(PARTY_MAX, 1);
 
 /** `auth.request` (policy server -> clearinghouse): may this call have QoS, and for how long? */
 export const authRequestBody = obj({
@@ -44,9 +45,9 @@ export const authResponseBody = refine(
   obj({
     callId: sessionRef,
     allowed: bool(),
-    reason: nullable(text(256, 1)),
+    reason: nullable(text(REASON_MAX, 1)),
     transactionId: nullable(messageId),
-    token: nullable(text(4096, 1)),
+    token: nullable(text(TOKEN_MAX, 1)),
     /** Milliseconds since the epoch until which the token may be presented. */
     validUntilMs: nullable(timestamp),
     maxDurationS: nullable(int({ min: 1, max: 7 * 86400 })),
@@ -88,9 +89,9 @@ export const usageIndicationBody = refine(
       /** The SIP status that ended it (e.g. 200 for a BYE, 487 for a CANCEL), when there was one. */
       sipStatus: nullable(int({ min: 100, max: 699 })),
       releasedBy: oneOf(RELEASE_SIDES),
-      reason: nullable(text(128, 1)),
+      reason: nullable(text(RELEASE_REASON_MAX, 1)),
     }),
-    codec: nullable(text(32, 1)),
+    codec: nullable(text(CODEC_NAME_MAX, 1)),
     flows: arr(usedFlow, { max: 64 }),
   }),
   (u, path) => {
@@ -108,7 +109,7 @@ export const usageConfirmationBody = obj({
   /** False when this indication was a repeat of one already recorded (nothing counted twice). */
   recorded: bool(),
   /** Why it could not be recorded (an unknown transaction id, another domain's transaction); null when it was, or was already. */
-  error: nullable(text(256, 1)),
+  error: nullable(text(REASON_MAX, 1)),
 });
 
 export type AuthRequestBody = Infer<typeof authRequestBody>;

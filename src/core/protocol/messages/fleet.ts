@@ -3,6 +3,7 @@
  */
 import { errorCode, text } from '../fields.ts';
 import { json, literal, obj, oneOf, record, str, union, type Infer } from '../schema.ts';
+import { REASON_MAX } from '../limits.ts';
 
 export const COMMANDS = ['status', 'reload', 'gates', 'stats', 'interfaces'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -25,7 +26,7 @@ export const commandBody = obj({
  */
 export const resultBody = union('ok', [
   obj({ ok: literal(true), data: json({ maxDepth: 16, maxLength: MAX_RESULT_DATA }) }),
-  obj({ ok: literal(false), error: obj({ code: errorCode, message: text(256) }) }),
+  obj({ ok: literal(false), error: obj({ code: errorCode, message: text(REASON_MAX) }) }),
 ]);
 
 export type CommandBody = Infer<typeof commandBody>;

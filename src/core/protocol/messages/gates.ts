@@ -8,6 +8,7 @@
 import { counter, familyOf, gateDscp, gateId, hostAddress, messageId, sessionRef, stateVersion, errorCode, text, timestamp, udpPort } from '../fields.ts';
 import type { CoreError } from '../../result.ts';
 import { Code, arr, int, keyPath, nullable, obj, oneOf, optional, refine, str, type Infer, type Schema } from '../schema.ts';
+import { GATE_RATE_MAX_KBPS, REASON_MAX } from '../limits.ts';
 
 export const MAX_GATES = 64;
 
@@ -24,7 +25,7 @@ const flowShape = {
   lan: lanEnd,
   remote: remoteEnd,
   dscp: gateDscp,
-  rateKbps: int({ min: 1, max: 100000 }),
+  rateKbps: int({ min: 1, max: GATE_RATE_MAX_KBPS }),
   lifetimeS: int({ min: 10, max: 86400 }),
   /** The call this flow belongs to, for accounting. */
   session: optional(sessionRef),
@@ -77,7 +78,7 @@ export const successBody = obj({ version: stateVersion, gates: gateIds });
 /** `report.failure` (device -> server, corr = the decision; COPS RPT, type Failure): per gate why not. */
 export const failureBody = obj({
   version: stateVersion,
-  gates: byId(obj({ id: gateId, code: errorCode, message: text(256) }), 1),
+  gates: byId(obj({ id: gateId, code: errorCode, message: text(REASON_MAX) }), 1),
 });
 
 export const END_REASONS = ['removed', 'expired', 'replaced'] as const;

@@ -4,6 +4,7 @@
  */
 import { agentVersion, deviceId, keepaliveS, stateVersion, text, timestamp } from '../fields.ts';
 import { arr, bool, int, obj, oneOf, type Infer } from '../schema.ts';
+import { REASON_MAX } from '../limits.ts';
 
 /** Queue disciplines an agent can build its EF class with (DESIGN.md section 3). */
 export const QUEUE_BACKENDS = ['htb', 'cake'] as const;
@@ -63,7 +64,7 @@ export const CLOSE_REASONS = [
  * `close` (either side; COPS Client-Close, CC, section 3.8): the sender ends the relationship. `replaced`
  * means a newer session of the same device took over; the device reopens after `restart`.
  */
-export const closeBody = obj({ reason: oneOf(CLOSE_REASONS), text: text(256) });
+export const closeBody = obj({ reason: oneOf(CLOSE_REASONS), text: text(REASON_MAX) });
 
 /**
  * `keepalive` (either side; COPS Keep-Alive, KA, section 3.9): proves the peer is alive within the
