@@ -22,6 +22,14 @@
  *   must then lie in that router's LAN networks: `how: 'nat'`. Without a signalling source, or
  *   when no router matches it, the address is not located, even if only one router has the
  *   prefix: guessing would put a stranger's flow in the priority class.
+ * - A scoped address inside an operator's routed scope (routed-scope.ts: private space that a
+ *   VPN or MPLS routes without NAT, unique among the scope's routers) is looked up by longest
+ *   prefix over the LAN networks the scope's routers report inside it, whatever the signalling
+ *   source: `how: 'routed'`. Only when the signalling source selects, as above, a router outside
+ *   the scope that holds the address (a home router whose NATed LAN happens to be numbered in the
+ *   routed space) does that router win. A network two routers of a scope report is a conflict: the
+ *   first reporter keeps it (`holders`: the holders of the previous build), the later ones are
+ *   refused (`claims`), and an address in it is not located until one of them stops reporting it.
  * - WAN subnets are never matched as prefixes: an ISP access subnet is shared with neighbours.
  * - When two routers claim the same prefix (a stale report, a misconfiguration) at the longest
  *   matching length, the signalling source may pick one of them; otherwise the answer is a
@@ -31,6 +39,7 @@ import { fail, type CoreError, type Failure } from '../result.ts';
 import { formatIp, parseIp, type IpAddress, type IpFamily } from '../net/ip.ts';
 import type { InterfaceEntry } from '../protocol/messages/interfaces.ts';
 import { addressScope } from './address-scope.ts';
+import { isMember, scopeHolds, scopeOf, type RoutedScope } from './routed-scope.ts';
 
 export const E_LOCATE = 'E_LOCATE';
 
@@ -47,7 +56,7 @@ export interface LocateQuery {
   readonly signallingSource?: string | null;
 }
 
-export type LocateHow = 'prefix' | 'nat' | 'wan';
+export type LocateHow = 'prefix' | 'nat' | 'wan' | 'routed';
 
 export interface Location {
   readonly ok: true;
@@ -61,9 +70,13 @@ export interface Location {
    * The address this end's media has on the wire beyond its router, when known: the address
    * itself for `prefix` and `wan`, the router's public WAN address for `nat` (the signalling
    * source when it equals a WAN address of the media's family, else the router's only public
-   * WAN address of that family), else null.
+   * WAN address of that family), else null. For `routed` the address itself, as the scope's
+   * routers see it: beyond the scope it may be translated, so only an end in the same scope may
+   * count on it (see `scope`).
    */
   readonly publicAddress: string | null;
+  /** The routed scope the address was located in (`how: 'routed'`); otherwise null. */
+  readonly scope: string | null;
 }
 
 export type LocateResult = Location | Failure<CoreError>;
@@ -77,11 +90,38 @@ export interface LocatorStats {
   readonly wanAddresses: number;
 }
 
+/** A network reported inside a routed scope: who holds it, and who reported it too and was refused. */
+export interface ScopeClaim {
+  readonly scope: string;
+  /** `network/length`. */
+  readonly prefix: string;
+  readonly holder: string;
+  /** Routers that reported the same network later; non-empty means a conflict. */
+  readonly refused: readonly string[];
+}
+
+export interface LocatorOptions {
+  readonly scopes?: readonly RoutedScope[];
+  /**
+   * The holders of the previous build, by `claimKey`: a holder still reporting its network keeps
+   * it, whoever else reports it since. Otherwise the earlier report (in `reports` order) holds.
+   */
+  readonly holders?: ReadonlyMap<string, string>;
+}
+
 export interface Locator {
   locate(query: LocateQuery): LocateResult;
   readonly stats: LocatorStats;
   /** Entries of the reports that were left out, each naming the device and the field. */
   readonly problems: readonly CoreError[];
+  /** Every network reported inside a routed scope, by scope then network. */
+  readonly claims: readonly ScopeClaim[];
+  /** The holder of each claimed network, by `claimKey`: give it to the next build. */
+  readonly holders: ReadonlyMap<string, string>;
+}
+
+export function claimKey(scope: string, prefix: string): string {
+  return `${scope} ${prefix}`;
 }
 
 /** Shortest network accepted as a LAN or delegated prefix: anything wider is a broken report. */
@@ -187,9 +227,48 @@ function containsWords(net: ScopedNetwork, words: Words): boolean {
   return true;
 }
 
+// ---- routed scopes ----------------------------------------------------------------------------
+
+interface PendingClaim {
+  readonly words: Words;
+  readonly length: number;
+  readonly family: IpFamily;
+  readonly network: string;
+  readonly devices: string[];
+}
+
+/** Per routed scope: the networks its routers reported inside it, by longest prefix. */
+interface ScopeIndex {
+  readonly scope: RoutedScope;
+  readonly table: Record<IpFamily, PrefixTable>;
+}
+
+/** Orders each network's reporters (the previous holder first, then report order) and indexes them. */
+function indexClaims(scopes: readonly RoutedScope[], pending: ReadonlyMap<string, Map<string, PendingClaim>>, previous: ReadonlyMap<string, string>) {
+  const indexes = new Map<string, ScopeIndex>();
+  const claims: ScopeClaim[] = [];
+  const holders = new Map<string, string>();
+  for (const scope of scopes) {
+    const index: ScopeIndex = { scope, table: { 4: new PrefixTable(), 6: new PrefixTable() } };
+    indexes.set(scope.name, index);
+    const networks = [...(pending.get(scope.name)?.values() ?? [])].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0));
+    for (const claim of networks) {
+      const key = claimKey(scope.name, claim.network);
+      const kept = previous.get(key);
+      const devices = kept !== undefined && claim.devices.includes(kept) ? [kept, ...claim.devices.filter((d) => d !== kept)] : claim.devices;
+      for (const device of devices) index.table[claim.family].add(claim.words, claim.length, { device, network: claim.network });
+      holders.set(key, devices[0]!);
+      claims.push({ scope: scope.name, prefix: claim.network, holder: devices[0]!, refused: devices.slice(1) });
+    }
+  }
+  return { indexes, claims, holders };
+}
+
 // ---- building ---------------------------------------------------------------------------------
 
-export function buildLocator(reports: readonly RouterInterfaces[]): Locator {
+export function buildLocator(reports: readonly RouterInterfaces[], options: LocatorOptions = {}): Locator {
+  const scopes = options.scopes ?? [];
+  const pendingClaims = new Map<string, Map<string, PendingClaim>>();
   const problems: CoreError[] = [];
   const global: Record<IpFamily, PrefixTable> = { 4: new PrefixTable(), 6: new PrefixTable() };
   const wanIndex = new Map<string, string[]>();
@@ -221,6 +300,16 @@ export function buildLocator(reports: readonly RouterInterfaces[]): Locator {
       if (scope === 'unusable') return; // link-local and the like: nothing to locate there
       const words = toWords(a.bytes);
       const network = networkText(a, length);
+      if (scope === 'scoped') {
+        const routed = scopeOf(scopes, a);
+        if (routed !== undefined && isMember(routed, device) && scopeHolds(routed, a, length)) {
+          let byNetwork = pendingClaims.get(routed.name);
+          if (byNetwork === undefined) pendingClaims.set(routed.name, (byNetwork = new Map()));
+          const claim = byNetwork.get(network);
+          if (claim === undefined) byNetwork.set(network, { words, length, family: a.family, network, devices: [device] });
+          else if (!claim.devices.includes(device)) claim.devices.push(device);
+        }
+      }
       if (scope === 'global') global[a.family].add(words, length, { device, network });
       else if (!record.scoped.some((n) => n.network === network)) {
         record.scoped.push({ family: a.family, words, length, network });
@@ -259,10 +348,13 @@ export function buildLocator(reports: readonly RouterInterfaces[]): Locator {
     scopedPrefixes: scopedCount,
     wanAddresses: wanIndex.size,
   };
+  const { indexes, claims, holders } = indexClaims(scopes, pendingClaims, options.holders ?? new Map());
   return {
     stats,
     problems,
-    locate: (query) => locateIn({ global, wanIndex, routers }, query),
+    claims,
+    holders,
+    locate: (query) => locateIn({ global, wanIndex, routers, scopes, scopeIndexes: indexes }, query),
   };
 }
 
@@ -272,6 +364,8 @@ interface Index {
   readonly global: Record<IpFamily, PrefixTable>;
   readonly wanIndex: ReadonlyMap<string, readonly string[]>;
   readonly routers: ReadonlyMap<string, RouterRecord>;
+  readonly scopes: readonly RoutedScope[];
+  readonly scopeIndexes: ReadonlyMap<string, ScopeIndex>;
 }
 
 function notLocated(message: string, path = 'mediaAddress'): Failure<CoreError> {
@@ -321,7 +415,7 @@ function locateIn(index: Index, query: LocateQuery): LocateResult {
     if (wanOwners !== undefined) {
       const device = pick(wanOwners, selected);
       if (device === undefined) return notLocated(`media address ${mediaText} is a WAN address of several routers (${wanOwners.join(', ')})`);
-      return { ok: true, device, lanAddress: null, matchedPrefix: hostPrefix(mediaText, media.family), how: 'wan', publicAddress: mediaText };
+      return { ok: true, device, lanAddress: null, matchedPrefix: hostPrefix(mediaText, media.family), how: 'wan', publicAddress: mediaText, scope: null };
     }
     const match = index.global[media.family].longest(toWords(media.bytes));
     if (match === undefined) return notLocated(`no router has a prefix containing media address ${mediaText}`);
@@ -334,10 +428,35 @@ function locateIn(index: Index, query: LocateQuery): LocateResult {
       return notLocated(`media address ${mediaText} lies in a prefix of several routers (${owners}) and the signalling source does not pick one`);
     }
     const entry = match.entries.find((e) => e.device === device)!;
-    return { ok: true, device, lanAddress: mediaText, matchedPrefix: entry.network, how: 'prefix', publicAddress: mediaText };
+    return { ok: true, device, lanAddress: mediaText, matchedPrefix: entry.network, how: 'prefix', publicAddress: mediaText, scope: null };
   }
 
-  // A scoped address: the signalling source must select the router first.
+  const behindNat = locateBehindNat(index, media, source, selection);
+  const routed = scopeOf(index.scopes, media);
+  if (routed === undefined) return behindNat;
+  // The signalling came through the NAT of a router outside the scope that holds the address.
+  if (behindNat.ok && !isMember(routed, behindNat.device)) return behindNat;
+  const inScope = locateInScope(index.scopeIndexes.get(routed.name)!, media, mediaText);
+  if (inScope !== null) return inScope;
+  if (behindNat.ok) return behindNat;
+  return notLocated(`media address ${mediaText} is in routed scope ${routed.name}, but no router of the scope reports a network containing it`);
+}
+
+/** A scoped address in a routed scope by longest prefix; null when no router of the scope reports it. */
+function locateInScope(index: ScopeIndex, media: IpAddress, mediaText: string): LocateResult | null {
+  const match = index.table[media.family].longest(toWords(media.bytes));
+  if (match === undefined) return null;
+  const [holder, ...refused] = match.entries;
+  if (refused.length > 0) {
+    const network = holder!.network;
+    return notLocated(`${mediaText}: ${network} of routed scope ${index.scope.name} is reported by ${holder!.device} and ${refused.map((e) => e.device).join(', ')} (conflict: ${holder!.device} holds it, the others are refused); not guessed`);
+  }
+  return { ok: true, device: holder!.device, lanAddress: mediaText, matchedPrefix: holder!.network, how: 'routed', publicAddress: mediaText, scope: index.scope.name };
+}
+
+/** A scoped address by the signalling source: the router it selects must hold it in a LAN network. */
+function locateBehindNat(index: Index, media: IpAddress, source: IpAddress | null, selection: { devices: readonly string[]; byWan: boolean } | null): LocateResult {
+  const mediaText = formatIp(media);
   if (source === null || selection === null) {
     return notLocated(`media address ${mediaText} is private and ambiguous; without the signalling source it is not located`);
   }
@@ -368,9 +487,17 @@ function locateIn(index: Index, query: LocateQuery): LocateResult {
   }
   const { record, net } = found[0]!;
   if (net === null) {
-    return { ok: true, device: record.device, lanAddress: null, matchedPrefix: hostPrefix(mediaText, media.family), how: 'wan', publicAddress: mediaText };
+    return { ok: true, device: record.device, lanAddress: null, matchedPrefix: hostPrefix(mediaText, media.family), how: 'wan', publicAddress: mediaText, scope: null };
   }
-  return { ok: true, device: record.device, lanAddress: mediaText, matchedPrefix: net.network, how: 'nat', publicAddress: publicAddressOf(record, media.family, selection.byWan ? source : null) };
+  return {
+    ok: true,
+    device: record.device,
+    lanAddress: mediaText,
+    matchedPrefix: net.network,
+    how: 'nat',
+    publicAddress: publicAddressOf(record, media.family, selection.byWan ? source : null),
+    scope: null,
+  };
 }
 
 /** Where a NATed host's media appears beyond its router: see Location.publicAddress. */
