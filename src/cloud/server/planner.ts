@@ -52,11 +52,14 @@ function directionAt(end: 'offer' | 'answer', sdp: MediaLine['direction']): Dire
   return end === 'offer' ? (offerSends ? 'up' : 'down') : offerSends ? 'down' : 'up';
 }
 
-/** Where the far end's media comes from, as the router sees it: exact only when it is known. */
-function remoteOf(other: LocateResult, media: { address: string; port: number }): Gate['remote'] {
+/** Where the far end's media comes from, as the router at `here` sees it: exact only when it is known. */
+function remoteOf(here: LocateResult, other: LocateResult, media: { address: string; port: number }): Gate['remote'] {
   if (other.ok) {
     // Behind NAT the port may be rewritten; the public address is what the wire shows.
     if (other.how === 'nat') return { address: other.publicAddress, port: null };
+    // A routed private address is what the wire shows only inside its scope: on the way to an
+    // end outside it, the company's edge may translate it.
+    if (other.how === 'routed' && !(here.ok && here.scope === other.scope)) return { address: null, port: null };
     return { address: other.publicAddress ?? media.address, port: media.port };
   }
   return { address: null, port: null };
@@ -86,7 +89,7 @@ export function planLine(locator: Locator, callId: string, body: SessionAddBody,
       id: gateId(callId, media.line, end, here.device),
       direction,
       lan: { address: here.lanAddress!, port: media[end].port },
-      remote: remoteOf(other, media[end === 'offer' ? 'answer' : 'offer']),
+      remote: remoteOf(here, other, media[end === 'offer' ? 'answer' : 'offer']),
       dscp: DSCP_OF[media.type],
       rateKbps,
       lifetimeS,
