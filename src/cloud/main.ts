@@ -3,98 +3,82 @@
  *
  *   callqos-cloud [options]              the QoS control server and its session API (see --help);
  *                                        without --broker it runs an embedded broker too
- *   callqos-cloud credentials <...>      manage broker logins (see credentials --help)
- *   callqos-cloud clearinghouse <...>    the clearinghouse: keys, service, settlement (see clearinghouse --help)
- *   callqos-cloud sip run <...>          the built-in SIP proxy (see sip --help)
+ *   callqos-cloud sip run <...>          the built-in SIP proxy
+ *   callqos-cloud clearinghouse <...>    the clearinghouse: keys, service, settlement
+ *   callqos-cloud credentials <...>      broker logins
+ *   callqos-cloud help [command]         the help of the program or of a command
+ *   callqos-cloud --version
  *
+ * Every command parses its arguments with the one parser in cli/args.ts and has --help.
  * `npm start` runs it with the embedded defaults: an in-process broker and a SQLite file.
  */
-import { readFileSync } from 'node:fs';
-import { startEmbeddedBroker } from './broker/embedded.ts';
-import type { EmbeddedBroker } from './broker/embedded.ts';
-import { loadCredentials } from './broker/credentials.ts';
-import { runCredentialsCli } from './broker/credentials-cli.ts';
-import { runClearinghouseCli } from './clearinghouse/cli.ts';
-import { loadPublicKeys } from './clearinghouse/keys.ts';
-import { runSipCli } from './sip/cli.ts';
-import { connectServerMqtt } from './mqtt/client.ts';
-import { createLogger } from '../core/log.ts';
-import { parseServerArgs, USAGE } from './server/config.ts';
-import { admissionCheck, controlPlanner } from './server/planner.ts';
-import { QosServer } from './server/server.ts';
-import { openStore } from './store/index.ts';
+import { ArgsError, optionTable, parseOrExit, processIo, type CliIo } from './cli/args.ts';
+import { CREDENTIALS_COMMAND, runCredentialsCli } from './broker/credentials-cli.ts';
+import { CLEARINGHOUSE_COMMAND, runClearinghouseCli } from './clearinghouse/cli.ts';
+import { SIP_RUN_COMMAND, runSipCli } from './sip/cli.ts';
+import { parseServerArgs, SERVER_COMMAND, SERVER_OPTIONS } from './server/config.ts';
+import { serve } from './server/serve.ts';
+import { CLOUD_VERSION } from './version.ts';
 
-async function serve(argv: readonly string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
+const HELP = `usage: callqos-cloud [options]              run the QoS control server (options below)
+       callqos-cloud <command> [arguments]
+
+commands (each with --help):
+  sip run                    ${SIP_RUN_COMMAND.summary}
+  clearinghouse <keygen|run|settlement>
+                             ${CLEARINGHOUSE_COMMAND.summary}
+  credentials <add|rotate|remove|list>
+                             ${CREDENTIALS_COMMAND.summary}
+  help [command]             this help, or a command's (help sip run)
+
+${SERVER_COMMAND.summary}
+
+server options:
+${optionTable([...SERVER_OPTIONS, { name: 'version', help: 'print the version and exit' }])}
+`;
+
+async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const [first, ...rest] = argv;
+  switch (first) {
+    case 'credentials':
+      return runCredentialsCli(rest, io);
+    case 'sip':
+      return runSipCli(rest, io);
+    case 'clearinghouse':
+      return runClearinghouseCli(rest, io);
+    case 'help':
+      // `help <command...>` is the command's own --help.
+      return rest.length === 0 ? (io.out(HELP.trimEnd()), 0) : run([...rest, '--help'], io);
+    case '--version':
+    case '-V':
+      io.out(`callqos-cloud ${CLOUD_VERSION}`);
+      return 0;
+    default:
+      break;
   }
-  const parsed = parseServerArgs(argv);
-  if (!parsed.ok) {
-    process.stderr.write(`callqos-cloud: ${parsed.error.message}\n`);
+  if (first !== undefined && !first.startsWith('-')) {
+    io.err(`callqos-cloud: unknown command ${JSON.stringify(first)} (sip, clearinghouse, credentials, help; see callqos-cloud --help)`);
     return 2;
   }
-  const config = parsed.value;
-  const log = createLogger((line) => process.stderr.write(line + '\n'), config.logLevel, { service: 'callqos-cloud' });
-
-  let broker: EmbeddedBroker | null = null;
-  let brokerUrl = config.brokerUrl;
-  if (brokerUrl === null) {
-    const credentials = config.credentialsFile === null ? 'open' : loadCredentials(config.credentialsFile);
-    const brokerLog = {
-      info: (message: string, fields?: Record<string, unknown>) => log.info(`broker: ${message}`, { detail: fields ? JSON.stringify(fields) : undefined }),
-      warn: (message: string, fields?: Record<string, unknown>) => log.warn(`broker: ${message}`, { detail: fields ? JSON.stringify(fields) : undefined }),
-    };
-    broker = await startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, credentials, log: brokerLog });
-    brokerUrl = `mqtt://${broker.host.includes(':') ? `[${broker.host}]` : broker.host}:${broker.port}`;
-    log.info('embedded MQTT broker listening', { url: brokerUrl, logins: credentials === 'open' ? 'open (development)' : credentials.size });
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(HELP.trimEnd());
+    return 0;
   }
-
-  const store = await openStore(config.storeUrl);
-  await store.migrate();
-  const password = config.brokerPasswordFile === null ? undefined : readFileSync(config.brokerPasswordFile, 'utf8').trim();
-  const bus = await connectServerMqtt({
-    url: brokerUrl,
-    clientId: config.serverId,
-    username: config.brokerUser ?? config.serverId,
-    password,
-    shareGroup: config.shareGroup ?? undefined,
-  });
-  const verifierFor = config.clearinghouseKeysFile === null ? null : loadPublicKeys(config.clearinghouseKeysFile);
-  const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log, verifierFor });
-  const { http } = await server.start();
-  process.stdout.write(
-    `callqos-cloud ${config.serverId}: MQTT ${brokerUrl}${broker ? ' (embedded)' : ''}, session API ${http ? `http://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}/v1/sessions` : 'off'}, store ${config.storeUrl}\n`,
-  );
-
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      log.info('stopping', { signal });
-      void (async () => {
-        await server.stop();
-        await store.close();
-        await broker?.close();
-        resolve(0);
-      })();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  const checked = parseOrExit(SERVER_COMMAND, argv, io);
+  if (typeof checked === 'number') return checked;
+  const config = parseServerArgs(argv);
+  if (!config.ok) {
+    io.err(`callqos-cloud: ${config.error.message}`);
+    return 2;
+  }
+  return serve(config.value);
 }
 
-async function run(argv: readonly string[]): Promise<number> {
-  if (argv[0] === 'credentials') {
-    return runCredentialsCli(argv.slice(1), { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) });
-  }
-  if (argv[0] === 'sip') return runSipCli(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
-  if (argv[0] === 'clearinghouse') return runClearinghouseCli(argv.slice(1), (line) => process.stdout.write(`${line}\n`));
-  return serve(argv);
-}
-
-run(process.argv.slice(2)).then(
+run(process.argv.slice(2), processIo).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    // A value that fails its check after parsing is a bad command line (status 2); anything else failed while running.
     process.stderr.write(`callqos-cloud: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exit(err instanceof ArgsError ? 2 : 1);
   },
 );

@@ -1,10 +1,21 @@
 /**
- * Levelled logging to one line per record. On the router procd hands standard error to logd,
- * which adds the time and the program name, so a record is just `level: message key=value…`.
+ * Levelled logging to one line per record, in one of two formats:
+ * - `text` (the default): `level: message key=value…`. On the router procd hands standard error
+ *   to logd, and in the cloud a service manager's journal, which add the time and the program.
+ * - `json`: one JSON object per line, `{"time","level","msg",…fields}`, for log collectors.
+ * A field value is a string, number or boolean, never a nested object, so a text line never
+ * carries escaped JSON.
  */
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export function isLogFormat(value: string): value is LogFormat {
+  return (LOG_FORMATS as readonly string[]).includes(value);
+}
 
 export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
@@ -36,16 +47,27 @@ export function formatLogLine(level: LogLevel, message: string, fields: LogField
   return line;
 }
 
-export function createLogger(writeLine: (line: string) => void, minLevel: LogLevel = 'info', base: LogFields = {}): Logger {
+/** One JSON object; the record's own keys (time, level, msg) win over fields of the same name. */
+export function formatJsonLogLine(level: LogLevel, message: string, fields: LogFields = {}, time: Date = new Date()): string {
+  const record: Record<string, string | number | boolean | null> = {};
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (value !== undefined) record[key] = value;
+  }
+  return JSON.stringify({ ...record, time: time.toISOString(), level, msg: message });
+}
+
+export function createLogger(writeLine: (line: string) => void, minLevel: LogLevel = 'info', base: LogFields = {}, format: LogFormat = 'text'): Logger {
   const threshold = LOG_LEVELS.indexOf(minLevel);
+  const render = format === 'json' ? formatJsonLogLine : formatLogLine;
   const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    if (LOG_LEVELS.indexOf(level) >= threshold) writeLine(formatLogLine(level, message, { ...base, ...fields }));
+    if (LOG_LEVELS.indexOf(level) >= threshold) writeLine(render(level, message, { ...base, ...fields }));
   };
   return {
     debug: emit('debug'),
     info: emit('info'),
     warn: emit('warn'),
     error: emit('error'),
-    child: (component) => createLogger(writeLine, minLevel, { ...base, component }),
+    child: (component) => createLogger(writeLine, minLevel, { ...base, component }, format),
   };
 }

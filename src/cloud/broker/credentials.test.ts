@@ -70,7 +70,9 @@ describe('credentials', () => {
     expect(run(['--file', file, 'remove', 'owrt-1']).status).toBe(0);
     expect(run(['--file', file, 'remove', 'owrt-1']).status).toBe(1);
     expect(run(['--file', file, 'list']).out).toEqual(['pbx-1\tcc']);
-    expect(run(['list']).status).toBe(2);
+    expect(run(['--file', file, 'frobnicate']).status).toBe(2);
+    expect(run(['--file', file, '--bogus', 'list']).err.join()).toMatch(/unknown option --bogus/);
+    expect(run(['--file']).err.join()).toMatch(/--file needs a value/);
   });
 
   it('regenerates the Mosquitto ACL with a block for each call-control client', () => {

@@ -16,7 +16,7 @@
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
-import { isPrincipalKind, type Principal, type PrincipalKind } from '../../core/protocol/acl.ts';
+import { isPrincipalKind, PRINCIPAL_KINDS, type Principal, type PrincipalKind } from '../../core/protocol/acl.ts';
 
 export interface CredentialEntry {
   readonly user: string;
@@ -105,7 +105,7 @@ export function parseCredentials(text: string, source = 'credentials'): Map<stri
     if (typeof value !== 'object' || value === null) throw new Error(`${where}: expected an object`);
     const { user, kind, hash, domain } = value as Record<string, unknown>;
     if (typeof user !== 'string' || !DEVICE_ID.test(user)) throw new Error(`${where}: field user: not a valid id: ${JSON.stringify(user)}`);
-    if (!isPrincipalKind(kind)) throw new Error(`${where}: field kind: expected device, cc or server, got ${JSON.stringify(kind)}`);
+    if (!isPrincipalKind(kind)) throw new Error(`${where}: field kind: expected ${PRINCIPAL_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
     if (typeof hash !== 'string' || parseHash(hash) === undefined) throw new Error(`${where}: field hash: not an scrypt hash`);
     if (domain !== undefined && (typeof domain !== 'string' || !DEVICE_ID.test(domain))) throw new Error(`${where}: field domain: not a valid id: ${JSON.stringify(domain)}`);
     if (entries.has(user)) throw new Error(`${where}: field user: ${user} appears twice`);
@@ -132,9 +132,10 @@ export function saveCredentials(path: string, entries: Map<string, CredentialEnt
 
 /** Adds a login (of a policy domain, on a shared broker) and returns its password, which exists nowhere else: show it once. */
 export function addCredential(path: string, kind: PrincipalKind, id: string, domain?: string): string {
-  if (!isPrincipalKind(kind)) throw new Error(`invalid kind ${JSON.stringify(kind)}: expected device, cc or server`);
+  if (!isPrincipalKind(kind)) throw new Error(`invalid kind ${JSON.stringify(kind)}: expected ${PRINCIPAL_KINDS.join(', ')}`);
   checkUsername(id);
   if (domain !== undefined && !DEVICE_ID.test(domain)) throw new Error(`invalid domain ${JSON.stringify(domain)}: letters, digits, . _ - (up to 64)`);
+  if (domain !== undefined && kind === 'clearinghouse') throw new Error('a clearinghouse serves every domain from the plain topic tree: it takes no --domain');
   const entries = loadCredentials(path);
   const existing = entries.get(id);
   if (existing !== undefined) throw new Error(`${id} already exists (as ${existing.kind}); use rotate for a new password`);

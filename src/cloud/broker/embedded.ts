@@ -12,6 +12,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesOptions, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { mayPublish, maySubscribe, type Principal } from '../../core/protocol/acl.ts';
 import { authenticateLogin, type CredentialEntry } from './credentials.ts';
+import { createLogger } from '../../core/log.ts';
+import { libraryLog } from '../cli/logging.ts';
 
 export interface BrokerLog {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -39,10 +41,8 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-const consoleLog: BrokerLog = {
-  info: (message, fields) => console.log(`broker: ${message}`, fields ?? ''),
-  warn: (message, fields) => console.warn(`broker: ${message}`, fields ?? ''),
-};
+/** Without a log of the caller's: text lines on standard error, in the cloud program's one format. */
+const defaultLog: BrokerLog = libraryLog(createLogger((line) => process.stderr.write(`${line}\n`)), 'broker');
 
 /** MQTT 3.1.1 CONNACK return codes aedes passes on from an authenticate error. */
 const BAD_USERNAME_OR_PASSWORD = 4;
@@ -53,7 +53,7 @@ function refusal(message: string, returnCode: number): Error & { returnCode: num
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  const log = options.log ?? consoleLog;
+  const log = options.log ?? defaultLog;
   const host = options.host ?? '127.0.0.1';
   const open = options.credentials === 'open';
   let logins: ReadonlyMap<string, CredentialEntry> = open ? new Map() : (options.credentials as ReadonlyMap<string, CredentialEntry>);

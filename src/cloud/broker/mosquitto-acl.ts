@@ -35,18 +35,20 @@ function userBlock(login: Login): string[] {
     }
     return lines;
   }
+  // Its own block denies the device tree, as for call control: the device patterns apply to every login.
+  if (login.kind === 'clearinghouse') return [`user ${user}`, `topic deny ${TOPIC_ROOT}/dev/#`, `topic read ${TOPIC_ROOT}/ch/+/req`, `topic write ${TOPIC_ROOT}/ch/+/res`];
   if (login.kind === 'cc') return [`user ${user}`, `topic deny ${TOPIC_ROOT}/dev/#`, `topic write ${root}/cc/${user}/req`, `topic read ${root}/cc/${user}/res`];
   if (login.domain === undefined) return [];
   return [`user ${user}`, `topic write ${root}/dev/${user}/up`, `topic write ${root}/dev/${user}/status`, `topic read ${root}/dev/${user}/down`, `topic read ${root}/dev/${user}/desired`];
 }
 
-/** The whole acl_file for these logins: device patterns, then one block per server, call-control client and domain device. */
+/** The whole acl_file for these logins: device patterns, then one block per server, call-control client, clearinghouse and domain device. */
 export function renderMosquittoAcl(logins: Iterable<Login>): string {
   const sorted = [...logins].filter((l) => l.kind !== 'device' || l.domain !== undefined).sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
   const lines = [
     '# callqos topic ACL for Mosquitto 2 (acl_file). Generated from the credentials file by',
     '# src/cloud/broker/mosquitto-acl.ts; the rules are those of src/core/protocol/acl.ts.',
-    '# A username is a device, call-control client or server id.',
+    '# A username is a device, call-control client, server or clearinghouse id.',
     '',
     '# Devices: publish their own uplink and status (the will too), read their own downlink and desired state.',
     ...DEVICE_PATTERNS,

@@ -22,6 +22,8 @@ import { encodeMessage, type Message } from '../../core/protocol/envelope.ts';
 import { isValidTopicName, parseSubscription, topicMatches } from '../../core/protocol/acl.ts';
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
 import { fail, ok, type Result } from '../../core/result.ts';
+import { createLogger } from '../../core/log.ts';
+import { libraryLog } from '../cli/logging.ts';
 
 export interface MqttLog {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -73,10 +75,8 @@ export interface ServerMqttClient {
   close(): Promise<void>;
 }
 
-const consoleLog: MqttLog = {
-  info: (message, fields) => console.log(`mqtt: ${message}`, fields ?? ''),
-  warn: (message, fields) => console.warn(`mqtt: ${message}`, fields ?? ''),
-};
+/** Without a log of the caller's: text lines on standard error, in the cloud program's one format. */
+const defaultLog: MqttLog = libraryLog(createLogger((line) => process.stderr.write(`${line}\n`)), 'mqtt');
 
 interface Endpoint {
   secure: boolean;
@@ -106,7 +106,7 @@ function isProtocolRefusal(error: unknown): boolean {
 }
 
 export async function connectServerMqtt(options: ServerMqttOptions): Promise<ServerMqttClient> {
-  const log = options.log ?? consoleLog;
+  const log = options.log ?? defaultLog;
   const endpoint = parseBrokerUrl(options.url);
   if (!DEVICE_ID.test(options.clientId)) throw new Error(`clientId: not a valid id: ${JSON.stringify(options.clientId)}`);
   if (options.shareGroup !== undefined && !DEVICE_ID.test(options.shareGroup)) {

@@ -7,6 +7,10 @@ import { TOPIC_ROOT, domainRoot } from '../../core/protocol/topics.ts';
 import { hostBitsZero, parseIp, type IpAddress } from '../../core/net/ip.ts';
 import { fail, ok } from '../../core/result.ts';
 import type { Result } from '../../core/result.ts';
+import { addRoutedScope, parseRoutedScope, type RoutedScope } from '../../core/control/routed-scope.ts';
+import type { LogFormat, LogLevel } from '../../core/log.ts';
+import { hostPort, parseCommand, usageOf, wholeNumber, type CommandSpec, type OptionSpec } from '../cli/args.ts';
+import { DEFAULT_LOG_SETTINGS, LOG_OPTIONS, parseLogFormat, parseLogLevel } from '../cli/logging.ts';
 
 export type OfflinePolicy = 'fail' | 'wait';
 
@@ -67,7 +71,14 @@ export interface ServerConfig {
    * domain; its peers' servers are then in their domains' trees).
    */
   readonly topicTree: 'plain' | 'domain';
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Private address space routed without NAT and unique among this server's routers (a company's
+   * VPN or MPLS): located by longest prefix over what the routers report (core/control/routed-scope.ts).
+   */
+  readonly routedScopes: readonly RoutedScope[];
+  readonly logLevel: LogLevel;
+  /** text (`level: message key=value`) or json (one object per line). */
+  readonly logFormat: LogFormat;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -94,50 +105,48 @@ export const DEFAULT_CONFIG: ServerConfig = {
   clearinghouseTimeoutMs: 1000,
   peers: [],
   topicTree: 'plain',
-  logLevel: 'info',
+  routedScopes: [],
+  logLevel: DEFAULT_LOG_SETTINGS.level,
+  logFormat: DEFAULT_LOG_SETTINGS.format,
 };
 
-export const USAGE = `callqos-cloud: the QoS control server with its session API
+/**
+ * The server's options, in the order `--help` lists them; `parseServerArgs` below applies each
+ * (one `case` per option).
+ */
+export const SERVER_OPTIONS: readonly OptionSpec[] = [
+  { name: 'id', value: '<id>', help: `this instance's id (default ${DEFAULT_CONFIG.serverId})` },
+  { name: 'broker', value: '<url>', help: 'external broker, mqtt://host:port (default: an embedded broker)' },
+  { name: 'mqtt-listen', value: '<host:port>', help: `where the embedded broker listens (default ${DEFAULT_CONFIG.mqttHost}:${DEFAULT_CONFIG.mqttPort})` },
+  { name: 'credentials', value: '<file>', help: 'logins the embedded broker checks (default: none; it then takes anyone)' },
+  { name: 'broker-user', value: '<name>', help: "this server's login at the broker (default: its id)" },
+  { name: 'broker-password-file', value: '<f>', help: "file holding that login's password (never on the command line)" },
+  { name: 'store', value: '<url>', help: `sqlite:<file>, sqlite::memory: or postgres://... (default ${DEFAULT_CONFIG.storeUrl})` },
+  { name: 'http', value: '<host:port|off>', help: `session API over HTTP (default ${DEFAULT_CONFIG.httpHost}:${DEFAULT_CONFIG.httpPort})` },
+  { name: 'share-group', value: '<name>', help: 'shared subscriptions for several instances (Mosquitto, EMQX)' },
+  { name: 'deadline-ms', value: '<ms>', help: `time for routers to report an install (default ${DEFAULT_CONFIG.decisionDeadlineMs})` },
+  { name: 'offline', value: '<fail|wait>', help: `a session on an offline router fails, or waits for it (default ${DEFAULT_CONFIG.offlinePolicy})` },
+  { name: 'gate-lifetime-s', value: '<s>', help: `router-side lifetime of a gate: how long it outlives a lost removal,\nand the longest call it serves (default ${DEFAULT_CONFIG.gateLifetimeS})` },
+  { name: 'accounting-s', value: '<s>', help: `interim usage reports from routers (default ${DEFAULT_CONFIG.accountingS}: only at the end)` },
+  { name: 'authorization', value: '<policy>', help: `off, optional or required: the clearinghouse authorizes each call's QoS\n(a token call control presents, or an auth.request) (default ${DEFAULT_CONFIG.authorization})` },
+  { name: 'domain', value: '<id>', help: "this server's policy domain, the audience of tokens (default: its id)" },
+  { name: 'clearinghouse-keys', value: '<f>', help: "the clearinghouse's public key set, to verify presented tokens" },
+  { name: 'clearinghouse-timeout-ms', value: '<ms>', help: `how long to wait for the clearinghouse (default ${DEFAULT_CONFIG.clearinghouseTimeoutMs})` },
+  { name: 'peer', value: '<domain>=<server>@<prefix>[,<prefix>...]', help: "another domain's policy server and the prefixes it serves: a call's end\nthere is installed by it, asked by this server (repeatable)" },
+  { name: 'topic-tree', value: '<plain|domain>', help: `plain: callqos/v1/... (this domain's own broker, or bridged brokers);\ndomain: <domain>/callqos/v1/... on a broker several domains share (the\ndomain's routers and call control are set to it too) (default ${DEFAULT_CONFIG.topicTree})` },
+  { name: 'routed-scope', value: '<name>=<prefix>[,<prefix>...][@<device>[,...]]', help: 'private prefixes routed without NAT and unique among the routers\n(all of this server\'s, or the devices named; a trailing * matches any\nrest): located by longest prefix whatever the signalling source (repeatable)' },
+  ...LOG_OPTIONS,
+];
 
-  --id <id>                  this instance's id (default ${DEFAULT_CONFIG.serverId})
-  --broker <url>             external broker, mqtt://host:port (default: an embedded broker)
-  --mqtt-listen <host:port>  where the embedded broker listens (default ${DEFAULT_CONFIG.mqttHost}:${DEFAULT_CONFIG.mqttPort})
-  --credentials <file>       logins the embedded broker checks (default: none; it then takes anyone)
-  --broker-user <name>       this server's login at the broker (default: its id)
-  --broker-password-file <f> file holding that login's password (never on the command line)
-  --store <url>              sqlite:<file>, sqlite::memory: or postgres://... (default ${DEFAULT_CONFIG.storeUrl})
-  --http <host:port|off>     session API over HTTP (default ${DEFAULT_CONFIG.httpHost}:${DEFAULT_CONFIG.httpPort})
-  --share-group <name>       shared subscriptions for several instances (Mosquitto, EMQX)
-  --deadline-ms <ms>         time for routers to report an install (default ${DEFAULT_CONFIG.decisionDeadlineMs})
-  --offline <fail|wait>      a session on an offline router fails, or waits for it (default ${DEFAULT_CONFIG.offlinePolicy})
-  --gate-lifetime-s <s>      router-side lifetime of a gate: how long it outlives a lost removal,
-                             and the longest call it serves (default ${DEFAULT_CONFIG.gateLifetimeS})
-  --accounting-s <s>         interim usage reports from routers (default ${DEFAULT_CONFIG.accountingS}: only at the end)
-  --authorization <policy>   off, optional or required: the clearinghouse authorizes each call's QoS
-                             (a token call control presents, or an auth.request) (default ${DEFAULT_CONFIG.authorization})
-  --domain <id>              this server's policy domain, the audience of tokens (default: its id)
-  --clearinghouse-keys <f>   the clearinghouse's public key set, to verify presented tokens
-  --clearinghouse-timeout-ms <ms>  how long to wait for the clearinghouse (default ${DEFAULT_CONFIG.clearinghouseTimeoutMs})
-  --peer <domain>=<server>@<prefix>[,<prefix>...]  another domain's policy server and the prefixes it
-                             serves: a call's end there is installed by it, asked by this server (repeatable)
-  --topic-tree <plain|domain>  plain: callqos/v1/... (this domain's own broker, or bridged brokers);
-                             domain: <domain>/callqos/v1/... on a broker several domains share (the
-                             domain's routers and call control are set to it too) (default ${DEFAULT_CONFIG.topicTree})
-  --log-level <level>        debug, info, warn or error (default ${DEFAULT_CONFIG.logLevel})
-`;
+/** The server is the program's default command: `callqos-cloud [options]`. */
+export const SERVER_COMMAND: CommandSpec = {
+  name: 'callqos-cloud',
+  summary: 'The QoS control server with its session API; without --broker it runs an embedded MQTT broker too.',
+  options: SERVER_OPTIONS,
+};
 
-function hostPort(text: string, flag: string): Result<{ host: string; port: number }> {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) return fail({ code: 'E_ARGS', message: `${flag} wants host:port, got ${JSON.stringify(text)}`, path: flag });
-  return ok({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
-}
-
-function integer(text: string, flag: string, min: number, max: number): Result<number> {
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) return fail({ code: 'E_ARGS', message: `${flag} wants a whole number in ${min}..${max}, got ${JSON.stringify(text)}`, path: flag });
-  return ok(n);
-}
+/** The server's own help (main.ts adds the commands for `callqos-cloud --help`). */
+export const USAGE = usageOf(SERVER_COMMAND);
 
 /** `domain-b=qos-b@198.18.20.0/24,2001:db8:b::/48` */
 export function parsePeer(text: string): Result<PeerConfig> {
@@ -156,13 +165,17 @@ export function parsePeer(text: string): Result<PeerConfig> {
   return ok({ domain: m[1]!, serverId: m[2]!, prefixes });
 }
 
-/** Parses `argv` (without node and the script); unknown flags and bad values are errors naming the flag. */
+/**
+ * Parses `argv` (without node and the script); unknown flags and bad values are errors naming the
+ * flag. `--help` is the caller's to see first (see main.ts).
+ */
 export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
+  const parsed = parseCommand(SERVER_COMMAND, argv);
+  if (!parsed.ok) return parsed;
   const c: { -readonly [K in keyof ServerConfig]: ServerConfig[K] } = { ...DEFAULT_CONFIG };
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i]!;
-    const value = argv[i + 1];
-    if (value === undefined) return fail({ code: 'E_ARGS', message: `${flag} needs a value`, path: flag });
+  for (const { flag, value: given } of parsed.value.options) {
+    // Every server option takes a value (the parser checked that it has one).
+    const value = String(given);
     const set = <T>(r: Result<T>, apply: (v: T) => void): Result<void> | null => {
       if (!r.ok) return r;
       apply(r.value);
@@ -204,17 +217,17 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
         c.shareGroup = value;
         break;
       case '--deadline-ms':
-        problem = set(integer(value, flag, 50, 600_000), (v) => (c.decisionDeadlineMs = v));
+        problem = set(wholeNumber(value, flag, 50, 600_000), (v) => (c.decisionDeadlineMs = v));
         break;
       case '--offline':
         if (value !== 'fail' && value !== 'wait') return fail({ code: 'E_ARGS', message: '--offline is fail or wait', path: flag });
         c.offlinePolicy = value;
         break;
       case '--gate-lifetime-s':
-        problem = set(integer(value, flag, 10, 86400), (v) => (c.gateLifetimeS = v));
+        problem = set(wholeNumber(value, flag, 10, 86400), (v) => (c.gateLifetimeS = v));
         break;
       case '--accounting-s':
-        problem = set(integer(value, flag, 0, 86400), (v) => (c.accountingS = v));
+        problem = set(wholeNumber(value, flag, 0, 86400), (v) => (c.accountingS = v));
         break;
       case '--authorization':
         if (value !== 'off' && value !== 'optional' && value !== 'required') return fail({ code: 'E_ARGS', message: '--authorization is off, optional or required', path: flag });
@@ -228,7 +241,7 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
         c.clearinghouseKeysFile = value;
         break;
       case '--clearinghouse-timeout-ms':
-        problem = set(integer(value, flag, 10, 60_000), (v) => (c.clearinghouseTimeoutMs = v));
+        problem = set(wholeNumber(value, flag, 10, 60_000), (v) => (c.clearinghouseTimeoutMs = v));
         break;
       case '--peer': {
         const peer = parsePeer(value);
@@ -236,13 +249,22 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
         c.peers = [...c.peers, peer.value];
         break;
       }
+      case '--routed-scope': {
+        const parsed = parseRoutedScope(value);
+        const added = parsed.ok ? addRoutedScope(c.routedScopes, parsed.value) : parsed;
+        if (!added.ok) return fail({ code: 'E_ARGS', message: `--routed-scope: ${added.error.message}`, path: flag });
+        c.routedScopes = added.value;
+        break;
+      }
       case '--topic-tree':
         if (value !== 'plain' && value !== 'domain') return fail({ code: 'E_ARGS', message: '--topic-tree is plain or domain', path: flag });
         c.topicTree = value;
         break;
       case '--log-level':
-        if (!['debug', 'info', 'warn', 'error'].includes(value)) return fail({ code: 'E_ARGS', message: '--log-level is debug, info, warn or error', path: flag });
-        c.logLevel = value as ServerConfig['logLevel'];
+        problem = set(parseLogLevel(value), (v) => (c.logLevel = v));
+        break;
+      case '--log-format':
+        problem = set(parseLogFormat(value), (v) => (c.logFormat = v));
         break;
       default:
         return fail({ code: 'E_ARGS', message: `unknown option ${flag} (see --help)`, path: flag });

@@ -9,6 +9,10 @@
  *   cc <id>      publish:   callqos/v1/cc/<id>/req
  *                subscribe: callqos/v1/cc/<id>/res
  *   server <id>  publish and subscribe anything in callqos/v1 (shared subscriptions included)
+ *   clearinghouse <id>
+ *                publish:   callqos/v1/ch/<any client>/res (its answers)
+ *                subscribe: callqos/v1/ch/+/req, shared or not (every policy server's requests)
+ *                It serves every domain from the plain tree, so it has no domain of its own.
  *
  * A principal of a policy domain on a broker several domains share has the same rules in its
  * domain's tree, `<domain>/callqos/v1`, and nothing in the others'. A domain's server may also
@@ -21,10 +25,10 @@
  * never from anything the client says about itself.
  */
 import { DEVICE_ID } from './fields.ts';
-import { ccTopic, chTopic, deviceTopic, domainRoot, treeRoot } from './topics.ts';
+import { ccTopic, chTopic, deviceTopic, domainRoot, TOPIC_ROOT, treeRoot } from './topics.ts';
 
-export type PrincipalKind = 'device' | 'cc' | 'server';
-export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'server'];
+export type PrincipalKind = 'device' | 'cc' | 'server' | 'clearinghouse';
+export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'server', 'clearinghouse'];
 
 export interface Principal {
   readonly kind: PrincipalKind;
@@ -43,7 +47,8 @@ export function isPrincipalKind(value: unknown): value is PrincipalKind {
 
 /** A principal is usable only with an id that is one safe topic level. */
 export function isValidPrincipal(p: Principal): boolean {
-  return isPrincipalKind(p.kind) && typeof p.id === 'string' && DEVICE_ID.test(p.id) && (p.domain === undefined || (typeof p.domain === 'string' && DEVICE_ID.test(p.domain)));
+  return isPrincipalKind(p.kind) && typeof p.id === 'string' && DEVICE_ID.test(p.id) &&
+    (p.domain === undefined || (p.kind !== 'clearinghouse' && typeof p.domain === 'string' && DEVICE_ID.test(p.domain)));
 }
 
 
@@ -155,9 +160,22 @@ function ownSubscribeTopics(p: Principal): readonly string[] {
   return [];
 }
 
+/**
+ * A clearinghouse topic, `callqos/v1/ch/<client>/<channel>`, where the client level is one valid
+ * id or, in a filter, `+`.
+ */
+function isClearinghouseTopic(topic: string, channel: 'req' | 'res', wildcardClient: boolean): boolean {
+  const levels = topic.split('/');
+  const prefix = `${TOPIC_ROOT}/ch`.split('/');
+  if (levels.length !== prefix.length + 2 || !prefix.every((level, i) => levels[i] === level)) return false;
+  const client = levels[prefix.length]!;
+  return levels[prefix.length + 1] === channel && ((wildcardClient && client === '+') || DEVICE_ID.test(client));
+}
+
 /** May `principal` publish to `topic` (also asked for a connecting client's will topic)? */
 export function mayPublish(principal: Principal, topic: string): boolean {
   if (!isValidPrincipal(principal) || !isValidTopicName(topic)) return false;
+  if (principal.kind === 'clearinghouse') return isClearinghouseTopic(topic, 'res', false);
   if (principal.kind === 'server') return staysInTree(topic, treeRoot(principal.domain)) || domainServerTopic(principal, topic, 'req');
   return ownPublishTopics(principal).includes(topic);
 }
@@ -172,6 +190,8 @@ export function maySubscribe(principal: Principal, subscription: string): boolea
   const parsed = parseSubscription(subscription);
   if (parsed === undefined) return false;
   if (principal.kind === 'server' && staysInTree(parsed.filter, treeRoot(principal.domain))) return true;
+  // Shared or not: several clearinghouse instances may split the requests between them.
+  if (principal.kind === 'clearinghouse') return isClearinghouseTopic(parsed.filter, 'req', true);
   if (parsed.shareGroup !== undefined) return false;
   if (parsed.filter.indexOf('+') !== -1 || parsed.filter.indexOf('#') !== -1) return false;
   if (principal.kind === 'server') return domainServerTopic(principal, parsed.filter, 'res');
