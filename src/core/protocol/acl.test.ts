@@ -124,6 +124,28 @@ describe('acl: policy domains on a shared broker', () => {
   });
 });
 
+describe('acl: the clearinghouse', () => {
+  const ch: Principal = { kind: 'clearinghouse', id: 'ch-1' };
+
+  it('subscribes to every policy server\'s requests, shared or not, and publishes only answers', () => {
+    for (const filter of ['callqos/v1/ch/+/req', '$share/ch/callqos/v1/ch/+/req', 'callqos/v1/ch/qos-1/req']) expect(maySubscribe(ch, filter), filter).toBe(true);
+    for (const topic of ['callqos/v1/ch/qos-1/res', 'callqos/v1/ch/qos.b-2/res']) expect(mayPublish(ch, topic), topic).toBe(true);
+  });
+
+  it('reaches nothing else: not the answers, not devices, call control or other domains', () => {
+    for (const filter of ['callqos/v1/ch/+/res', 'callqos/v1/ch/#', 'callqos/v1/#', 'callqos/v1/+/+/req', 'callqos/v1/cc/+/req', 'callqos/v1/dev/ch-1/down', 'domain-a/callqos/v1/ch/+/req', 'callqos/v1/ch/+/req/x']) {
+      expect(maySubscribe(ch, filter), filter).toBe(false);
+    }
+    for (const topic of ['callqos/v1/ch/qos-1/req', 'callqos/v1/dev/ch-1/up', 'callqos/v1/cc/pbx-1/res', 'domain-a/callqos/v1/ch/qos-1/res', 'callqos/v1/ch/a/b/res']) {
+      expect(mayPublish(ch, topic), topic).toBe(false);
+    }
+  });
+
+  it('has no domain: a clearinghouse principal with one gets nothing', () => {
+    expect(maySubscribe({ kind: 'clearinghouse', id: 'ch-1', domain: 'domain-a' }, 'callqos/v1/ch/+/req')).toBe(false);
+  });
+});
+
 describe('acl: principals', () => {
   it('grants nothing to a principal whose id is not one safe topic level', () => {
     for (const id of ['', 'a/b', '+', '#', '.x', 'x'.repeat(65)]) {

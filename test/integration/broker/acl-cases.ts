@@ -15,6 +15,7 @@ export const LOGINS: Login[] = [
   { user: 'owrt-b.lab', kind: 'device', password: 'device-b-secret' },
   { user: 'pbx-1', kind: 'cc', password: 'pbx-1-secret' },
   { user: 'pbx-2', kind: 'cc', password: 'pbx-2-secret' },
+  { user: 'ch-1', kind: 'clearinghouse', password: 'ch-1-secret' },
   // Two policy domains sharing the broker.
   { user: 'qos-da', kind: 'server', domain: 'domain-a', password: 'server-da-secret' },
   { user: 'qos-db', kind: 'server', domain: 'domain-b', password: 'server-db-secret' },
@@ -112,6 +113,32 @@ export function brokerAclCases(start: () => Promise<BrokerUnderTest>): { broker:
     await expectNotDelivered('pbx-as-pbx-2');
     expect(seenText('pbx-as-device')).toBe(false);
     expect(got.map((m) => m.text)).toEqual(['for-pbx-1']);
+  });
+
+  it('keeps a clearinghouse to the requests it serves and the answers it sends', async () => {
+    const ch = await as('ch-1');
+    const got = collect(ch);
+    await subscribePlain(ch, 'callqos/v1/ch/+/req');
+    // Refused (or granted and never delivered): answers, call control, a device of its own name.
+    await subscribePlain(ch, 'callqos/v1/ch/+/res').catch(() => {});
+    await subscribePlain(ch, 'callqos/v1/cc/+/req').catch(() => {});
+    await subscribePlain(ch, 'callqos/v1/dev/ch-1/down').catch(() => {});
+    await server.publishAsync('callqos/v1/ch/qos-1/res', 'answer-for-qos-1');
+    await server.publishAsync('callqos/v1/cc/pbx-1/req', 'cc-request');
+    await server.publishAsync('callqos/v1/dev/ch-1/down', 'ch-device-down');
+    await server.publishAsync('callqos/v1/ch/qos-1/req', 'request-from-qos-1');
+    await waitFor(() => got.some((m) => m.text === 'request-from-qos-1'), 'a policy server\'s request');
+    await publishPlain(ch, 'callqos/v1/ch/qos-1/res', 'ch-answers-qos-1');
+    await waitFor(() => seenText('ch-answers-qos-1'), 'the clearinghouse\'s answer');
+    // Each refused publish on a connection of its own: it may cost the connection.
+    await publishPlain(await as('ch-1'), 'callqos/v1/ch/qos-1/req', 'ch-forges-request');
+    await publishPlain(await as('ch-1'), 'callqos/v1/dev/ch-1/up', 'ch-as-device');
+    await publishPlain(await as('ch-1'), 'callqos/v1/cc/pbx-1/res', 'ch-answers-cc');
+    await expectNotDelivered('ch-forges-request');
+    expect(seenText('ch-as-device')).toBe(false);
+    expect(seenText('ch-answers-cc')).toBe(false);
+    await sleep(100);
+    expect(got.map((m) => m.text)).toEqual(['request-from-qos-1']);
   });
 
   it('keeps each policy domain on a shared broker to its own tree, a server reaching peers only as their client', async () => {
