@@ -36,7 +36,7 @@ export interface ClearinghouseNode {
 export async function startClearinghouse(options: ClearinghouseNodeOptions): Promise<ClearinghouseNode> {
   const { bus, log } = options;
   const now = options.now ?? Date.now;
-  const outbox = new Outbox(bus, options.id, newSenderSession(), now);
+  const outbox = new Outbox(bus, log, options.id, newSenderSession(), now);
   const service = new Clearinghouse({ store: options.store, key: options.key, policy: options.policy, outbox, log, now });
   const rejections = new Rejections(log, 'clearinghouse message rejected', now);
   const queue = new KeyedQueue();

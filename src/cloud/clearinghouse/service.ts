@@ -18,6 +18,8 @@ import { assembleToken, tokenSigningInput, type TokenClaims } from '../../core/c
 import type { Logger } from '../../core/log.ts';
 import type { Message } from '../../core/protocol/envelope.ts';
 import type { AuthRequestBody, AuthResponseBody, UsageConfirmationBody, UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
+import { REASON_MAX, TOKEN_MAX } from '../../core/protocol/limits.ts';
+import { bounded, codedText } from '../../core/text/bounded.ts';
 import type { Outbox } from '../server/outbox.ts';
 import type { SigningKey } from './keys.ts';
 import type { ClearinghousePolicy, DomainPolicy } from './policy.ts';
@@ -70,12 +72,22 @@ export class Clearinghouse {
       if (this.answered.size > REMEMBERED_ANSWERS) this.answered.delete(this.answered.keys().next().value as string);
     }
     const sent = this.deps.outbox.fromClearinghouse(client, answer.type, answer.body as never, message.id);
-    if (!sent.ok) this.deps.log.error('cannot answer', { client, type: answer.type, reason: sent.error.message });
+    if (sent.ok) return;
+    // The outbox logged it with the field's path. The policy server still gets its answer: the
+    // protocol's refusal (an authorization refused, a usage not recorded) naming the error.
+    const why = codedText('E_INTERNAL', `${answer.type} could not be built: ${sent.error.code} at ${sent.error.path ?? ''}: ${sent.error.message}`, REASON_MAX);
+    const fallback =
+      answer.type === 'auth.response'
+        ? this.deps.outbox.fromClearinghouse(client, 'auth.response', { callId: answer.body.callId, allowed: false, reason: why, transactionId: null, token: null, validUntilMs: null, maxDurationS: null }, message.id)
+        : this.deps.outbox.fromClearinghouse(client, 'usage.confirmation', { transactionId: answer.body.transactionId, recorded: false, error: why }, message.id);
+    if (!fallback.ok) this.deps.log.error('no answer could be sent to the policy server', { client, type: answer.type, code: fallback.error.code, path: fallback.error.path ?? '' });
   }
 
   /** OSP authorisation: the policy's checks, then a transaction and its signed token. */
   async authorize(client: string, request: AuthRequestBody): Promise<AuthResponseBody> {
-    const refuse = (reason: string): AuthResponseBody => {
+    const refuse = (detail: string): AuthResponseBody => {
+      // Details quote domain and client names: cut to the answer's bound, so the answer always builds.
+      const reason = bounded(detail, REASON_MAX);
       this.deps.log.info('authorization refused', { client, call: request.callId, reason });
       return { callId: request.callId, allowed: false, reason, transactionId: null, token: null, validUntilMs: null, maxDurationS: null };
     };
@@ -120,8 +132,10 @@ export class Clearinghouse {
     };
     const input = tokenSigningInput(this.deps.key.kid, claims);
     if (!input.ok) return refuse(`cannot issue a token for this request: ${input.error.message}`);
-    await this.deps.store.putTransaction(transaction);
     const token = assembleToken(input.value, this.deps.key.sign(new TextEncoder().encode(input.value)));
+    // Long parties and many flows make a long token; one beyond what the answer may carry is refused, not left unanswered.
+    if (token.length > TOKEN_MAX) return refuse(`E_TOKEN_TOO_LONG: the token for this call would be ${token.length} characters, more than ${TOKEN_MAX}`);
+    await this.deps.store.putTransaction(transaction);
     this.deps.log.info('authorized', { client, domain: domain.id, call: request.callId, transaction: transaction.id });
     return { callId: request.callId, allowed: true, reason: null, transactionId: transaction.id, token, validUntilMs, maxDurationS: domain.maxDurationS };
   }
@@ -132,7 +146,8 @@ export class Clearinghouse {
    * and recorded once per side.
    */
   async recordUsage(client: string, usage: UsageIndicationBody): Promise<UsageConfirmationBody> {
-    const refuse = (error: string): UsageConfirmationBody => {
+    const refuse = (detail: string): UsageConfirmationBody => {
+      const error = bounded(detail, REASON_MAX);
       this.deps.log.warn('usage indication not recorded', { client, transaction: usage.transactionId, reason: error });
       return { transactionId: usage.transactionId, recorded: false, error };
     };

@@ -17,12 +17,13 @@ import type { SessionAddBody } from '../../core/protocol/messages/cc.ts';
 import type { RequestedFlow } from '../../core/protocol/messages/ch.ts';
 import type { CallAuthorization, Store } from '../store/types.ts';
 import type { ClearinghouseClient } from './clearinghouse-client.ts';
+import { REASON_CODES, reasonText, refusal, type Refusal } from './reasons.ts';
 
 export type AuthorizationPolicy = 'off' | 'optional' | 'required';
 
 export type AuthorizationOutcome =
   | { readonly ok: true; readonly authorization: CallAuthorization | null }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: Refusal };
 
 export interface AuthorizerDeps {
   readonly policy: Exclude<AuthorizationPolicy, 'off'>;
@@ -43,6 +44,11 @@ export interface CallEnds {
   readonly destinationDomain: string | null;
 }
 
+/** A refusal of authorization: its detail, which may quote the clearinghouse or the token check at any length, is cut when it becomes text. */
+function refused(detail: string): AuthorizationOutcome {
+  return { ok: false, reason: refusal(REASON_CODES.notAuthorized, detail) };
+}
+
 export class Authorizer {
   constructor(private readonly deps: AuthorizerDeps) {}
 
@@ -50,7 +56,7 @@ export class Authorizer {
   async authorize(body: SessionAddBody, flows: readonly RequestedFlow[], ends: CallEnds): Promise<AuthorizationOutcome> {
     const outcome = body.token !== undefined ? await this.checkToken(body, body.token, flows) : await this.ask(body, flows, ends);
     if (!outcome.ok) {
-      this.deps.log.warn('session not authorized: best effort', { call: body.callId, reason: outcome.reason });
+      this.deps.log.warn('session not authorized: best effort', { call: body.callId, reason: reasonText(outcome.reason) });
       return outcome;
     }
     if (outcome.authorization === null) return outcome;
@@ -58,7 +64,7 @@ export class Authorizer {
   }
 
   private async checkToken(body: SessionAddBody, token: string, flows: readonly RequestedFlow[]): Promise<AuthorizationOutcome> {
-    if (this.deps.verifierFor === null) return { ok: false, reason: 'a token was presented, but this server has no clearinghouse keys to verify it' };
+    if (this.deps.verifierFor === null) return refused('a token was presented, but this server has no clearinghouse keys to verify it');
     const expected: TokenExpectation = {
       audience: this.deps.domain,
       callId: body.callId,
@@ -67,16 +73,16 @@ export class Authorizer {
       flows,
     };
     const verified = verifyToken(token, expected, { nowMs: this.deps.now(), verifierFor: this.deps.verifierFor });
-    if (!verified.ok) return { ok: false, reason: `token refused: ${verified.error.code}: ${verified.error.message}` };
+    if (!verified.ok) return refused(`token refused: ${verified.error.code}: ${verified.error.message}`);
     const claims = verified.value;
     if (!(await this.deps.store.useToken(claims.jti, body.callId, this.deps.now()))) {
-      return { ok: false, reason: `token refused: E_TOKEN_REPLAYED: transaction ${claims.jti} was used by another call` };
+      return refused(`token refused: E_TOKEN_REPLAYED: transaction ${claims.jti} was used by another call`);
     }
     return { ok: true, authorization: this.record(body.callId, claims.jti, 'token', token, claims.maxs) };
   }
 
   private async ask(body: SessionAddBody, flows: readonly RequestedFlow[], ends: CallEnds): Promise<AuthorizationOutcome> {
-    if (this.deps.clearinghouse === null) return { ok: false, reason: 'no token presented, and no clearinghouse to ask' };
+    if (this.deps.clearinghouse === null) return refused('no token presented, and no clearinghouse to ask');
     const answer = await this.deps.clearinghouse.authorize({
       callId: body.callId,
       caller: body.caller.uri ?? body.caller.source ?? 'anonymous',
@@ -91,10 +97,10 @@ export class Authorizer {
         this.deps.log.warn('clearinghouse unavailable; QoS given unauthorized (policy optional)', { call: body.callId, reason: answer.error.message });
         return { ok: true, authorization: null };
       }
-      return { ok: false, reason: `not authorized: ${answer.error.message}` };
+      return refused(answer.error.message);
     }
     const a = answer.value;
-    if (!a.allowed || a.transactionId === null || a.token === null || a.maxDurationS === null) return { ok: false, reason: `not authorized: ${a.reason ?? 'refused by the clearinghouse'}` };
+    if (!a.allowed || a.transactionId === null || a.token === null || a.maxDurationS === null) return refused(a.reason ?? 'refused by the clearinghouse');
     // Our own token, so nobody else can present it for another call.
     await this.deps.store.useToken(a.transactionId, body.callId, this.deps.now());
     return { ok: true, authorization: this.record(body.callId, a.transactionId, 'clearinghouse', a.token, a.maxDurationS) };

@@ -9,6 +9,8 @@
 import { desiredDigest, gateHash } from '../../core/protocol/digest.ts';
 import type { BodyOf, Message, MessageOf } from '../../core/protocol/envelope.ts';
 import type { Logger } from '../../core/log.ts';
+import { REASON_MAX } from '../../core/protocol/limits.ts';
+import { codedText } from '../../core/text/bounded.ts';
 import type { Outbox } from './outbox.ts';
 import type { Store } from '../store/types.ts';
 
@@ -99,7 +101,8 @@ export class DeviceLink {
     const seen = this.recent.get(device, message.id);
     if (seen !== undefined) {
       // The same message again (a QoS 1 redelivery or a retry): the same answer, nothing redone.
-      if (seen !== null) this.outbox.toDevice(device, seen.type, seen.body as never, seen.corr);
+      // It was built once already; a failure now is logged by the outbox and answered as the first would have been.
+      if (seen !== null && !this.outbox.toDevice(device, seen.type, seen.body as never, seen.corr).ok) this.closeOnFailure(device, seen.type);
       return;
     }
     const reply = await this.dispatch(device, message);
@@ -161,10 +164,22 @@ export class DeviceLink {
   private reply<T extends 'accept' | 'keepalive' | 'sync.complete'>(device: string, type: T, body: BodyOf<T>, corr: string): Message | null {
     const sent = this.outbox.toDevice(device, type, body, corr);
     if (!sent.ok) {
-      this.log.error('cannot send to device', { device, type, code: sent.error.code, reason: sent.error.message });
+      // The outbox logged the failure with the field's path.
+      this.closeOnFailure(device, type, sent.error);
       return null;
     }
     return sent.value;
+  }
+
+  /**
+   * A reply the device waits for could not be built: the device link's error reply is `close`
+   * (protocol-error) naming it, after which the device reopens with its backoff and tries again,
+   * rather than waiting for an answer that will never come.
+   */
+  private closeOnFailure(device: string, type: string, error?: { code: string; path?: string; message: string }): void {
+    const detail = error === undefined ? `${type} could not be sent again` : `${type} could not be built: ${error.code} at ${error.path ?? ''}: ${error.message}`;
+    const closed = this.outbox.toDevice(device, 'close', { reason: 'protocol-error', text: codedText('E_INTERNAL', detail, REASON_MAX) });
+    if (closed.ok) this.log.error('device link closed: a reply could not be built', { device, type });
   }
 
   private async open(device: string, message: MessageOf<'open'>): Promise<Message | null> {

@@ -12,7 +12,9 @@
  *   POST   /v1/sip/ended             session.delete body   -> 200 session.state body
  *
  * A body that does not validate gets 400 with `{error: {code, message, path}}` naming the field;
- * nothing of it reaches the service. The caller is identified by the `X-Callqos-Client` header
+ * nothing of it reaches the service. A session the server refuses is not an HTTP error: it is
+ * 200 with `"state": "rejected"` and the reason, the same body the MQTT front answers with
+ * (session-answer.ts). The caller is identified by the `X-Callqos-Client` header
  * (a call-control id), checked against the configured API keys when there are any.
  */
 import { createServer } from 'node:http';
@@ -26,7 +28,9 @@ import { validate } from '../../core/protocol/schema.ts';
 import { parseStrictJson } from '../../core/protocol/strict-json.ts';
 import type { CoreError, Result } from '../../core/result.ts';
 import { sessionFromAnswered } from '../sip/answered.ts';
+import type { Logger } from '../../core/log.ts';
 
+import { checkedState } from './session-answer.ts';
 /** The client id of requests without X-Callqos-Client; it gets no notices over MQTT, having nobody to read them. */
 export const ANONYMOUS_HTTP_CLIENT = 'http';
 
@@ -46,6 +50,8 @@ export interface HttpApiOptions {
   readonly apiKeys?: ReadonlyMap<string, string>;
   readonly maxBodyBytes?: number;
   readonly onError?: (message: string, fields: Record<string, unknown>) => void;
+  /** Where an answer that cannot be built is reported (with the field's path); it is answered rejected. */
+  readonly log?: Pick<Logger, 'error'>;
 }
 
 const DEFAULT_MAX_BODY = 64 * 1024;
@@ -191,7 +197,13 @@ export class HttpApi {
       result = method === 'POST' ? await this.api.add(client, valid.value) : await this.api.modify(client, valid.value);
     }
     if (!result.ok) return sendError(res, statusOf(result.error), result.error.code, result.error.message, result.error.path);
-    send(res, 200, result.value);
+    send(res, 200, this.checked(result.value));
+  }
+
+  /** The answer as the MQTT front would send it: checked against the schema, a rejection naming the error if it does not fit. */
+  private checked(state: SessionStateBody): SessionStateBody {
+    const log = this.options.log ?? { error: (message: string, fields?: Record<string, unknown>) => this.options.onError?.(message, fields ?? {}) };
+    return checkedState(state, log);
   }
 
   /** The SIP-shaped front for proxies that cannot read SDP (Kamailio): see src/cloud/sip/answered.ts. */
@@ -212,9 +224,10 @@ export class HttpApi {
       result = await this.api.remove(client, valid.value);
     }
     if (!result.ok) return sendError(res, statusOf(result.error), result.error.code, result.error.message, result.error.path);
-    if (!tokenOnly) return send(res, 200, result.value);
-    const token = result.value.token ?? '';
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(token), 'x-callqos-state': result.value.state });
+    const state = this.checked(result.value);
+    if (!tokenOnly) return send(res, 200, state);
+    const token = state.token ?? '';
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(token), 'x-callqos-state': state.state });
     res.end(token);
   }
 }

@@ -7,14 +7,20 @@
  */
 import { Rejections } from '../../core/rejections.ts';
 import type { Logger } from '../../core/log.ts';
-import { decodeMessage } from '../../core/protocol/envelope.ts';
+import { MAX_MESSAGE_BYTES, decodeMessage } from '../../core/protocol/envelope.ts';
 import type { Message } from '../../core/protocol/envelope.ts';
 import { TOPIC_ROOT, parseTopic, type ParsedTopic } from '../../core/protocol/topics.ts';
+import type { CoreError } from '../../core/result.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 
 export interface InboundHandlers {
   device(device: string, message: Message): Promise<void>;
   callControl(client: string, message: Message): Promise<void>;
+  /**
+   * A call-control request that did not validate: answered with the error when it can be (see
+   * CcApi.refuseInvalid); true when it was. It is counted and logged as rejected either way.
+   */
+  invalidRequest?(client: string, text: string, error: CoreError): boolean;
 }
 
 export interface InboundStats {
@@ -58,6 +64,8 @@ export class Inbound {
     const decoded = decodeMessage(text);
     if (!decoded.ok) {
       this.reject(decoded.error.code, decoded.error.message, { from: where.id, field: decoded.error.path ?? '' });
+      // A text far beyond any message is not parsed again only to find whom to answer.
+      if (where.kind === 'cc' && text.length <= 4 * MAX_MESSAGE_BYTES) this.answerInvalid(where.id, text, decoded.error);
       return Promise.resolve();
     }
     const message = decoded.value;
@@ -72,6 +80,14 @@ export class Inbound {
         this.log.error('handling a message failed', { from: where.id, type: message.type, id: message.id, error: String(err) });
       }
     });
+  }
+
+  private answerInvalid(client: string, text: string, error: CoreError): void {
+    try {
+      this.handlers.invalidRequest?.(client, text, error);
+    } catch (err) {
+      this.log.error('answering an invalid request failed', { from: client, error: String(err) });
+    }
   }
 
   private reject(code: string, reason: string, fields: Record<string, string>): void {

@@ -2,12 +2,15 @@
  * Everything the server sends goes through here: it fills in the envelope (a unique id, this
  * instance as sender, its boot counter, and a sequence number per recipient, so that a device can
  * tell a lost message from a reordering: a gap makes it resynchronise), validates and encodes the
- * message, and publishes it on the right topic.
+ * message, and publishes it on the right topic. A message that fails to build (a field outside its
+ * schema) is logged here at error with the field's path, so that no caller can lose one silently;
+ * the caller gets the failure too, to send the error reply its protocol has.
  */
 import { randomInt } from 'node:crypto';
 import { encodeValidated, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
 import { TOPIC_ROOT, ccTopic, chTopic, deviceTopic } from '../../core/protocol/topics.ts';
+import type { Logger } from '../../core/log.ts';
 import type { Result } from '../../core/result.ts';
 
 /** The broker as the server sees it: publish text, QoS 1, optionally retained. */
@@ -30,6 +33,8 @@ export class Outbox {
 
   constructor(
     private readonly publisher: Publisher,
+    /** Where a message that cannot be built is reported. */
+    private readonly log: Logger,
     /** This server instance: the envelope's `device`. */
     readonly serverId: string,
     /** New on every start, so receivers see a restart (`newSenderSession`). */
@@ -93,10 +98,16 @@ export class Outbox {
 
   private send<T extends MessageType>(topic: string, recipient: string, type: T, body: BodyOf<T>, corr: string | undefined, retain = false): Result<Message> {
     const message = this.build(recipient, type, body, corr);
-    if (!message.ok) return message;
+    if (!message.ok) {
+      this.log.error('cannot build a message; not sent', { type, to: recipient, code: message.error.code, path: message.error.path ?? '', reason: message.error.message });
+      return message;
+    }
     // build() has just validated it.
     const text = encodeValidated(message.value);
-    if (!text.ok) return text;
+    if (!text.ok) {
+      this.log.error('cannot encode a message; not sent', { type, to: recipient, code: text.error.code, reason: text.error.message });
+      return text;
+    }
     this.publisher.publish(topic, text.value, retain ? { retain: true } : undefined);
     return message;
   }

@@ -19,6 +19,7 @@ import type { Result } from '../../core/result.ts';
 import type { PeerConfig } from './config.ts';
 import type { Gate } from '../../core/protocol/messages/gates.ts';
 import type { JsonObject } from '../store/types.ts';
+import { REASON_CODES, reasonText, refusal } from './reasons.ts';
 
 /** A media line and the gates of ours it has (planned, or as stored). */
 interface LineEnds {
@@ -83,9 +84,12 @@ export class Peering {
     })));
     this.calls.delete(body.callId);
     if (!peer || peer.serverId === from) return;
-    void this.clientFor(peer).remove(body).then((r) => {
-      if (!r.ok) this.log.warn('peer did not answer a deletion', { call: body.callId, peer: peer.serverId, reason: r.error.message });
-    });
+    void this.clientFor(peer)
+      .remove(body)
+      .then((r) => {
+        if (!r.ok) this.log.warn('peer did not answer a deletion', { call: body.callId, peer: peer.serverId, reason: r.error.message });
+      })
+      .catch((err: unknown) => this.log.error('passing a deletion to the peer failed', { call: body.callId, peer: peer.serverId, error: String(err) }));
   }
 }
 
@@ -94,5 +98,6 @@ export function withPeer(view: SessionStateBody, peer: PeerConfig, answer: Resul
   if (answer.ok && answer.value.state === 'active') return view;
   const why = answer.ok ? `${answer.value.state}${answer.value.reason ? `: ${answer.value.reason}` : ''}` : `no answer: ${answer.error.message}`;
   const state = answer.ok && view.state === 'active' ? (answer.value.state === 'pending' ? 'pending' : 'failed') : view.state === 'active' ? 'failed' : view.state;
-  return { ...view, state, reason: `peer domain ${peer.domain}: ${why}`.slice(0, 256) };
+  // The peer's own reason is quoted whole here and cut, with the rest, when it becomes text.
+  return { ...view, state, reason: reasonText(refusal(REASON_CODES.peer, `peer domain ${peer.domain}: ${why}`)) };
 }

@@ -4,6 +4,7 @@ import type { InterfaceEntry } from '../../core/protocol/messages/interfaces.ts'
 import type { MediaLine, SessionAddBody } from '../../core/protocol/messages/cc.ts';
 import type { DeviceRecord } from '../store/types.ts';
 import { admissionCheck, gateRateKbps, planLine } from './planner.ts';
+import { GATE_RATE_MAX_KBPS } from '../../core/protocol/limits.ts';
 
 const audio = (codec: MediaLine['codec'], offer = '192.168.1.20', answer = '198.18.20.20'): MediaLine => ({
   line: 0, type: 'audio', offer: { address: offer, port: 49170 }, answer: { address: answer, port: 3456 }, direction: 'sendrecv', codec,
@@ -51,7 +52,7 @@ describe('planLine', () => {
     const media = { ...audio({ name: 'PCMU', clockRate: 8000 }), direction: 'sendonly' as const };
     const plan = planLine(locator, 'c', body(media), media, 600);
     expect(Object.fromEntries(plan.gates.map((g) => [g.device, g.gate.direction]))).toEqual({ rtA: 'up', rtB: 'down' });
-    expect(planLine(locator, 'c', body(media), { ...media, direction: 'inactive' }, 600)).toMatchObject({ gates: [], reason: 'the stream is inactive' });
+    expect(planLine(locator, 'c', body(media), { ...media, direction: 'inactive' }, 600)).toMatchObject({ gates: [], reason: { code: 'E_NO_STREAM', detail: 'the stream is inactive' } });
     expect(planLine(locator, 'c', body(media), { ...media, answer: { ...media.answer, port: 0 } }, 600).gates).toEqual([]);
   });
 
@@ -66,7 +67,16 @@ describe('planLine', () => {
     const media = audio({ name: 'PCMU', clockRate: 8000 }, '10.9.9.9', '192.0.2.77');
     const plan = planLine(locator, 'c', body(media, null), media, 600);
     expect(plan.gates).toEqual([]);
-    expect(plan.reason).toMatch(/no router found for either end/);
+    expect(plan.reason).toMatchObject({ code: 'E_NO_ROUTER', detail: expect.stringMatching(/^no router found for either end/) as unknown });
+  });
+
+  it('refuses a stream whose rate with headers is more than one gate admits, rather than deciding a gate that cannot be sent', () => {
+    const media = { ...audio({ name: 'PCMU', clockRate: 8000 }), type: 'video' as const, codec: { name: 'H264', clockRate: 90000, bandwidthKbps: GATE_RATE_MAX_KBPS } };
+    const plan = planLine(locator, 'c', body(media), media, 600);
+    expect(plan.gates).toEqual([]);
+    expect(plan.reason?.code).toBe('E_RATE');
+    const fits = { ...media, codec: { ...media.codec, bandwidthKbps: 90000 } };
+    expect(planLine(locator, 'c', body(fits), fits, 600).gates.every((g) => g.gate.rateKbps <= GATE_RATE_MAX_KBPS)).toBe(true);
   });
 });
 
@@ -75,7 +85,7 @@ describe('admission', () => {
   const gate = (direction: 'both' | 'up' | 'down', rateKbps: number) => ({ id: 'g', direction, lan: { address: '192.168.1.20', port: 1 }, remote: { address: null, port: null }, dscp: 46 as const, rateKbps, lifetimeS: 60 });
   it('admits within the budget in each direction and names the direction that is full', () => {
     expect(admissionCheck(device, { up: 200, down: 0 }, [gate('both', 100)])).toBeNull();
-    expect(admissionCheck(device, { up: 250, down: 0 }, [gate('both', 100)])).toBe('router rtA: EF budget up is 300 kbit/s, 250 in use, 100 asked');
+    expect(admissionCheck(device, { up: 250, down: 0 }, [gate('both', 100)])).toEqual({ code: 'E_BUDGET', detail: 'router rtA: EF budget up is 300 kbit/s, 250 in use, 100 asked' });
     expect(admissionCheck(device, { up: 250, down: 0 }, [gate('down', 100)])).toBeNull();
   });
 });

@@ -10,6 +10,8 @@ import { DSCP, familyOf } from '../../core/protocol/fields.ts';
 import type { Direction, Gate } from '../../core/protocol/messages/gates.ts';
 import type { MediaLine, SessionAddBody } from '../../core/protocol/messages/cc.ts';
 import type { AdmittedKbps, DeviceRecord } from '../store/types.ts';
+import { GATE_RATE_MAX_KBPS } from '../../core/protocol/limits.ts';
+import { REASON_CODES as R, refusal, type Refusal } from './reasons.ts';
 import type { AdmissionCheck, LinePlan, PlannedGate, Planner } from './sessions.ts';
 
 /** Payload bit rate in kbit/s of common voice codecs at their usual packet time. */
@@ -70,11 +72,13 @@ function gateId(callId: string, line: number, end: 'offer' | 'answer', device: s
 }
 
 export function planLine(locator: Locator, callId: string, body: SessionAddBody, media: MediaLine, lifetimeS: number): LinePlan {
-  const none = (reason: string): LinePlan => ({ line: media.line, gates: [], reason });
-  if (media.offer.port === 0 || media.answer.port === 0) return none('the stream was removed (port 0)');
-  if (media.direction === 'inactive') return none('the stream is inactive');
+  const none = (reason: Refusal): LinePlan => ({ line: media.line, gates: [], reason });
+  if (media.offer.port === 0 || media.answer.port === 0) return none(refusal(R.noStream, 'the stream was removed (port 0)'));
+  if (media.direction === 'inactive') return none(refusal(R.noStream, 'the stream is inactive'));
   const rateKbps = gateRateKbps(media);
-  if (rateKbps === null) return none(`no rate known for codec ${media.codec.name} and no b=AS`);
+  if (rateKbps === null) return none(refusal(R.noRate, `no rate known for codec ${media.codec.name} and no b=AS`));
+  // Headers on top of the largest b=AS can exceed what a gate may carry: refused here, never a decision that cannot be built.
+  if (rateKbps > GATE_RATE_MAX_KBPS) return none(refusal(R.rate, `the stream needs ${rateKbps} kbit/s, more than the ${GATE_RATE_MAX_KBPS} one gate admits`));
   const ends = {
     offer: locator.locate({ mediaAddress: media.offer.address, signallingSource: body.caller.source }),
     answer: locator.locate({ mediaAddress: media.answer.address, signallingSource: body.callee.source }),
@@ -100,7 +104,8 @@ export function planLine(locator: Locator, callId: string, body: SessionAddBody,
   }
   if (gates.length === 0) {
     const why = (r: LocateResult) => (r.ok ? `router ${r.device} holds no LAN end` : r.error.message);
-    return none(`no router found for either end: offer: ${why(ends.offer)}; answer: ${why(ends.answer)}`);
+    // Each end's explanation names addresses and routers: the whole is cut to fit the answer (reasons.ts).
+    return none(refusal(R.noRouter, `no router found for either end: offer: ${why(ends.offer)}; answer: ${why(ends.answer)}`));
   }
   return { line: media.line, gates, reason: null };
 }
@@ -122,7 +127,7 @@ function need(gates: readonly Gate[]): AdmittedKbps {
 
 /** All gates fit the router's EF budget in both directions, or the answer says which does not. */
 export const admissionCheck: AdmissionCheck = (device: DeviceRecord, admitted: AdmittedKbps, wanted: readonly Gate[]) => {
-  if (device.link === null) return `router ${device.id} has not said what its link is`;
+  if (device.link === null) return refusal(R.routerUnknown, `router ${device.id} has not said what its link is`);
   const budget = {
     up: Math.floor((device.link.upKbps * device.link.efBudgetPercent) / 100),
     down: Math.floor((device.link.downKbps * device.link.efBudgetPercent) / 100),
@@ -130,7 +135,7 @@ export const admissionCheck: AdmissionCheck = (device: DeviceRecord, admitted: A
   const asked = need(wanted);
   for (const way of ['up', 'down'] as const) {
     if (admitted[way] + asked[way] > budget[way]) {
-      return `router ${device.id}: EF budget ${way} is ${budget[way]} kbit/s, ${admitted[way]} in use, ${asked[way]} asked`;
+      return refusal(R.budget, `router ${device.id}: EF budget ${way} is ${budget[way]} kbit/s, ${admitted[way]} in use, ${asked[way]} asked`);
     }
   }
   return null;

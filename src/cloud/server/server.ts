@@ -63,7 +63,7 @@ export class QosServer {
     const { config, store, bus, log } = parts;
     const now = parts.now ?? Date.now;
     // A new session number on every start, so routers see the restart.
-    this.outbox = new Outbox(bus, config.serverId, newSenderSession(), now, ownRoot(config));
+    this.outbox = new Outbox(bus, log.child('outbox'), config.serverId, newSenderSession(), now, ownRoot(config));
     this.index = new RouterIndex(store, log.child('index'), now);
     let devices: DeviceLink | null = null;
     // With authorization on: the clearinghouse link, and the authorizer that uses it.
@@ -105,7 +105,12 @@ export class QosServer {
     );
     this.devices = devices;
     const cc = new CcApi(this.sessions, this.outbox, log.child('cc'));
-    this.inbound = new Inbound({ device: (id, m) => devices.handle(id, m), callControl: (id, m) => cc.handle(id, m) }, log.child('inbound'), now, ownRoot(config));
+    this.inbound = new Inbound(
+      { device: (id, m) => devices.handle(id, m), callControl: (id, m) => cc.handle(id, m), invalidRequest: (id, text, error) => cc.refuseInvalid(id, text, error) },
+      log.child('inbound'),
+      now,
+      ownRoot(config),
+    );
   }
 
   /** Subscribes, starts the periodic jobs and the HTTP API; returns where HTTP listens (null: off). */
@@ -153,7 +158,7 @@ export class QosServer {
     if (clearinghouse) every(USAGE_RESEND_MS, () => this.sessions.resendUsage(), 'usage resend');
     let http: { host: string; port: number } | null = null;
     if (config.httpPort !== null) {
-      this.http = new HttpApi(this.sessions, { host: config.httpHost, port: config.httpPort, onError: (m, f) => log.error(m, { error: String(f.error) }) });
+      this.http = new HttpApi(this.sessions, { host: config.httpHost, port: config.httpPort, onError: (m, f) => log.error(m, { error: String(f.error) }), log: log.child('http') });
       http = await this.http.start();
     }
     log.info('QoS control server running', { id: config.serverId, http: http ? `${http.host}:${http.port}` : 'off', store: this.parts.store.backend });

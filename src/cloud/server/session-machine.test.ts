@@ -63,7 +63,7 @@ class Bench {
     await this.store.migrate();
     const now = () => this.clock;
     const log = createLogger(() => {}, 'error');
-    const outbox = new Outbox({ publish: (topic, text) => this.sent.push({ topic, text }) }, 'srv-1', 1, now);
+    const outbox = new Outbox({ publish: (topic, text) => this.sent.push({ topic, text }) }, log, 'srv-1', 1, now);
     const index = new RouterIndex(this.store, log, now);
     this.manager = new SessionManager({
       store: this.store,
@@ -139,7 +139,7 @@ const EVENTS: Record<SessionEvent, (b: Bench) => Promise<unknown>> = {
     await b.manager.installed('rtA', (await b.gatesIn('installing')).get('rtA') ?? []);
     b.clock += DECISION_DEADLINE_MS + 1;
     await b.manager.sweep();
-    expect((await b.store.getSession(CALL, 0))?.reason).toBe('waiting for offline router rtB');
+    expect((await b.store.getSession(CALL, 0))?.reason).toBe('E_ROUTER_OFFLINE: waiting for offline router rtB');
   },
   'router-offline': async (b) => {
     await b.store.setDeviceStatus('rtB', 'offline', b.clock);

@@ -26,10 +26,12 @@ import type { SessionApi } from './http-api.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import type { Outbox } from './outbox.ts';
 import { sessionView } from './session-view.ts';
+import { checkedState } from './session-answer.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { ClearinghouseClient } from './clearinghouse-client.ts';
 import { buildUsageIndication } from './usage-indication.ts';
 import { withPeer, type Peering } from './peering.ts';
+import { REASON_CODES as R, reasonText, refusal, type Refusal } from './reasons.ts';
 import type { PeerConfig } from './config.ts';
 import type { UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
 
@@ -43,7 +45,7 @@ export interface PlannedGate {
 export interface LinePlan {
   readonly line: number;
   readonly gates: readonly PlannedGate[];
-  readonly reason: string | null;
+  readonly reason: Refusal | null;
 }
 
 /** Locates both ends of a media line and plans its gates (core/control behind it). */
@@ -59,7 +61,7 @@ interface Decisions {
 }
 
 /** Admission control: null when the gates fit the router's budget, else why not. */
-export type AdmissionCheck = (device: DeviceRecord, admitted: AdmittedKbps, wanted: readonly Gate[]) => string | null;
+export type AdmissionCheck = (device: DeviceRecord, admitted: AdmittedKbps, wanted: readonly Gate[]) => Refusal | null;
 
 export interface SessionManagerDeps {
   readonly store: Store;
@@ -151,7 +153,7 @@ export class SessionManager implements SessionApi, GateReportSink {
       const wasLive = lines.some((l) => LIVE_LINE.includes(l.state));
       for (const line of lines) {
         if (LIVE_LINE.includes(line.state)) {
-          const ended = await this.endLine(line, 'ending', body.reason ?? `deleted by ${client}`);
+          const ended = await this.endLine(line, 'ending', null);
           if (ended.line) after.set(line.line, ended.line);
           // Each removal read all of the call's gates after the removals before it.
           gates = ended.gates ?? gates;
@@ -225,7 +227,7 @@ export class SessionManager implements SessionApi, GateReportSink {
    * Asks the authorizer for the lines about to get gates; null when they may have them (or no
    * authorization is configured), else why not.
    */
-  private async authorizeLines(body: SessionAddBody, plans: readonly { media: MediaLine; plan: LinePlan }[], destinationDomain: string | null): Promise<string | null> {
+  private async authorizeLines(body: SessionAddBody, plans: readonly { media: MediaLine; plan: LinePlan }[], destinationDomain: string | null): Promise<Refusal | null> {
     const authorizer = this.deps.authorizer;
     const wanted = plans.filter(({ plan }) => plan.reason === null && plan.gates.length > 0);
     if (!authorizer || wanted.length === 0) return null;
@@ -253,7 +255,7 @@ export class SessionManager implements SessionApi, GateReportSink {
     body: SessionAddBody,
     plans: readonly { media: MediaLine; old: SessionRecord | undefined; plan: LinePlan }[],
     /** Why the clearinghouse refused these lines, if it did: refused like a budget. */
-    unauthorized: string | null,
+    unauthorized: Refusal | null,
   ): Promise<{ install: Map<string, Gate[]>; modify: Map<string, Gate[]>; remove: Map<string, string[]>; rejected: { line: number; reason: string }[]; versions: Map<string, number> }> {
     const now = this.now();
     const install = new Map<string, Gate[]>();
@@ -272,31 +274,33 @@ export class SessionManager implements SessionApi, GateReportSink {
     const locked = new Map((await tx.lockDevices(devices)).map((d) => [d.id, d]));
 
     // Why the whole request fails, if it does: an unknown or offline router, or a budget.
-    let refusal: string | null = unauthorized;
+    let refused: Refusal | null = unauthorized;
     for (const device of devices) {
       const record = locked.get(device);
-      if (!record || record.link === null) refusal ??= `router ${device} has not opened a session with the server`;
-      else if (record.status !== 'online' && this.deps.config.offlinePolicy === 'fail') refusal ??= `router ${device} is offline`;
-      if (refusal !== null || !record) continue;
+      if (!record || record.link === null) refused ??= refusal(R.routerUnknown, `router ${device} has not opened a session with the server`);
+      else if (record.status !== 'online' && this.deps.config.offlinePolicy === 'fail') refused ??= refusal(R.routerOffline, `router ${device} is offline`);
+      if (refused !== null || !record) continue;
       const admitted = await tx.admittedKbps(device);
       const wanted = plans.flatMap(({ plan }) => plan.gates.filter((g) => g.device === device).map((g) => g.gate));
       // A modified gate's old rate is already counted: take it out before asking.
       const released = [...oldGates.values()].filter((g) => g.device === device);
       const base = released.reduce((sum, g) => ({ up: sum.up - (g.direction !== 'down' ? g.rateKbps : 0), down: sum.down - (g.direction !== 'up' ? g.rateKbps : 0) }), admitted);
       const over = this.deps.admit(record, base, wanted);
-      if (over !== null) refusal ??= over;
+      if (over !== null) refused ??= over;
     }
 
     for (const { media, old, plan } of plans) {
       const spec = lineSpec(body, media);
-      if (old && plan.reason === null && refusal !== null) {
+      if (old && plan.reason === null && refused !== null) {
         // A refused modify leaves the line as it was: its gates keep marking.
-        await tx.updateSession(body.callId, media.line, { reason: `change refused: ${refusal}`, updatedAtMs: now });
-        rejected.push({ line: media.line, reason: refusal });
+        const why = reasonText({ code: refused.code, detail: `change refused: ${refused.detail}` });
+        await tx.updateSession(body.callId, media.line, { reason: why, updatedAtMs: now });
+        rejected.push({ line: media.line, reason: why });
         continue;
       }
-      const reason = plan.reason ?? refusal;
-      const gatesOfLine = reason === null ? plan.gates : [];
+      const why = plan.reason ?? refused;
+      const reason = why === null ? null : reasonText(why);
+      const gatesOfLine = why === null ? plan.gates : [];
       const newIds = new Set(gatesOfLine.map((g) => g.gate.id));
       let changes = 0;
       if (old) {
@@ -369,7 +373,7 @@ export class SessionManager implements SessionApi, GateReportSink {
    * reason when this is a rollback); a line without gates left ends at once. Returns the line as
    * changed and all of the call's gates as they stand after it (null where nothing was changed).
    */
-  private async endLine(line: SessionRecord, state: 'ending' | 'failed', reason: string): Promise<{ line: SessionRecord | null; gates: GateRecord[] | null }> {
+  private async endLine(line: SessionRecord, state: 'ending' | 'failed', reason: Refusal | null): Promise<{ line: SessionRecord | null; gates: GateRecord[] | null }> {
     const now = this.now();
     const { remove, versions, changed, callGates } = await this.deps.store.transaction(async (tx) => {
       const current = await tx.getSession(line.callId, line.line);
@@ -384,7 +388,7 @@ export class SessionManager implements SessionApi, GateReportSink {
       }
       const changed = await tx.updateSession(line.callId, line.line, {
         state: gates.length === 0 && state === 'ending' ? 'ended' : state,
-        reason: state === 'failed' ? reason : current.reason,
+        reason: state === 'failed' && reason !== null ? reasonText(reason) : current.reason,
         deadlineMs: now + this.deps.config.removalDeadlineMs,
         endedAtMs: gates.length === 0 ? now : null,
         updatedAtMs: now,
@@ -433,12 +437,12 @@ export class SessionManager implements SessionApi, GateReportSink {
 
   /** `report.failure`: those lines fail, and what their other routers installed is rolled back. */
   async failed(device: string, failures: readonly { id: string; code: string; message: string }[]): Promise<void> {
-    const lines = new Map<string, { callId: string; line: number; reason: string }>();
+    const lines = new Map<string, { callId: string; line: number; reason: Refusal }>();
     for (const f of failures) {
       const gate = await this.deps.store.getGate(f.id);
       if (!gate || gate.device !== device) continue;
-      const reason = `router ${device} refused gate ${f.id}: ${f.code} ${f.message}`;
-      await this.deps.store.updateGateState(f.id, { state: 'failed', error: reason, atMs: this.now() });
+      const reason = refusal(R.routerRefused, `router ${device} refused gate ${f.id}: ${f.code} ${f.message}`);
+      await this.deps.store.updateGateState(f.id, { state: 'failed', error: reasonText(reason), atMs: this.now() });
       lines.set(`${gate.callId}\n${gate.line}`, { callId: gate.callId, line: gate.line, reason });
     }
     for (const { callId, line, reason } of lines.values()) {
@@ -485,7 +489,7 @@ export class SessionManager implements SessionApi, GateReportSink {
       await this.calls.run(callId, async () => {
         for (const line of lines) {
           const record = await this.deps.store.getSession(callId, line);
-          if (record && LIVE_LINE.includes(record.state)) await this.endLine(record, 'failed', `router ${device} removed a gate (${message.body.reason})`);
+          if (record && LIVE_LINE.includes(record.state)) await this.endLine(record, 'failed', refusal(R.gateRemoved, `router ${device} removed a gate (${message.body.reason})`));
         }
         await this.progress(callId);
       });
@@ -499,7 +503,7 @@ export class SessionManager implements SessionApi, GateReportSink {
     for (const callId of new Set(waiting.map((g) => g.callId))) {
       await this.calls.run(callId, async () => {
         for (const line of await this.deps.store.listSessions({ callId, state: 'pending' })) {
-          await this.endLine(line, 'failed', `router ${device} went offline before installing`);
+          await this.endLine(line, 'failed', refusal(R.routerOffline, `router ${device} went offline before installing`));
         }
         await this.notify(callId);
       });
@@ -533,8 +537,10 @@ export class SessionManager implements SessionApi, GateReportSink {
     const client = lines[0]?.client;
     // The anonymous HTTP client has nobody listening for notices: it has its answer, or asks again.
     if (client === undefined || client === ANONYMOUS_HTTP_CLIENT) return;
-    const sent = this.deps.outbox.toClient(client, known ? sessionView(callId, known.lines, known.gates) : await this.view(callId));
-    if (!sent.ok) this.deps.log.warn('cannot notify call control', { client, call: callId, reason: sent.error.message });
+    const view = known ? sessionView(callId, known.lines, known.gates) : await this.view(callId);
+    // A notice answers no request: one that cannot be built is logged (with its path) and becomes a rejection naming why.
+    const sent = this.deps.outbox.toClient(client, checkedState(view, this.deps.log));
+    if (!sent.ok) this.deps.log.error('cannot notify call control', { client, call: callId, code: sent.error.code, path: sent.error.path ?? '' });
   }
 
   private wake(callId: string, known?: CallRecords): void {
@@ -628,11 +634,11 @@ export class SessionManager implements SessionApi, GateReportSink {
         // Offline policy `wait`: the call goes on best effort and gets its QoS when the router
         // comes back and resynchronises (its desired state holds the gate); the line stays pending.
         const now = this.now();
-        await this.deps.store.updateSession(line.callId, line.line, { reason: `waiting for offline router ${missing.join(', ')}`, deadlineMs: now + this.deps.config.decisionDeadlineMs, updatedAtMs: now }, ['pending']);
+        await this.deps.store.updateSession(line.callId, line.line, { reason: reasonText(refusal(R.routerOffline, `waiting for offline router ${missing.join(', ')}`)), deadlineMs: now + this.deps.config.decisionDeadlineMs, updatedAtMs: now }, ['pending']);
         await this.notify(line.callId);
         return;
       }
-      await this.endLine(current, 'failed', `no install report from ${missing.join(', ') || 'a router'} within ${this.deps.config.decisionDeadlineMs} ms`);
+      await this.endLine(current, 'failed', refusal(R.deadline, `no install report from ${missing.join(', ') || 'a router'} within ${this.deps.config.decisionDeadlineMs} ms`));
       await this.notify(line.callId);
     });
   }

@@ -8,6 +8,8 @@
  */
 import type { UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
 import type { MediaLine } from '../../core/protocol/messages/cc.ts';
+import { CODEC_NAME_MAX, RELEASE_REASON_MAX } from '../../core/protocol/limits.ts';
+import { bounded } from '../../core/text/bounded.ts';
 import type { CallAuthorization, GateRecord, SessionRecord, UsageRecord } from '../store/types.ts';
 
 type Counters = { packets: number; bytes: number };
@@ -49,7 +51,9 @@ export function buildUsageIndication(
   const connectMs = actives.length > 0 ? Math.min(...actives) : null;
   const endMs = Math.max(startMs, connectMs ?? startMs, ...lines.map((l) => l.endedAtMs ?? l.updatedAtMs));
   const failure = lines.find((l) => l.state === 'failed' && l.reason !== null)?.reason ?? null;
-  const termination = auth.release ?? { releasedBy: 'network' as const, sipStatus: null, reason: failure === null ? null : failure.slice(0, 128) };
-  const codec = lines.map(mediaOf).find((m) => m !== undefined)?.codec.name ?? null;
+  // slice() could split a surrogate pair, and the lone half would make the indication fail to build.
+  const termination = auth.release ?? { releasedBy: 'network' as const, sipStatus: null, reason: failure === null ? null : bounded(failure, RELEASE_REASON_MAX) };
+  const codecName = lines.map(mediaOf).find((m) => m !== undefined)?.codec.name;
+  const codec = codecName === undefined ? null : bounded(codecName, CODEC_NAME_MAX);
   return { transactionId: auth.transactionId, callId: auth.callId, startMs, connectMs, endMs, termination, codec, flows: flows.slice(0, 64) };
 }

@@ -22,6 +22,7 @@ import type { SessionClient } from './session-client.ts';
 import { responseTo, type ServerTransaction, type TransactionLayer } from './transactions.ts';
 import type { Peer, SipTransport } from './transport.ts';
 
+import { REASON_CODES } from '../server/reasons.ts';
 export interface ProxyConfig {
   readonly address: ProxyAddress;
   /** Domains (host names) the registrar serves, lower case. */
@@ -38,8 +39,8 @@ export interface ProxyConfig {
   readonly unauthorized?: 'best-effort' | 'refuse';
 }
 
-/** Session answers that mean "not authorized" rather than "no room" or "no router". */
-const UNAUTHORIZED = /^(not authorized|token refused)/;
+/** Session answers that mean "not authorized" rather than "no room" or "no router": the reason's code says so. */
+const UNAUTHORIZED = new RegExp(`^${REASON_CODES.notAuthorized}\\b`);
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 

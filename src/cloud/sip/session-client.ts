@@ -30,7 +30,7 @@ export class MqttSessionClient implements SessionClient {
     private readonly log: Logger,
     root: string,
   ) {
-    this.outbox = new Outbox(bus, clientId, newSenderSession(), Date.now, root);
+    this.outbox = new Outbox(bus, log, clientId, newSenderSession(), Date.now, root);
   }
 
   static async connect(bus: Bus, clientId: string, timeoutMs: number, log: Logger, root = TOPIC_ROOT): Promise<MqttSessionClient> {

@@ -157,7 +157,7 @@ describe('QoS control server with the clearinghouse (embedded broker, SQLite, sc
     big.media = [{ ...big.media[0]!, codec: { name: 'L16', clockRate: 16000, bandwidthKbps: 256 } }];
     const refused = await post(big);
     expect(refused).toMatchObject({ state: 'rejected' });
-    expect(refused.reason).toMatch(/^not authorized: media line 0 asks for \d+ kbit\/s, more than 100 allowed per flow$/);
+    expect(refused.reason).toMatch(/^E_NOT_AUTHORIZED: media line 0 asks for \d+ kbit\/s, more than 100 allowed per flow$/);
     expect(rtA.received.filter((m) => m.type === 'decision.install').length).toBe(before + 1);
     expect(await store.getAuthorization('call-big')).toBeNull();
   });
@@ -171,21 +171,21 @@ describe('QoS control server with the clearinghouse (embedded broker, SQLite, sc
     const other = generateSigningKey('ch-1', join(temp.path, 'other.pem'), join(temp.path, 'other.json'));
     const forged = await post(call('call-f', 45000, token('call-f', 45000, {}, { ...other, kid: key.kid })));
     expect(forged.state).toBe('rejected');
-    expect(forged.reason).toMatch(/^token refused: E_TOKEN_SIGNATURE/);
+    expect(forged.reason).toMatch(/^E_NOT_AUTHORIZED: token refused: E_TOKEN_SIGNATURE/);
 
     const expired = await post(call('call-e', 46000, token('call-e', 46000, { nbf: 1_000_000, exp: 1_000_100 })));
-    expect(expired.reason).toMatch(/^token refused: E_TOKEN_EXPIRED/);
+    expect(expired.reason).toMatch(/^E_NOT_AUTHORIZED: token refused: E_TOKEN_EXPIRED/);
 
     const unbound = await post(call('call-u', 47000, token('call-u', 47000, { flows: [{ line: 0, offer: { address: '192.168.1.20', port: 47000 }, answer: { address: '198.18.20.20', port: 9 }, dscp: 46, kbps: 80 }] })));
-    expect(unbound.reason).toMatch(/^token refused: E_TOKEN_BINDING: media line 0 runs between other addresses/);
+    expect(unbound.reason).toMatch(/^E_NOT_AUTHORIZED: token refused: E_TOKEN_BINDING: media line 0 runs between other addresses/);
 
     // The same token (same transaction) for a second call: a replay.
     const replayed = await post(call('call-t2', 44000, token('call-t2', 44000, { jti: 'test-call-t' })));
-    expect(replayed.reason).toBe('token refused: E_TOKEN_REPLAYED: transaction test-call-t was used by another call');
+    expect(replayed.reason).toBe('E_NOT_AUTHORIZED: token refused: E_TOKEN_REPLAYED: transaction test-call-t was used by another call');
 
     // A bare signature where a token should be: unsigned.
     const [h, c] = token('call-n', 48000).split('.');
-    expect((await post(call('call-n', 48000, `${h}.${c}.`))).reason).toMatch(/^token refused: E_TOKEN_UNSIGNED/);
+    expect((await post(call('call-n', 48000, `${h}.${c}.`))).reason).toMatch(/^E_NOT_AUTHORIZED: token refused: E_TOKEN_UNSIGNED/);
     expect((await chStore.listCdrs()).length).toBe(asked);
     expect(logs.filter((l) => l.includes('session not authorized')).length).toBeGreaterThanOrEqual(5);
     // Nothing unauthorized reached a router.
@@ -197,7 +197,7 @@ describe('QoS control server with the clearinghouse (embedded broker, SQLite, sc
     clearinghouse = null;
     const refused = await post(call('call-down', 49000));
     expect(refused).toMatchObject({ state: 'rejected' });
-    expect(refused.reason).toMatch(/^not authorized: the clearinghouse did not answer auth.request within 400 ms$/);
+    expect(refused.reason).toMatch(/^E_NOT_AUTHORIZED: the clearinghouse did not answer auth.request within 400 ms$/);
 
     await server.stop();
     await store.close();

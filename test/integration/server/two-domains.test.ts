@@ -287,7 +287,7 @@ describe.each([
     try {
       const state = await http(a!.base, 'POST', '/v1/sessions', { ...call, callId: 'inter-2@a', media: [{ ...call.media[0]!, offer: { address: '192.168.1.20', port: 42000 }, answer: { address: '198.18.20.20', port: 52000 } }] });
       expect(state.state).toBe('failed');
-      expect(state.reason).toMatch(/^peer domain domain-b: failed/);
+      expect(state.reason).toMatch(/^E_PEER: peer domain domain-b: failed/);
     } finally {
       rtB.mode = 'succeed';
     }

@@ -76,7 +76,7 @@ class RecordingSessions implements SessionClient {
   async add(body: SessionAddBody): Promise<Result<SessionStateBody>> {
     this.added.push(body);
     await new Promise((r) => setTimeout(r, this.delayMs));
-    if (this.unauthorized.has(body.callId)) return ok({ callId: body.callId, state: 'rejected', reason: 'not authorized: no settlement agreement', lines: [] });
+    if (this.unauthorized.has(body.callId)) return ok({ callId: body.callId, state: 'rejected', reason: 'E_NOT_AUTHORIZED: no settlement agreement', lines: [] });
     return ok({ callId: body.callId, state: 'active', reason: null, lines: [], token: 'tok.en.sig' });
   }
   async remove(body: SessionDeleteBody): Promise<Result<SessionStateBody>> {

@@ -107,7 +107,7 @@ describeSystem(`SIP call cases through ${under.name}: ${cases.join(', ')}`, [...
     expect(await caller.exit).toBe(0);
     const state = rig.api('GET', '/v1/sessions/forged-1%40lab');
     expect(['rejected', 'ended']).toContain(state.state);
-    expect(String(rig.server?.log)).toMatch(/session not authorized: best effort .*call=forged-1@lab .*reason="token refused: E_TOKEN_SIGNATURE/);
+    expect(String(rig.server?.log)).toMatch(/session not authorized: best effort .*call=forged-1@lab .*reason="E_NOT_AUTHORIZED: token refused: E_TOKEN_SIGNATURE/);
     expect(rig.gatesIn('A')).not.toContain('49188');
     send(rig.lab.phoneA, PHONE_A.v4, 49188, PHONE_B.v4, 50190, 0, 10);
     expect(counted(rig.lab.phoneB, '4', 50190, 'ef')).toBe(0);
