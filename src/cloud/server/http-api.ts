@@ -7,6 +7,7 @@
  *   DELETE /v1/sessions/<callId>     optional {reason}     -> 200 session.state body
  *   GET    /v1/sessions/<callId>                           -> 200 session.state body, or 404
  *   GET    /v1/health                                      -> 200 {ok, ...} from the service
+ *   GET    /v1/scopes                                      -> 200 {scopes: [...]}: routed scopes, their networks and conflicts (scopes-view.ts)
  *   POST   /v1/sip/answered          offer and answer SDP  -> 200 session.state body (see src/cloud/sip/answered.ts);
  *                                    with ?format=token the body is the call's token alone, text/plain
  *   POST   /v1/sip/ended             session.delete body   -> 200 session.state body
@@ -49,6 +50,8 @@ export interface HttpApiOptions {
   /** client id -> API key; when empty, any client id is taken at its word (development). */
   readonly apiKeys?: ReadonlyMap<string, string>;
   readonly maxBodyBytes?: number;
+  /** The routed scopes with their networks and conflicts (`GET /v1/scopes`); absent: 404. */
+  readonly routedScopes?: () => Promise<unknown>;
   readonly onError?: (message: string, fields: Record<string, unknown>) => void;
   /** Where an answer that cannot be built is reported (with the field's path); it is answered rejected. */
   readonly log?: Pick<Logger, 'error'>;
@@ -150,6 +153,8 @@ export class HttpApi {
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (parts[0] !== 'v1') return sendError(res, 404, 'E_NOT_FOUND', `no such resource: ${url.pathname}`);
     if (parts.length === 2 && parts[1] === 'health' && req.method === 'GET') return send(res, 200, await this.api.health());
+    const scopes = this.options.routedScopes;
+    if (parts.length === 2 && parts[1] === 'scopes' && req.method === 'GET' && scopes) return send(res, 200, await scopes());
     const sip = parts[1] === 'sip' && parts.length === 3 && (parts[2] === 'answered' || parts[2] === 'ended');
     if (!sip && (parts[1] !== 'sessions' || parts.length > 3)) return sendError(res, 404, 'E_NOT_FOUND', `no such resource: ${url.pathname}`);
 

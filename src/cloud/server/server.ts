@@ -21,6 +21,7 @@ import { Inbound } from './inbound.ts';
 import { Outbox, newSenderSession } from './outbox.ts';
 import type { Publisher } from './outbox.ts';
 import { RouterIndex } from './router-index.ts';
+import { scopesView } from './scopes-view.ts';
 import { SessionManager } from './sessions.ts';
 import type { AdmissionCheck, Planner } from './sessions.ts';
 
@@ -64,7 +65,7 @@ export class QosServer {
     const now = parts.now ?? Date.now;
     // A new session number on every start, so routers see the restart.
     this.outbox = new Outbox(bus, log.child('outbox'), config.serverId, newSenderSession(), now, ownRoot(config));
-    this.index = new RouterIndex(store, log.child('index'), now);
+    this.index = new RouterIndex(store, log.child('index'), now, config.routedScopes);
     let devices: DeviceLink | null = null;
     // With authorization on: the clearinghouse link, and the authorizer that uses it.
     let authorization: { authorizer: Authorizer; clearinghouse: ClearinghouseClient } | null = null;
@@ -158,7 +159,7 @@ export class QosServer {
     if (clearinghouse) every(USAGE_RESEND_MS, () => this.sessions.resendUsage(), 'usage resend');
     let http: { host: string; port: number } | null = null;
     if (config.httpPort !== null) {
-      this.http = new HttpApi(this.sessions, { host: config.httpHost, port: config.httpPort, onError: (m, f) => log.error(m, { error: String(f.error) }), log: log.child('http') });
+      this.http = new HttpApi(this.sessions, { host: config.httpHost, port: config.httpPort, onError: (m, f) => log.error(m, { error: String(f.error) }), log: log.child('http'), routedScopes: async () => scopesView(config.routedScopes, await this.index.claims()) });
       http = await this.http.start();
     }
     log.info('QoS control server running', { id: config.serverId, http: http ? `${http.host}:${http.port}` : 'off', store: this.parts.store.backend });
