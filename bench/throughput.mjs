@@ -282,7 +282,7 @@ async function driver() {
     }
   };
   let progressTimer = null;
-  process.on('message', async (msg) => {
+  const handle = async (msg) => {
     if (msg.cmd === 'start') {
       const started = Date.now();
       routers = [];
@@ -320,6 +320,13 @@ async function driver() {
       for (const r of routers) r.stop();
       setTimeout(() => process.exit(0), 200);
     }
+  };
+  process.on('message', (msg) => {
+    // A failed command ends this worker: the bench sees it exit instead of waiting for an answer.
+    handle(msg).catch((error) => {
+      console.error(`fleet worker: ${msg.cmd} failed: ${error}`);
+      process.exit(1);
+    });
   });
   process.send({ ev: 'up' });
 }

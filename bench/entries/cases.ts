@@ -51,9 +51,13 @@ export const benchCases: Record<string, (host: Host) => Promise<Figures>> = {
     const path = `${host.getEnv('CALLQOS_BENCH_TMP') ?? '/tmp'}/bench-state.json`;
     const text = JSON.stringify({ gates: Array.from({ length: 400 }, (_, i) => ({ id: `gate-${i}`, port: 5000 + i, pad: 'x'.repeat(100) })) });
     const start = host.clock.monotonicMs();
-    for (let i = 0; i < count; i += 1) host.files.writeAtomic(path, text);
+    for (let i = 0; i < count; i += 1) {
+      const written = host.files.writeAtomic(path, text);
+      if (!written.ok) throw new Error(`atomic write failed: ${written.error.message}`);
+    }
     const ms = host.clock.monotonicMs() - start;
-    host.files.remove(path);
+    const removed = host.files.remove(path);
+    if (!removed.ok) throw new Error(`cannot remove ${path}: ${removed.error.message}`);
     return { count, bytes: text.length, ms, msPerWrite: ms / count };
   },
 };

@@ -196,7 +196,7 @@ const fileCases: ContractCase[] = [
       checkEqual(files.remove(path), { ok: true, value: undefined }, 'remove');
       check(!files.exists(path), 'gone after remove');
       checkEqual(files.remove(path), { ok: true, value: undefined }, 'removing a missing file');
-      files.remove(`${tempDir}/b`);
+      checkEqual(files.remove(`${tempDir}/b`).ok, true, 'clean up');
     },
   },
   {
@@ -212,8 +212,8 @@ const fileCases: ContractCase[] = [
       checkEqual(host.files.readText(`${tempDir}/raw`), { ok: true, value: 'a\uFFFDb\n' }, 'invalid UTF-8 read');
       checkEqual(host.files.writeAtomic(`${tempDir}/raw`, 'lone \uD800 pair \uD83D\uDE00 end \uDC00').ok, true, 'write surrogates');
       checkEqual(host.files.readText(`${tempDir}/raw`), { ok: true, value: 'lone \uFFFD pair \uD83D\uDE00 end \uFFFD' }, 'surrogates read');
-      host.files.remove(path);
-      host.files.remove(`${tempDir}/raw`);
+      checkEqual(host.files.remove(path).ok, true, 'clean up');
+      checkEqual(host.files.remove(`${tempDir}/raw`).ok, true, 'clean up raw');
     },
   },
   {
@@ -232,7 +232,7 @@ const fileCases: ContractCase[] = [
       check(!missing.ok && missing.error.code === 'ENOENT', `append into a missing dir: ${JSON.stringify(missing)}`);
       const onDir = files.append(tempDir, 'x');
       check(!onDir.ok && onDir.error.code === 'EISDIR', `append to a directory: ${JSON.stringify(onDir)}`);
-      files.remove(path);
+      checkEqual(files.remove(path).ok, true, 'clean up');
     },
   },
   {
@@ -259,7 +259,7 @@ const fileCases: ContractCase[] = [
       const dir = `${tempDir}/run/callqos`;
       checkEqual(host.files.makeDir(dir), { ok: true, value: undefined }, 'make nested directory');
       checkEqual(host.files.makeDir(dir), { ok: true, value: undefined }, 'make it again');
-      host.files.writeAtomic(`${dir}/file`, 'x');
+      checkEqual(host.files.writeAtomic(`${dir}/file`, 'x').ok, true, 'write a file');
       const onFile = host.files.makeDir(`${dir}/file`);
       check(!onFile.ok && onFile.error.code === 'EEXIST', `directory over a file: ${JSON.stringify(onFile)}`);
       const fifo = `${dir}/cmd`;
@@ -298,7 +298,7 @@ const fileCases: ContractCase[] = [
       check(listing.ok, 'list');
       for (const name of listing.value.filter((n) => n.startsWith('interrupted.txt'))) {
         check(name === 'interrupted.txt' || name.startsWith(`interrupted.txt${ATOMIC_TEMP_MARK}`), `unexpected file ${name}`);
-        host.files.remove(`${tempDir}/${name}`);
+        checkEqual(host.files.remove(`${tempDir}/${name}`).ok, true, `remove ${name}`);
       }
     },
   },

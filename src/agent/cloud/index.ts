@@ -20,12 +20,14 @@ export interface CloudLinkHandle {
 }
 
 /** The boot counter: one more than last time, kept in the state directory (it is cleared at reboot, as the protocol allows). */
-function nextBootSession(host: Host, stateDir: string): number {
+function nextBootSession(host: Host, log: Logger, stateDir: string): number {
   const path = `${stateDir}/boot`;
   const read = host.files.readText(path);
   const last = read.ok ? Number.parseInt(read.value, 10) : 0;
   const next = Number.isSafeInteger(last) && last >= 0 && last < 2147483646 ? last + 1 : 1;
-  host.files.writeAtomic(path, `${next}\n`);
+  const kept = host.files.writeAtomic(path, `${next}\n`);
+  // Unkept, the next start would reuse this number and the server would take its messages for repeats.
+  if (!kept.ok) log.error('cannot keep the boot counter', { path, code: kept.error.code });
   return next;
 }
 
@@ -46,7 +48,7 @@ export function startCloudLink(
     return null;
   }
   const stateDir = config.agent.stateDir;
-  const bootSession = nextBootSession(host, stateDir);
+  const bootSession = nextBootSession(host, log, stateDir);
   let session: CloudSession | null = null;
   // Messages are handled one at a time, in the order they came.
   let inbox: Promise<void> = Promise.resolve();

@@ -14,6 +14,7 @@
  * meanwhile wait in a bounded queue.
  */
 import type { AgentConfig } from '../../core/config/index.ts';
+import { detach } from '../../core/detach.ts';
 import type { ChildProcess, Host, TimerHandle } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
 import { deviceTopic, treeRoot } from '../../core/protocol/topics.ts';
@@ -100,12 +101,22 @@ export class Transport {
       return null;
     }
     const dir = `${this.options.stateDir}/mqtt`;
-    this.host.files.makeDir(dir);
+    const made = this.host.files.makeDir(dir);
+    if (!made.ok) {
+      this.log.error('cannot create the MQTT client config directory', { path: dir, code: made.error.code });
+      return null;
+    }
     for (const tool of ['mosquitto_sub', 'mosquitto_pub']) {
       const written = this.host.files.writeAtomic(`${dir}/${tool}`, `-P ${password}\n`);
-      if (!written.ok) return null;
+      if (!written.ok) {
+        this.log.error('cannot write the MQTT client config', { path: `${dir}/${tool}`, code: written.error.code });
+        return null;
+      }
     }
-    void execute(this.host, ['chmod', '0600', `${dir}/mosquitto_sub`, `${dir}/mosquitto_pub`]);
+    const restricted = execute(this.host, ['chmod', '0600', `${dir}/mosquitto_sub`, `${dir}/mosquitto_pub`]).then((done) => {
+      if (done.status.code !== 0) this.log.error('cannot restrict the MQTT client config to the agent', { path: dir });
+    });
+    detach(restricted, (error) => this.log.error('internal error', { error: String(error) }));
     return { XDG_CONFIG_HOME: dir };
   }
 
@@ -158,8 +169,9 @@ export class Transport {
       onStderrLine: (line) => this.log.warn('mosquitto_pub', { said: line.slice(0, 200) }),
       ...(childEnv ? { env: childEnv } : {}),
     });
-    void this.sub.exited.then(exited('mosquitto_sub'));
-    void this.pub.exited.then(exited('mosquitto_pub'));
+    const internalError = (error: unknown) => this.log.error('internal error', { error: String(error) });
+    detach(this.sub.exited.then(exited('mosquitto_sub')), internalError);
+    detach(this.pub.exited.then(exited('mosquitto_pub')), internalError);
     this.flush();
     this.onStart();
   }

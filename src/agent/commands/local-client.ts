@@ -28,7 +28,9 @@ export async function sendLocalCommand(host: Host, stateDir: string, command: Re
   while (host.clock.monotonicMs() < deadline) {
     const text = host.files.readText(replyPath);
     if (text.ok) {
-      host.files.remove(replyPath);
+      // A reply left behind is harmless: its name is never used again.
+      const removed = host.files.remove(replyPath);
+      if (!removed.ok) host.writeErrLine(`cannot remove ${replyPath}: ${removed.error.message}`);
       const parsed = parseStrictJson(text.value);
       return parsed.ok ? (parsed.value as Result<unknown>) : parsed;
     }

@@ -205,7 +205,9 @@ export class GateManager {
   async expire(): Promise<void> {
     const now = this.host.clock.monotonicMs();
     for (const { live } of [...this.entries.values()]) {
-      if (live.expiresAtMs !== null && live.expiresAtMs <= now) await this.remove(live.gate.id, 'expired');
+      if (live.expiresAtMs === null || live.expiresAtMs > now) continue;
+      const removed = await this.remove(live.gate.id, 'expired');
+      if (!removed.ok) this.log.error('cannot remove an expired gate; trying again on the next check', { gate: live.gate.id, reason: removed.error.message });
     }
   }
 

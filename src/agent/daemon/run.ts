@@ -12,6 +12,7 @@ import { dataplaneSettings } from '../../core/dataplane/settings.ts';
 import type { DataplaneGate } from '../../core/dataplane/model.ts';
 import { parseLocalCommand, replyNameOf } from '../../core/gates/local-command.ts';
 import type { LocalCommand } from '../../core/gates/local-command.ts';
+import { detach } from '../../core/detach.ts';
 import type { Host } from '../../core/host/index.ts';
 import { createLogger } from '../../core/log.ts';
 import type { Logger } from '../../core/log.ts';
@@ -73,12 +74,15 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     queue = next.catch((err: unknown) => log.error('internal error', { error: String(err) }));
     return next;
   };
+  // Work whose outcome nobody waits for: serial() has logged a failure already.
+  const enqueue = (work: () => Promise<unknown>): void => detach(serial(work), () => undefined);
 
   // What the rpcd plugin's `status` shows; each write updates the fields it names.
   const statusFields: Record<string, unknown> = { version: AGENT_VERSION, configPath };
   const writeStatus = (update: Record<string, unknown> = {}) => {
     Object.assign(statusFields, update, { gates: gates.list().length, updatedAtMs: Math.round(host.clock.wallMs()) });
-    host.files.writeAtomic(`${stateDir}/status.json`, JSON.stringify(statusFields) + '\n');
+    const written = host.files.writeAtomic(`${stateDir}/status.json`, JSON.stringify(statusFields) + '\n');
+    if (!written.ok) log.error('cannot write status', { path: `${stateDir}/status.json`, code: written.error.code });
   };
 
   const shape = async (force: boolean) => {
@@ -128,7 +132,10 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   };
 
   const answer = (reply: string | null, result: Result<unknown>) => {
-    if (reply !== null) host.files.writeAtomic(`${stateDir}/replies/${reply}.json`, JSON.stringify(result) + '\n');
+    if (reply === null) return;
+    // The command's caller waits for this file: a failed write leaves it to its timeout, so say why.
+    const written = host.files.writeAtomic(`${stateDir}/replies/${reply}.json`, JSON.stringify(result) + '\n');
+    if (!written.ok) log.error('cannot write a command reply', { reply, code: written.error.code });
   };
 
   const onCommand = (line: string) => {
@@ -138,7 +145,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
       answer(replyNameOf(line), command);
       return;
     }
-    void serial(async () => {
+    enqueue(async () => {
       const result = await perform(command.value);
       if (!result.ok) log.warn(`${command.value.cmd} refused`, { code: result.error.code, reason: result.error.message });
       answer(command.value.reply, result);
@@ -154,8 +161,10 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   const fifo = host.files.listenFifo(fifoPath, onCommand);
   if (!fifo.ok) log.error('local commands unavailable', { path: fifoPath, code: fifo.error.code });
 
-  await serial(() => rebuild('start'));
-  await serial(() => shape(true));
+  // Both log their own failure and keep trying (the periodic check, hotplug): the agent runs on.
+  const started = await serial(() => rebuild('start'));
+  const shaped = await serial(() => shape(true));
+  if (!started.ok || !shaped.ok) log.warn('started with the data plane incomplete; retrying on the next check');
 
   // The interface report (seed 004 claim 4): kept current from netifd, written for the rpcd plugin.
   let ubusFailures = 0;
@@ -163,10 +172,11 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     roles: { wan: [config.qos.wanInterface], lan: [config.qos.lanInterface] },
     onChange: (next) => {
       report = next;
-      host.files.writeAtomic(`${stateDir}/interfaces.json`, JSON.stringify(next) + '\n');
+      const written = host.files.writeAtomic(`${stateDir}/interfaces.json`, JSON.stringify(next) + '\n');
+      if (!written.ok) log.error('cannot write the interface report', { path: `${stateDir}/interfaces.json`, code: written.error.code });
       cloud?.interfacesChanged();
       log.info('interfaces changed', { version: next.version, interfaces: next.interfaces.length });
-      void serial(() => shape(false));
+      enqueue(() => shape(false));
     },
     // Without ubusd (not an OpenWrt system) every read fails: say so once, not every minute.
     onError: (error) => {
@@ -207,27 +217,28 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
 
   // Each rebuild replaces the table, so the monitor reports the agent's own deletes too: check first.
   const monitor = new TableMonitor(host, log.child('nft'), () => {
-    void serial(async () => {
-      if (!(await dataplane.isCurrent())) await rebuild('table deleted');
+    enqueue(async () => {
+      if (!(await dataplane.isCurrent())) return rebuild('table deleted');
     });
   });
   monitor.start();
 
   let lastCheck = host.clock.monotonicMs();
   const tick = () => {
-    void serial(async () => {
+    const checked = serial(async () => {
       await gates.expire();
       if (host.clock.monotonicMs() - lastCheck < CHECK_INTERVAL_MS) return;
       lastCheck = host.clock.monotonicMs();
-      if (!(await dataplane.isCurrent())) await rebuild('table missing or outdated');
+      if (!(await dataplane.isCurrent())) return rebuild('table missing or outdated');
     }).finally(() => host.timers.setTimeout(tick, Math.min(TICK_MS, gates.nextExpiryInMs() ?? TICK_MS)));
+    detach(checked, () => undefined);
   };
   host.timers.setTimeout(tick, TICK_MS);
 
   return new Promise<number>((resolve) => {
-    host.onSignal('SIGHUP', () => void serial(reload));
+    host.onSignal('SIGHUP', () => enqueue(reload));
     const stop = () => {
-      void serial(async () => {
+      enqueue(async () => {
         if (fifo.ok) fifo.value.close();
         watcher?.stop();
         monitor.stop();

@@ -7,6 +7,7 @@
 import type { ChildProcess, Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
 import { NFT_TABLE } from '../../core/dataplane/model.ts';
+import { detach } from '../../core/detach.ts';
 
 const DELETED = `delete table inet ${NFT_TABLE}`;
 const RESTART_MS = 1_000;
@@ -29,12 +30,13 @@ export class TableMonitor {
       },
     });
     this.child = child;
-    void child.exited.then((status) => {
+    const restartAfterExit = child.exited.then((status) => {
       this.child = null;
       if (this.stopped) return;
       this.log.warn('nft monitor ended; restarting', { code: status.code, signal: status.signal });
       this.host.timers.setTimeout(() => this.start(), RESTART_MS);
     });
+    detach(restartAfterExit, (error) => this.log.error('internal error', { error: String(error) }));
   }
 
   stop(): void {

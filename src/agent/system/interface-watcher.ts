@@ -6,6 +6,7 @@
  * renewal or a new delegated prefix changes addresses without the interface going down. `onChange`
  * gets a report only when it differs from the last one, with its `version` raised by one.
  */
+import { detach } from '../../core/detach.ts';
 import type { Host, TimerHandle } from '../../core/host/index.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { CoreError } from '../../core/result.ts';
@@ -54,7 +55,7 @@ export class InterfaceWatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    void this.read();
+    this.readNow();
     this.follower = followInterfaceEvents(
       this.host,
       (event) => {
@@ -81,7 +82,7 @@ export class InterfaceWatcher {
     if (!this.running || this.pending !== null) return;
     this.pending = this.host.timers.setTimeout(() => {
       this.pending = null;
-      void this.read();
+      this.readNow();
     }, this.options.debounceMs ?? DEBOUNCE_MS);
   }
 
@@ -89,9 +90,14 @@ export class InterfaceWatcher {
     this.poll = this.host.timers.setTimeout(() => {
       this.poll = null;
       if (!this.running) return;
-      void this.read();
+      this.readNow();
       this.schedulePoll();
     }, this.options.pollMs ?? POLL_MS);
+  }
+
+  /** Starts a read nobody waits for; a failure in it (an onChange that throws) goes to onError. */
+  private readNow(): void {
+    detach(this.read(), (error) => this.options.onError?.({ code: 'E_INTERNAL', message: String(error) }));
   }
 
   /** One read at a time; a request during a read makes one more read after it. */

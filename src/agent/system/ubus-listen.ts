@@ -5,6 +5,7 @@
  * that keeps failing costs little and one that failed once is back at once.
  */
 import type { ChildProcess, ExitStatus, Host, TimerHandle } from '../../core/host/index.ts';
+import { detach } from '../../core/detach.ts';
 import type { CoreError } from '../../core/result.ts';
 import { parseListenLine, type InterfaceEvent } from '../../core/ubus/index.ts';
 
@@ -61,16 +62,17 @@ export function followInterfaceEvents(host: Host, onEvent: (event: InterfaceEven
     current.closeStdin();
     runs += 1;
     options.onStart?.(runs);
-    void current.exited.then((status) => {
+    const restartAfterExit = current.exited.then((status) => {
       if (child === current) child = null;
       if (stopped) return;
       if (host.clock.monotonicMs() - startedAt >= resetAfter) backoff = initial;
       // ±20 % around the step, so that many routers restarted together do not retry in step.
       const delay = Math.round(Math.min(backoff, max) * (0.8 + 0.4 * random()));
       backoff = Math.min(backoff * 2, max);
-      options.onExit?.(status, delay, stderr);
       restart = host.timers.setTimeout(start, delay);
+      options.onExit?.(status, delay, stderr);
     });
+    detach(restartAfterExit, (error) => host.writeErrLine(`ubus listen: internal error after exit: ${String(error)}`));
   };
 
   start();

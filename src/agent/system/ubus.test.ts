@@ -74,17 +74,18 @@ describe('ubusCall', () => {
 
   it('kills a hanging ubus after the timeout and settles without waiting for it to die', async () => {
     let result: unknown = null;
-    void ubusCall(fake.host, 'network.interface', 'dump', {}, { timeoutMs: 2_000 }).then((r) => (result = r));
+    const call = ubusCall(fake.host, 'network.interface', 'dump', {}, { timeoutMs: 2_000 }).then((r) => (result = r));
     await fake.advance(1_999);
     expect(result).toBeNull();
     await fake.advance(1);
+    await call;
     expect(result).toEqual({ ok: false, error: { code: 'E_UBUS_TIMEOUT', message: 'ubus call network.interface dump: no answer within 2000 ms', path: '' } });
     expect(fake.children[0]?.killedWith).toEqual(['SIGKILL']);
   });
 
   it('clears its timer when ubus answers', async () => {
     answer(['{}']);
-    await ubusCall(fake.host, 'system', 'board');
+    expect(await ubusCall(fake.host, 'system', 'board')).toEqual({ ok: true, value: {} });
     expect(fake.pendingTimers).toBe(0);
   });
 

@@ -9,6 +9,7 @@
 import type { Host } from '../../core/host/index.ts';
 import type { JsonValue } from '../../core/protocol/schema.ts';
 import { parseStrictJson } from '../../core/protocol/strict-json.ts';
+import { detach } from '../../core/detach.ts';
 import { fail, ok, type CoreError, type Result } from '../../core/result.ts';
 import { parseBoard, parseInterfaceDump, UbusCode, type BoardInfo, type InterfaceDump } from '../../core/ubus/index.ts';
 
@@ -102,7 +103,7 @@ export function ubusCall(
       const ms = options.timeoutMs ?? UBUS_CALL_TIMEOUT_MS;
       finish(fail({ code: UbusCode.TIMEOUT, message: `${what}: no answer within ${ms} ms`, path: '' }));
     }, options.timeoutMs ?? UBUS_CALL_TIMEOUT_MS);
-    child.exited.then((status) => {
+    const settle = child.exited.then((status) => {
       if (status.code !== 0 || status.signal !== null) {
         const how = exitMeaning(status.code, status.signal);
         finish(fail({ code: UbusCode.EXIT, message: `${what}: ${how}${stderr ? `: ${stderr}` : ''}`, path: '', exitCode: status.code, signal: status.signal, stderr }));
@@ -120,6 +121,7 @@ export function ubusCall(
       const parsed = parseStrictJson(text);
       finish(parsed.ok ? parsed : fail({ code: UbusCode.JSON, message: `${what}: ${parsed.error.message}`, path: '' }));
     });
+    detach(settle, (error) => finish(fail({ code: UbusCode.JSON, message: `${what}: ${String(error)}`, path: '' })));
   });
 }
 

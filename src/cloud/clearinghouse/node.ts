@@ -57,7 +57,8 @@ export async function startClearinghouse(options: ClearinghouseNodeOptions): Pro
       .run(where.id, () => service.handle(where.id, decoded.value))
       .catch((err: unknown) => log.error('handling a clearinghouse request failed', { from: where.id, type: decoded.value.type, error: String(err) }));
     pending.add(work);
-    void work.finally(() => pending.delete(work));
+    const forget = () => pending.delete(work);
+    work.then(forget, forget);
   };
   await bus.subscribe(allChFilter('req', options.shareGroup), receive);
   log.info('clearinghouse running', { id: options.id, issuer: options.key.issuer, key: options.key.kid, store: options.store.backend, domains: options.policy.domains.length });

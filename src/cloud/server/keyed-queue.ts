@@ -12,9 +12,10 @@ export class KeyedQueue {
     const tail = next.catch(() => undefined);
     this.tails.set(key, tail);
     // Forget the key once its queue is empty, so that memory follows the active keys only.
-    void tail.then(() => {
+    const forget = () => {
       if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
+    };
+    tail.then(forget, forget);
     return next;
   }
 

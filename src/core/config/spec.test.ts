@@ -96,7 +96,7 @@ describe('applySpec', () => {
           return undefined;
         },
       }) };
-    applySpec(parseOk('config s\nconfig s n\n'), spec);
+    expect(applySpec(parseOk('config s\nconfig s n\n'), spec).ok).toBe(true);
     expect(seen).toEqual([
       { type: 's', name: '@s[0]', anonymous: true, index: 0, options: {} },
       { type: 's', name: 'n', anonymous: false, index: 1, options: {} },

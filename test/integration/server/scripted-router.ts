@@ -23,6 +23,12 @@ export class ScriptedRouter {
   /** Messages this router published (its uplink), for checking that each reached one server once. */
   seq = 0;
   private waiters: Array<{ test: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
+  /** Answers sent from the message handler, which nobody awaits: close() waits for them. */
+  private readonly answering = new Set<Promise<unknown>>();
+  /** The first answer that failed to go out; close() throws it, so the test that caused it fails. */
+  private answerError: unknown = null;
+  /** Set by close(): a router going away answers nothing more. */
+  private closing = false;
 
   constructor(
     readonly id: string,
@@ -46,9 +52,9 @@ export class ScriptedRouter {
     if (m.type === 'decision.install' || m.type === 'decision.modify') {
       if (this.mode === 'succeed') {
         for (const g of m.body.gates) this.gates.set(g.id, g);
-        void this.send('report.success', { version: m.body.version, gates: m.body.gates.map((g) => g.id) }, m.id);
+        this.answer(() => this.send('report.success', { version: m.body.version, gates: m.body.gates.map((g) => g.id) }, m.id));
       } else if (this.mode === 'fail') {
-        void this.send('report.failure', { version: m.body.version, gates: m.body.gates.map((g) => ({ id: g.id, code: 'E_APPLY', message: 'nft refused the batch' })) }, m.id);
+        this.answer(() => this.send('report.failure', { version: m.body.version, gates: m.body.gates.map((g) => ({ id: g.id, code: 'E_APPLY', message: 'nft refused the batch' })) }, m.id));
       }
     } else if (m.type === 'decision.remove' && this.mode !== 'silent') {
       const usage = this.removalUsage;
@@ -57,10 +63,10 @@ export class ScriptedRouter {
         return gate && usage ? [{ id, ...(gate.session !== undefined ? { session: gate.session } : {}), ...usage(gate), firstSeen: 1, lastSeen: 2, ended: 'removed' as const }] : [];
       });
       for (const id of m.body.gates) this.gates.delete(id);
-      void (async () => {
+      this.answer(async () => {
         if (ended.length > 0) await this.send('report.accounting', { gates: ended });
         await this.send('report.success', { version: m.body.version, gates: m.body.gates }, m.id);
-      })();
+      });
     }
     for (const w of [...this.waiters]) {
       if (w.test(m)) {
@@ -110,8 +116,23 @@ export class ScriptedRouter {
     return accept.body;
   }
 
+  private answer(send: () => Promise<unknown>): void {
+    if (this.closing) return;
+    const sending = send();
+    this.answering.add(sending);
+    const settled = () => this.answering.delete(sending);
+    sending.then(settled, (error: unknown) => {
+      settled();
+      this.answerError ??= error;
+    });
+  }
+
+  /** Waits for the answers still going out, then disconnects; an answer that failed fails here. */
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.answering]);
     await this.client.close();
+    if (this.answerError !== null) throw this.answerError instanceof Error ? this.answerError : new Error(String(this.answerError));
   }
 }
 

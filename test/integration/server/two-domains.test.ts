@@ -52,11 +52,26 @@ async function embeddedWithRelay(): Promise<BrokerPair> {
   const b = await startEmbeddedBroker({ port: 0, credentials: 'open', log: quiet });
   const urls = { a: `mqtt://127.0.0.1:${a.port}`, b: `mqtt://127.0.0.1:${b.port}` };
   const clients: mqtt.MqttClient[] = [];
+  // Forwards in flight, awaited before the relay's clients end; one that failed fails the close.
+  const forwarding = new Set<Promise<unknown>>();
+  const failures: unknown[] = [];
+  let closing = false;
   /** Forwards what is published on `from` under these topics to `to`, as a bridge would. */
   const relay = async (from: string, to: string, topics: string[]) => {
     const source = await mqtt.connectAsync(from, { clientId: `relay-${clients.length}`, protocolVersion: 4 });
     const target = await mqtt.connectAsync(to, { clientId: `relay-${clients.length}-out`, protocolVersion: 4 });
-    source.on('message', (topic, payload) => void target.publishAsync(topic, payload, { qos: 1 }));
+    source.on('message', (topic, payload) => {
+      if (closing) return;
+      const forward = target.publishAsync(topic, payload, { qos: 1 });
+      forwarding.add(forward);
+      forward.then(
+        () => forwarding.delete(forward),
+        (error: unknown) => {
+          forwarding.delete(forward);
+          failures.push(error);
+        },
+      );
+    });
     for (const t of topics) await source.subscribeAsync(t, { qos: 1 });
     clients.push(source, target);
   };
@@ -67,7 +82,10 @@ async function embeddedWithRelay(): Promise<BrokerPair> {
     urls,
     topicTree: 'plain',
     close: async () => {
+      closing = true;
+      await Promise.allSettled([...forwarding]);
       for (const c of clients) await c.endAsync(true);
+      if (failures.length > 0) throw new Error(`the relay failed to forward ${failures.length} message(s): ${String(failures[0])}`);
       await a.close();
       await b.close();
     },

@@ -26,10 +26,10 @@ const HOME = { wan: ['wan', 'wan6'], lan: ['lan', 'guest'] };
 
 /** Chooses the fake's answers and forgets what it recorded. */
 function setFake({ host, state }: UbusContext, choice: { dump?: string; board?: string; listen?: string }): void {
-  for (const name of ['calls.log', 'listen.count']) host.files.remove(`${state}/${name}`);
-  host.files.writeAtomic(`${state}/dump`, `${choice.dump ?? 'dump-dual-stack.json'}\n`);
-  host.files.writeAtomic(`${state}/board`, `${choice.board ?? 'board.json'}\n`);
-  host.files.writeAtomic(`${state}/listen`, `${choice.listen ?? 'none'}\n`);
+  for (const name of ['calls.log', 'listen.count']) checkEqual(host.files.remove(`${state}/${name}`).ok, true, `forget ${name}`);
+  checkEqual(host.files.writeAtomic(`${state}/dump`, `${choice.dump ?? 'dump-dual-stack.json'}\n`).ok, true, 'choose the dump');
+  checkEqual(host.files.writeAtomic(`${state}/board`, `${choice.board ?? 'board.json'}\n`).ok, true, 'choose the board');
+  checkEqual(host.files.writeAtomic(`${state}/listen`, `${choice.listen ?? 'none'}\n`).ok, true, 'choose the events');
 }
 
 function readState({ host, state }: UbusContext, name: string): string {
@@ -118,7 +118,7 @@ export const ubusCases: UbusCase[] = [
         await waitFor(host, () => reports.length === 1, 5_000, 'first report');
         await sleep(host.timers, 700);
         checkEqual(reports.length, 1, 'reports while nothing changed');
-        host.files.writeAtomic(`${context.state}/dump`, 'dump-wan-down.json\n');
+        checkEqual(host.files.writeAtomic(`${context.state}/dump`, 'dump-wan-down.json\n').ok, true, 'change the dump');
         await waitFor(host, () => reports.length === 2, 5_000, 'report after the change');
       } finally {
         watcher.stop();
