@@ -110,13 +110,20 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const node = await startClearinghouse({ id, bus, store, key, policy, log, shareGroup });
   announce(logSettings, 'callqos-clearinghouse', `callqos clearinghouse ${id}: key ${key.kid}, ${policy.domains.length} domain(s), MQTT ${broker}, store ${store.backend}`);
   return new Promise<number>((resolve) => {
-    const stop = () =>
-      void (async () => {
+    // A stop that fails still ends the program, with the reason and a failing status.
+    const stop = (): void => {
+      (async () => {
         await node.stop();
         await node.idle();
         await store.close();
-        resolve(0);
-      })();
+      })().then(
+        () => resolve(0),
+        (error: unknown) => {
+          log.error('stopping failed', { error: String(error) });
+          resolve(1);
+        },
+      );
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

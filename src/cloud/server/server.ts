@@ -4,6 +4,7 @@
  * devices, index refresh), and the HTTP front. The broker connection and the store are given, so
  * that tests and `main.ts` choose them.
  */
+import { detach } from '../../core/detach.ts';
 import { allCcFilter, allDevicesFilter, chTopic } from '../../core/protocol/topics.ts';
 import { decodeMessage } from '../../core/protocol/envelope.ts';
 import type { VerifierFor } from '../../core/clearinghouse/token.ts';
@@ -102,7 +103,8 @@ export class QosServer {
       log.child('devices'),
       { maxKeepaliveS: config.maxKeepaliveS, accountingS: config.accountingS, syncPartSize: 32 },
       now,
-      () => void this.index.refresh(),
+      // A store that fails here is tried again at the next report or the periodic refresh.
+      () => detach(this.index.refresh(), (error) => log.error('cannot refresh the router index', { error: String(error) })),
     );
     this.devices = devices;
     const cc = new CcApi(this.sessions, this.outbox, log.child('cc'));
@@ -129,7 +131,7 @@ export class QosServer {
     }
     await this.index.refresh();
     const share = config.shareGroup ?? undefined;
-    const receive = (topic: string, text: string) => void this.inbound.receive(topic, text);
+    const receive = (topic: string, text: string) => detach(this.inbound.receive(topic, text), (error) => log.error('receiving a message failed', { topic, error: String(error) }));
     const root = ownRoot(config);
     await bus.subscribe(allDevicesFilter('up', share, root), receive);
     await bus.subscribe(allDevicesFilter('status', share, root), receive);

@@ -95,14 +95,21 @@ export async function runSipCli(argv: readonly string[], io: CliIo): Promise<num
   }, 10_000);
   announce(logSettings, 'callqos-sip', `callqos SIP proxy ${id}: SIP on ${hostText(listenHost)}:${transport.port} (UDP, TCP) as ${advertise}, QoS ${qos}, session API over ${broker}`);
   return new Promise<number>((resolve) => {
-    const stop = () =>
-      void (async () => {
+    // A stop that fails still ends the program, with the reason and a failing status.
+    const stop = (): void => {
+      (async () => {
         clearInterval(sweep);
         transactions.close();
         await transport.close();
         await bus.close();
-        resolve(0);
-      })();
+      })().then(
+        () => resolve(0),
+        (error: unknown) => {
+          log.error('stopping failed', { error: String(error) });
+          resolve(1);
+        },
+      );
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

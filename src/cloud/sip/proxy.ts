@@ -11,6 +11,7 @@
  *   a call silent too long  -> session delete (a lost BYE)
  */
 import { randomBytes } from 'node:crypto';
+import { detach } from '../../core/detach.ts';
 import type { Logger } from '../../core/log.ts';
 import { parseNameAddr, parseSipUri } from '../../core/sip/headers.ts';
 import { headerValue, headerValues, withHeaders, type SipMessage, type SipRequest, type SipResponse } from '../../core/sip/message.ts';
@@ -21,8 +22,8 @@ import { parseSdp, type SdpSession } from './sdp.ts';
 import type { SessionClient } from './session-client.ts';
 import { responseTo, type ServerTransaction, type TransactionLayer } from './transactions.ts';
 import type { Peer, SipTransport } from './transport.ts';
-
 import { REASON_CODES } from '../server/reasons.ts';
+
 export interface ProxyConfig {
   readonly address: ProxyAddress;
   /** Domains (host names) the registrar serves, lower case. */
@@ -229,7 +230,14 @@ export class SipProxy {
       call.calleeSdp = offer.sdp;
       call.callerSdp = answer;
     }
-    void this.sendSession(tx, call, res, from);
+    detach(this.sendSession(tx, call, res, from), (error) => {
+      // The callee's 2xx must not stay held: the call goes on, best effort.
+      this.log.error('asking for QoS failed; the call goes on best effort', { call: call.callId, error: String(error) });
+      call.holding = false;
+      if (call.forwarded2xx !== null) return;
+      call.forwarded2xx = { txKey: tx.key, res };
+      this.transactions.respond(tx, res);
+    });
   }
 
   /** Adds (or changes) the session; with `hold` the 2xx goes on only after the answer, carrying the token. */
@@ -309,11 +317,12 @@ export class SipProxy {
 
   private endSession(call: CallRecord, how: { releasedBy: 'caller' | 'callee' | 'network'; sipStatus: number | null; reason: string }): void {
     if (!call.inSessionApi) return;
-    void this.sessions
+    const removed = this.sessions
       .remove({ callId: call.callId, reason: how.reason, releasedBy: how.releasedBy, ...(how.sipStatus !== null ? { sipStatus: how.sipStatus } : {}) })
       .then((r) => {
         if (!r.ok) this.log.warn('session delete not answered', { call: call.callId, reason: r.error.message });
       });
+    detach(removed, (error) => this.log.error('session delete failed', { call: call.callId, error: String(error) }));
   }
 
   /** Ends the sessions of dialogs silent for too long (their BYE was lost); returns how many. */
