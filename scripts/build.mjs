@@ -80,16 +80,18 @@ export async function buildNodeAgentBundle(outfile = join(root, 'dist', 'agent',
   return { file: outfile, bytes: statSync(outfile).size };
 }
 
+// The sizes go to standard error: standard output is for what runs after the build
+// (`npm run -s render | nft -c -f -` reads the batch alone).
 async function main() {
   const cloud = await buildCloudBundle();
-  console.log(`${relative(root, cloud.file)}: ${(cloud.bytes / 1024).toFixed(1)} KiB`);
+  console.error(`${relative(root, cloud.file)}: ${(cloud.bytes / 1024).toFixed(1)} KiB`);
   const outfile = join(root, 'dist', 'agent', 'callqos-agent.js');
   const size = await buildQuickjsBundle(join(root, 'src', 'agent', 'entry', 'quickjs.ts'), outfile);
   const report = { file: relative(root, outfile), version: pkg.version, ...size };
   writeFileSync(join(root, 'dist', 'agent', 'size.json'), JSON.stringify(report, null, 2) + '\n');
-  console.log(`${report.file}: ${(size.bytes / 1024).toFixed(1)} KiB, ${(size.gzipBytes / 1024).toFixed(1)} KiB gzipped`);
+  console.error(`${report.file}: ${(size.bytes / 1024).toFixed(1)} KiB, ${(size.gzipBytes / 1024).toFixed(1)} KiB gzipped`);
   const ipk = writeIpk({ root });
-  console.log(`${relative(root, ipk.path)}: ${(ipk.bytes / 1024).toFixed(1)} KiB`);
+  console.error(`${relative(root, ipk.path)}: ${(ipk.bytes / 1024).toFixed(1)} KiB`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
