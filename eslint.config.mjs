@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import noUnusedResult from './scripts/eslint/no-unused-result.mjs';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'data/**', '.ci/reports/**', 'test/system/fixtures/**'] },
+  { ignores: ['scripts/eslint/fixtures/**', 'dist/**', 'node_modules/**', 'bench/results/**', 'data/**', '.ci/reports/**', 'test/system/fixtures/**'] },
   {
     files: ['**/*.ts', '**/*.mts', '**/*.mjs'],
     languageOptions: {
