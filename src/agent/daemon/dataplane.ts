@@ -4,11 +4,12 @@
  * ruleset`) and rebuilds it, carrying the gates' counters over. Every change is one `nft -f`
  * transaction.
  */
+import { earlyArrivals, renderEarlyRemoval } from '../../core/dataplane/early.ts';
 import { parseElementCounter, parseElementCounters } from '../../core/dataplane/element-counter.ts';
 import { usageKey } from '../../core/dataplane/gate-elements.ts';
 import type { GateElements, Usage } from '../../core/dataplane/gate-elements.ts';
-import { hasCurrentSchema, parseClassMap } from '../../core/dataplane/kernel-state.ts';
-import { CLASS_MAPS, NFT_TABLE } from '../../core/dataplane/model.ts';
+import { hasCurrentSchema, parseClassMap, parseEarlySet } from '../../core/dataplane/kernel-state.ts';
+import { CLASS_MAPS, NFT_TABLE, earlySet } from '../../core/dataplane/model.ts';
 import type { DataplaneGate, DataplaneSettings } from '../../core/dataplane/model.ts';
 import { renderGateChanges } from '../../core/dataplane/render-changes.ts';
 import type { GateChange } from '../../core/dataplane/render-changes.ts';
@@ -71,6 +72,31 @@ export class Dataplane {
       if (counter) usage[w.way] = counter;
     }
     return usage;
+  }
+
+  /**
+   * For a gate just installed: the marked packets of its down direction that arrived before it was
+   * there (counted in the early set, see core/dataplane/early.ts), taken out of the set so that
+   * they are counted once. Call only once the gate is in the kernel: from then on it takes the
+   * flow's packets and the count no longer moves. The early set is small (bounded, a handful of
+   * flows), so listing it costs the same with 10,000 gates as with none.
+   */
+  async takeEarly(gate: GateElements): Promise<Usage> {
+    const none = { packets: 0, bytes: 0 };
+    if (!gate.ways.some((w) => w.way === 'down')) return none;
+    const listed = await this.nft(['-j', 'list', 'set', 'inet', NFT_TABLE, earlySet(gate.family)]);
+    if (!listed.ok) {
+      this.log.warn('cannot read the early set', { gate: gate.id, reason: listed.error.message });
+      return none;
+    }
+    const elements = parseEarlySet(listed.value.join('\n'));
+    if (!elements.ok) return none;
+    const early = earlyArrivals(gate, elements.value);
+    if (early.keys.length === 0) return none;
+    const removed = await this.nft(['-f', '-'], renderEarlyRemoval(gate.family, early.keys));
+    // Left in the set, the count would only time out; a later gate on the same flow could count it again.
+    if (!removed.ok) this.log.warn('cannot delete early counts', { gate: gate.id, reason: removed.error.message });
+    return early.usage;
   }
 
   /** Replaces the whole table in one transaction, keeping the counters of gates that stay. */

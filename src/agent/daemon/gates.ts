@@ -37,6 +37,15 @@ export interface EndedGate extends RemovedGate {
   readonly reason: string;
 }
 
+function addUsage(a: Usage | undefined, b: Usage | undefined): Usage {
+  return { packets: (a?.packets ?? 0) + (b?.packets ?? 0), bytes: (a?.bytes ?? 0) + (b?.bytes ?? 0) };
+}
+
+/** A live gate (made without one) with its early count, left out when there is none. */
+function withEarly(live: LiveGate, early: Usage | undefined): LiveGate {
+  return early && (early.packets > 0 || early.bytes > 0) ? { ...live, early } : live;
+}
+
 /** The gate as the kernel holds it: with the grace period added to its lifetime. */
 function kernelGate(gate: DataplaneGate): DataplaneGate {
   return gate.lifetimeS === null ? gate : { ...gate, lifetimeS: gate.lifetimeS + KERNEL_GRACE_S };
@@ -72,7 +81,14 @@ export class GateManager {
   /** A live gate's counters now (for interim accounting); null when there is no such gate. */
   async usage(id: string): Promise<Record<'up' | 'down', Usage> | null> {
     const entry = this.entries.get(id);
-    return entry ? this.dataplane.readUsage(entry.elements) : null;
+    return entry ? this.counted(entry) : null;
+  }
+
+  /** A gate's counters: the kernel's, with what arrived before the gate added to its down count. */
+  private async counted(entry: Entry): Promise<Record<'up' | 'down', Usage>> {
+    const kernel = await this.dataplane.readUsage(entry.elements);
+    const hasDown = entry.elements.ways.some((w) => w.way === 'down');
+    return hasDown ? { up: kernel.up, down: addUsage(kernel.down, entry.live.early) } : kernel;
   }
 
   list(): LiveGate[] {
@@ -139,7 +155,11 @@ export class GateManager {
     return this.dataplane.rebuild(this.settings, this.list().map((l) => kernelGate(l.gate)));
   }
 
-  /** Installs a gate, or replaces the one with the same id (a media change): one transaction, no gap. */
+  /**
+   * Installs a gate, or replaces the one with the same id (a media change): one transaction, no
+   * gap. Then, for a flow the gate did not have before, takes what arrived before it (see
+   * Dataplane.takeEarly), so that the gate's down count starts where the far router's up count did.
+   */
   async add(gate: DataplaneGate, source: GateSource, ref?: string): Promise<Result<{ replaced: boolean }>> {
     const elements = this.elementsOf(gate);
     if (!elements.ok) return elements;
@@ -148,20 +168,25 @@ export class GateManager {
     if (!clash.ok) return clash;
     const now = Math.round(this.host.clock.monotonicMs());
     const expiresAtMs = gate.lifetimeS === null ? null : now + gate.lifetimeS * 1000;
-    const live: LiveGate = ref === undefined ? { gate, source, installedAtMs: now, expiresAtMs } : { gate, source, installedAtMs: now, expiresAtMs, ref };
-    const entry: Entry = { live, elements: elements.value };
+    const base: LiveGate = ref === undefined ? { gate, source, installedAtMs: now, expiresAtMs } : { gate, source, installedAtMs: now, expiresAtMs, ref };
     // A replaced gate (media moved, or the server renewing its lifetime) keeps counting from where it was.
     const usage = new Map<string, Usage>();
     if (old) {
       const counted = await this.dataplane.readUsage(old.elements);
       for (const w of old.elements.ways) usage.set(usageKey(gate.id, w.way), counted[w.way]);
     }
-    const applied = await this.applyOrRebuild(gate.id, entry, () =>
+    const applied = await this.applyOrRebuild(gate.id, { live: withEarly(base, old?.live.early), elements: elements.value }, () =>
       this.dataplane.change({ remove: old ? [old.elements] : [], add: [elements.value], keepLan: this.keepLan(gate.id), usage }),
     );
     if (!applied.ok) return applied;
-    this.journal({ put: entry.live });
-    this.log.info(old ? 'gate modified' : 'gate installed', { gate: gate.id, source, dscp: gate.dscp, rate: gate.rateKbit });
+    // A renewal keeps its flow: the gate took all of it, nothing can have arrived before it.
+    const newFlow = !old || !old.elements.ways.some((w) => w.way === 'down' && elements.value.ways.some((v) => v.way === 'down' && v.key === w.key));
+    const early = newFlow ? await this.dataplane.takeEarly(elements.value) : { packets: 0, bytes: 0 };
+    const live = withEarly(base, addUsage(old?.live.early, early));
+    this.record(gate.id, { live, elements: elements.value });
+    this.journal({ put: live });
+    const fields = { gate: gate.id, source, dscp: gate.dscp, rate: gate.rateKbit, ...(early.packets > 0 ? { early_packets: early.packets } : {}) };
+    this.log.info(old ? 'gate modified' : 'gate installed', fields);
     return ok({ replaced: old !== undefined });
   }
 
@@ -169,7 +194,7 @@ export class GateManager {
   async remove(id: string, reason: string): Promise<Result<RemovedGate | null>> {
     const entry = this.entries.get(id);
     if (!entry) return ok(null);
-    const usage = await this.dataplane.readUsage(entry.elements);
+    const usage = await this.counted(entry);
     const applied = await this.applyOrRebuild(id, null, () => this.dataplane.change({ remove: [entry.elements], add: [], keepLan: this.keepLan(id) }));
     if (!applied.ok) return applied;
     this.journal({ remove: id });

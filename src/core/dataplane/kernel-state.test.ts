@@ -11,7 +11,7 @@ const settings = { markMask: 0x003f0000, washUnadmittedEf: true, policeMarginPer
 describe('kernel state from nft -j', () => {
   it('finds the schema mark in the forward chain, and not elsewhere', () => {
     expect(hasCurrentSchema(fixture('kernel-forward.json'))).toBe(true);
-    expect(hasCurrentSchema(fixture('kernel-forward.json').replace('callqos schema 5', 'callqos schema 4'))).toBe(false);
+    expect(hasCurrentSchema(fixture('kernel-forward.json').replace('callqos schema 6', 'callqos schema 5'))).toBe(false);
     expect(hasCurrentSchema('')).toBe(false);
     expect(hasCurrentSchema('{"nftables": 3}')).toBe(false);
   });

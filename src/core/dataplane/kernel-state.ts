@@ -1,6 +1,7 @@
 /**
  * Reads what the kernel holds from `nft -j` output: whether our table has the current layout,
- * and each gate element of the class maps with its counters. Pure: text in, values out.
+ * each gate element of the class maps with its counters, and the early sets' counters. Pure:
+ * text in, values out.
  */
 import { parseStrictJson } from '../protocol/strict-json.ts';
 import { fail, ok } from '../result.ts';
@@ -72,6 +73,36 @@ export function parseClassMap(text: string, way: Way): Result<KernelElement[]> {
       packets: typeof counter.packets === 'number' ? counter.packets : 0,
       bytes: typeof counter.bytes === 'number' ? counter.bytes : 0,
     });
+  }
+  return ok(elements);
+}
+
+/** One element of an early set: a 5-tuple in packet order (source first) and what it counted. */
+export interface EarlyElement {
+  /** `source . sport . destination . dport`, addresses formatted as gate keys are. */
+  readonly key: string;
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+/** From `nft -j list set inet callqos early_v4` (or early_v6): its elements. */
+export function parseEarlySet(text: string): Result<EarlyElement[]> {
+  const objects = nftObjects(text);
+  if (!objects.ok) return objects;
+  const set = objects.value.find((o) => isObject(o.set))?.set;
+  if (!isObject(set)) return fail({ code: 'E_NFT_JSON', message: 'nft output has no set', path: '' });
+  const elements: EarlyElement[] = [];
+  for (const entry of Array.isArray(set.elem) ? set.elem : []) {
+    // A set element with a counter is { elem: { val: { concat: [...] }, counter, expires } }.
+    const elem = isObject(entry) && isObject(entry.elem) ? entry.elem : null;
+    const concat = elem && isObject(elem.val) && Array.isArray(elem.val.concat) ? elem.val.concat : null;
+    if (!elem || !concat || concat.length !== 4) continue;
+    const parts = concat.map(keyPart);
+    if (parts.some((p) => p === null)) continue;
+    const counter = isObject(elem.counter) ? elem.counter : {};
+    const packets = typeof counter.packets === 'number' ? counter.packets : 0;
+    const bytes = typeof counter.bytes === 'number' ? counter.bytes : 0;
+    elements.push({ key: parts.join(' . '), packets, bytes });
   }
   return ok(elements);
 }

@@ -44,7 +44,7 @@ export const NFT_TABLE = 'callqos';
  * Changes whenever the table's layout changes, so that an agent meeting an older table replaces it.
  * It is the comment of the first rule of the forward chain, which is cheap to read.
  */
-export const SCHEMA_MARK = 'callqos schema 5';
+export const SCHEMA_MARK = 'callqos schema 6';
 
 export type Family = 'v4' | 'v6';
 export type Way = 'up' | 'down';
@@ -71,6 +71,18 @@ export const classMap = (way: Way, family: Family, kind: MapKind) => (kind === '
  * maps, so traffic without a gate, most of a router's packets, pays one lookup per direction.
  */
 export const lanSet = (way: Way, family: Family) => `${way}_${family}_lan`;
+/**
+ * Packets marked with a gate class (EF, AF41, CS5) that no gate took, counted per 5-tuple as the
+ * packet carries it (source . sport . destination . dport): a dynamic set, bounded, each element
+ * gone a while after its flow's last such packet. The two routers of a call install their gates
+ * at different moments; until the receiving router's gate is there, what the sending router has
+ * already marked (and counted as sent) is counted here, and the agent adds it to the new gate's
+ * received count, so the difference of the two is only what the path between them lost.
+ */
+export const earlySet = (family: Family) => `early_${family}`;
+export const EARLY_SET_SIZE = 1024;
+/** Refreshed by every packet: it need only outlast a flow's silences, and the read that follows a gate's install. */
+export const EARLY_TIMEOUT_S = 30;
 /** The chain that looks a packet of a gated LAN endpoint up in the direction's class maps. */
 export const gateChain = (way: Way, family: Family) => `gates_${way}_${family}`;
 

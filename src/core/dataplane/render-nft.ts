@@ -26,7 +26,13 @@
  *                                         before SNAT going out). Looks the packet up (up: LAN
  *                                         source; down: LAN destination); what no gate takes,
  *                                         unadmitted flows and the excess of admitted ones, falls
- *                                         through to the wash: EF becomes best effort.
+ *                                         through to the early count (marked UDP only) and the
+ *                                         wash: EF becomes best effort.
+ *   sets early_v4, early_v6               marked packets (a gate class) that no gate took, counted
+ *                                         per 5-tuple in packet order: a small dynamic set. What the
+ *                                         far router marked and counted as sent before this router's
+ *                                         gate was there; the agent adds it to the gate's received
+ *                                         count once the gate is in (see model.ts earlySet).
  *   chains mark_<class>_<family>          set the DSCP and the class in the masked conntrack bits,
  *                                         and accept (the verdict maps goto them, so this ends the
  *                                         forward chain for the packet, before the wash).
@@ -36,7 +42,7 @@ import type { Result } from '../result.ts';
 import { gateElements, MIN_BURST_BYTES, nftText, usageKey } from './gate-elements.ts';
 import { GateSet } from './gate-set.ts';
 import type { GateElements, Usage } from './gate-elements.ts';
-import { CLASS_MAPS, FAMILIES, GATE_CLASSES, NFT_TABLE, SCHEMA_MARK, WAYS, gateChain, lanSet } from './model.ts';
+import { CLASS_MAPS, EARLY_SET_SIZE, EARLY_TIMEOUT_S, FAMILIES, GATE_CLASSES, NFT_TABLE, SCHEMA_MARK, WAYS, earlySet, gateChain, lanSet } from './model.ts';
 import type { DataplaneGate, DataplaneSettings, Family, MapKind, Way } from './model.ts';
 import { nftHex32 } from './nft-values.ts';
 
@@ -101,6 +107,20 @@ function renderLanSets(gates: readonly GateElements[]): string[] {
   return lines;
 }
 
+/** The early sets: counters of marked packets no gate took, filled by the forward chain. */
+function renderEarlySets(): string[] {
+  return FAMILIES.flatMap((family) => [
+    `\tset ${earlySet(family)} {`,
+    `\t\ttypeof ${keyExpression(family, 'up')}`,
+    `\t\tsize ${EARLY_SET_SIZE}`,
+    '\t\tflags dynamic,timeout',
+    `\t\ttimeout ${EARLY_TIMEOUT_S}s`,
+    '\t\tcounter',
+    '\t}',
+    '',
+  ]);
+}
+
 function renderMaps(gates: readonly GateElements[], usage: ReadonlyMap<string, Usage>): string[] {
   const lines: string[] = [];
   for (const { name, family, kind } of CLASS_MAPS) {
@@ -156,7 +176,13 @@ function renderForward(settings: DataplaneSettings): string[] {
   for (const family of FAMILIES) {
     for (const way of WAYS) lines.push(`\t\t${lanExpression(family, way)} @${lanSet(way, family)} jump ${gateChain(way, family)}`);
   }
-  // Only packets no gate took (a mark chain accepts) get here.
+  // Only packets no gate took (a mark chain accepts) get here. A rule of its own: on a full set the
+  // update fails, which ends its rule and must not skip the wash.
+  const classes = [...GATE_CLASSES.values()].join(', ');
+  for (const family of FAMILIES) {
+    const ip = IP_KEYWORD[family];
+    lines.push(`\t\tmeta l4proto udp ${ip} dscp { ${classes} } update @${earlySet(family)} { ${keyExpression(family, 'up')} }`);
+  }
   if (settings.washUnadmittedEf) lines.push('\t\tip dscp ef ip dscp set cs0', '\t\tip6 dscp ef ip6 dscp set cs0');
   lines.push('\t}');
   return lines;
@@ -197,6 +223,7 @@ export function renderNftBatch(
       `delete table inet ${NFT_TABLE}`,
       `table inet ${NFT_TABLE} {`,
       ...renderLanSets(elements.value),
+      ...renderEarlySets(),
       ...renderMaps(elements.value, usage),
       ...renderMarkChains(mark.value, settings),
       '',

@@ -15,11 +15,27 @@ const live: LiveGate[] = [
     installedAtMs: 2000,
     expiresAtMs: 602_000,
   },
+  {
+    gate: { id: 'c', direction: 'both', lan: { address: '192.168.1.21', port: 5006 }, remote: { address: '198.51.100.9', port: 7000 }, dscp: 46, rateKbit: 90, lifetimeS: 3600 },
+    source: 'cloud',
+    installedAtMs: 3000,
+    expiresAtMs: 3_603_000,
+    ref: 'call-c',
+    early: { packets: 12, bytes: 2064 },
+  },
 ];
 
 describe('agent state file', () => {
   it('reads back what it wrote', () => {
     expect(parseState(serializeState(live))).toEqual({ ok: true, value: { gates: live, skipped: 0 } });
+  });
+
+  it('leaves out an early count that is not two counts', () => {
+    const c = live[2]!;
+    for (const early of [{ packets: -1, bytes: 0 }, { packets: 1 }, 'many', { packets: 1.5, bytes: 2 }]) {
+      const text = JSON.stringify({ version: 1, gates: [{ ...c, early }] });
+      expect(parseState(text)).toEqual({ ok: true, value: { gates: [{ gate: c.gate, source: c.source, installedAtMs: c.installedAtMs, expiresAtMs: c.expiresAtMs, ref: c.ref }], skipped: 0 } });
+    }
   });
 
   it('skips entries that do not read back and counts them', () => {

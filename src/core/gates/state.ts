@@ -28,6 +28,12 @@ export interface LiveGate {
   readonly expiresAtMs: number | null;
   /** The call the gate serves, as the QoS control server named it (cloud gates only). */
   readonly ref?: string;
+  /**
+   * Marked packets of the gate's down direction that arrived before the gate was installed (the
+   * far router had marked and counted them as sent): part of what the gate received, added to its
+   * down counter whenever it is read. Absent when none did.
+   */
+  readonly early?: { readonly packets: number; readonly bytes: number };
 }
 
 export const STATE_VERSION = 1;
@@ -42,14 +48,16 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const nullable = <T>(v: unknown, check: (x: unknown) => x is T): v is T | null => v === null || check(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
+const isCount = (v: unknown): v is number => isInt(v) && v >= 0;
 
 function readLive(entry: unknown): LiveGate | null {
   const gate = isObject(entry) ? readGate(entry.gate) : null;
   if (!isObject(entry) || gate === null || !SOURCES.includes(entry.source as GateSource) || !isInt(entry.installedAtMs) || !nullable(entry.expiresAtMs, isInt)) {
     return null;
   }
-  const live = { gate, source: entry.source as GateSource, installedAtMs: entry.installedAtMs, expiresAtMs: entry.expiresAtMs };
-  return isString(entry.ref) ? { ...live, ref: entry.ref } : live;
+  const live: LiveGate = { gate, source: entry.source as GateSource, installedAtMs: entry.installedAtMs, expiresAtMs: entry.expiresAtMs };
+  const early = isObject(entry.early) && isCount(entry.early.packets) && isCount(entry.early.bytes) ? { packets: entry.early.packets, bytes: entry.early.bytes } : null;
+  return { ...live, ...(isString(entry.ref) ? { ref: entry.ref } : {}), ...(early ? { early } : {}) };
 }
 
 /** Shape only: the values are checked again by the data plane before anything reaches the kernel. */
