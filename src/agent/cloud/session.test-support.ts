@@ -37,7 +37,8 @@ export const gate = (id: string, port: number): Gate => ({
   id, direction: 'both', lan: { address: '192.168.1.20', port }, remote: { address: '198.18.20.20', port: port + 1 }, dscp: 46, rateKbps: 80, lifetimeS: 600, session: 'c1@x',
 });
 
-export function setup(refuse: Set<string> = new Set(), held: Gate[] = [], logs: string[] | null = null) {
+/** `refuse`: gate ids the daemon refuses, as a set (E_GATE_CONFLICT) or with the error to refuse each with. */
+export function setup(refuse: Set<string> | Map<string, { code: string; message: string }> = new Set(), held: Gate[] = [], logs: string[] | null = null) {
   const fake = new FakeHost();
   const host = { ...fake.host, files: memoryFiles() };
   const sent: Message[] = [];
@@ -64,7 +65,7 @@ export function setup(refuse: Set<string> = new Set(), held: Gate[] = [], logs: 
       cloudGates: () => [...installed.values()],
       add: async (g, ref) => {
         adds.push(g.id);
-        if (refuse.has(g.id)) return fail({ code: 'E_GATE_CONFLICT', message: 'overlaps another gate' });
+        if (refuse.has(g.id)) return fail(refuse instanceof Map ? refuse.get(g.id)! : { code: 'E_GATE_CONFLICT', message: 'overlaps another gate' });
         installed.set(g.id, ref === undefined ? { gate: g } : { gate: g, ref });
         return ok({ replaced: false });
       },

@@ -41,6 +41,17 @@ describe('agent cloud session', () => {
     expect(t.sent.slice(-2).map((m) => m.id)).toEqual(replies.map((m) => m.id));
   });
 
+  it('reports a failure whatever the error it got: a long message cut at a character boundary, an overlong code as E_APPLY', async () => {
+    // 255 ASCII characters, then a surrogate pair straddling the bound of 256.
+    const message = `${'m'.repeat(255)}\u{1F4A9}${'z'.repeat(100)}`;
+    const t = setup(new Map([['long', { code: `E_${'X'.repeat(40)}`, message }]]));
+    t.session.started();
+    await t.fromServer('accept', { server: 'qos-server-1', keepaliveS: 30, accountingS: 0, version: 0 }, t.sent.at(-1)!.id);
+    const decision = await t.fromServer('decision.install', { version: 2, gates: [gate('long', 5010)] });
+    const report = t.sent.at(-1)!;
+    expect(report).toMatchObject({ type: 'report.failure', corr: decision.id, body: { gates: [{ id: 'long', code: 'E_APPLY', message: `${'m'.repeat(255)}…` }] } });
+  });
+
   it('removes on decision with final usage, resynchronises on a sequence gap, and reports a gate that expired', async () => {
     const t = setup();
     t.session.started();

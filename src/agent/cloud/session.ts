@@ -20,7 +20,15 @@ import type { OpenBody } from '../../core/protocol/messages/session.ts';
 import type { DataplaneGate } from '../../core/dataplane/model.ts';
 import type { Result } from '../../core/result.ts';
 import { Rejections } from '../../core/rejections.ts';
+import { REASON_MAX } from '../../core/protocol/limits.ts';
+import { bounded } from '../../core/text/bounded.ts';
 import { HeldGates } from './held-gates.ts';
+
+/**
+ * An error code a failure report may carry as it is (the schema's `errorCode`: E_ and up to 30
+ * more); any other is reported as E_APPLY, so that the report always builds.
+ */
+const REPORTABLE_CODE = /^E_[A-Z0-9_]{1,30}$/;
 
 /** What the session needs from the daemon's gates (the daemon serialises the calls). */
 export interface GatePort {
@@ -286,7 +294,7 @@ export class CloudSession {
       if (added.ok) {
         this.held.set(g);
         done.push(g.id);
-      } else failed.push({ id: g.id, code: /^E_[A-Z0-9_]+$/.test(added.error.code) ? added.error.code : 'E_APPLY', message: added.error.message.slice(0, 256) });
+      } else failed.push({ id: g.id, code: REPORTABLE_CODE.test(added.error.code) ? added.error.code : 'E_APPLY', message: bounded(added.error.message, REASON_MAX) });
     }
     const replies: (Message | null)[] = [];
     if (done.length > 0) replies.push(this.send('report.success', { version, gates: done }, corr));
