@@ -8,6 +8,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          // The fuzz and property tests are CPU-bound: seconds alone, several times that beside
+          // another suite. A deadline is for a test that hangs, never a speed check.
+          testTimeout: 60_000,
         },
       },
       {

@@ -12,6 +12,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { PrincipalKind } from '../../../src/core/protocol/acl.ts';
 import { renderMosquittoAcl } from '../../../src/cloud/broker/mosquitto-acl.ts';
 import { setMosquittoPassword } from '../../../src/cloud/broker/mosquitto-passwd.ts';
+import { EXPECTED_WITHIN_MS } from '../../support/wait.ts';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
@@ -106,9 +107,14 @@ export function connectPlain(port: number, options: IClientOptions): Promise<Mqt
 export function publishPlain(client: MqttClient, topic: string, text: string, retain = false): Promise<void> {
   return new Promise((resolve) => {
     // A refused publish may close the connection (aedes) or be dropped (Mosquitto); either way resolve.
-    client.publish(topic, text, { qos: 1, retain }, () => resolve());
-    client.once('close', () => resolve());
-    setTimeout(resolve, 1000);
+    const timer = setTimeout(done, 1000);
+    function done(): void {
+      clearTimeout(timer);
+      client.off('close', done);
+      resolve();
+    }
+    client.publish(topic, text, { qos: 1, retain }, done);
+    client.once('close', done);
   });
 }
 
@@ -130,7 +136,7 @@ export function collect(client: MqttClient): { topic: string; text: string }[] {
   return got;
 }
 
-export async function waitFor(check: () => boolean, what: string, ms = 3000): Promise<void> {
+export async function waitFor(check: () => boolean, what: string, ms = EXPECTED_WITHIN_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPECTED_WITHIN_MS } from '../../support/wait.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/cloud/broker/embedded.ts';
 import { generateSigningKey, loadPublicKeys } from '../../../src/cloud/clearinghouse/keys.ts';
 import { startClearinghouse, type ClearinghouseNode } from '../../../src/cloud/clearinghouse/node.ts';
@@ -44,7 +45,7 @@ class PolicyClient {
     const m = makeMessage(type, { id, device: this.id, session: 1, seq: ++this.seq, ts: NOW }, body);
     if (!m.ok) throw new Error(m.error.message);
     const answer = new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer to ${type} ${id}`)), 3000);
+      const timer = setTimeout(() => reject(new Error(`no answer to ${type} ${id}`)), EXPECTED_WITHIN_MS);
       this.waiting.set(id, (reply) => (clearTimeout(timer), resolve(reply)));
     });
     await this.client.publishAsync(chTopic(this.id, 'req'), (encodeMessage(m.value) as { value: string }).value, { qos: 1 });

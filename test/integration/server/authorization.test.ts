@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../../support/wait.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/cloud/broker/embedded.ts';
 import { generateSigningKey, loadPublicKeys, type SigningKey } from '../../../src/cloud/clearinghouse/keys.ts';
 import { startClearinghouse, type ClearinghouseNode } from '../../../src/cloud/clearinghouse/node.ts';
@@ -73,13 +74,6 @@ describe('QoS control server with the clearinghouse (embedded broker, SQLite, sc
   const post = async (body: SessionAddBody): Promise<SessionStateBody> => (await fetch(`${base}/v1/sessions`, { method: 'POST', body: JSON.stringify(body) })).json() as Promise<SessionStateBody>;
   const del = async (callId: string, extra: Record<string, unknown> = {}): Promise<SessionStateBody> =>
     (await fetch(`${base}/v1/sessions/${encodeURIComponent(callId)}`, { method: 'DELETE', body: JSON.stringify({ callId, ...extra }) })).json() as Promise<SessionStateBody>;
-  const until = async (what: () => Promise<boolean>, ms = 3000) => {
-    const end = Date.now() + ms;
-    while (!(await what())) {
-      if (Date.now() > end) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
 
   /** A token as the clearinghouse would issue it, with claims the test chooses. */
   function token(callId: string, port: number, change: Partial<TokenClaims> = {}, signer = key): string {

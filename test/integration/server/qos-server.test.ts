@@ -5,6 +5,7 @@
  * the session back; the budget refuses what does not fit; a restart loses nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../../support/wait.ts';
 import { join } from 'node:path';
 import { startEmbeddedBroker } from '../../../src/cloud/broker/embedded.ts';
 import type { EmbeddedBroker } from '../../../src/cloud/broker/embedded.ts';
@@ -48,7 +49,7 @@ describe('QoS control server (embedded broker, SQLite, scripted routers)', () =>
     store = await openStore(`sqlite:${join(temp.path, 'callqos.db')}`);
     await store.migrate();
     const bus = await connectServerMqtt({ url, clientId: 'qos-server-1', log: quiet });
-    const full: ServerConfig = { ...DEFAULT_CONFIG, httpPort: 0, decisionDeadlineMs: 800, removalDeadlineMs: 800, ...config };
+    const full: ServerConfig = { ...DEFAULT_CONFIG, httpPort: 0, decisionDeadlineMs: 2000, removalDeadlineMs: 2000, ...config };
     server = new QosServer({ config: full, store, bus, planner: controlPlanner(), admit: admissionCheck, log: createLogger((l) => logs.push(l), 'debug') });
     const { http } = await server.start();
     base = `http://127.0.0.1:${http!.port}`;
@@ -62,13 +63,6 @@ describe('QoS control server (embedded broker, SQLite, scripted routers)', () =>
   const post = async (body: SessionAddBody): Promise<SessionStateBody> => (await fetch(`${base}/v1/sessions`, { method: 'POST', body: JSON.stringify(body) })).json() as Promise<SessionStateBody>;
   const del = async (callId: string): Promise<SessionStateBody> => (await fetch(`${base}/v1/sessions/${encodeURIComponent(callId)}`, { method: 'DELETE' })).json() as Promise<SessionStateBody>;
   const get = async (callId: string): Promise<SessionStateBody> => (await fetch(`${base}/v1/sessions/${encodeURIComponent(callId)}`)).json() as Promise<SessionStateBody>;
-  const until = async (what: () => Promise<boolean>, ms = 3000) => {
-    const end = Date.now() + ms;
-    while (!(await what())) {
-      if (Date.now() > end) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
 
   beforeAll(async () => {
     broker = await startEmbeddedBroker({ port: 0, credentials: 'open', log: quiet });

@@ -9,6 +9,7 @@ import { decodeMessage, encodeMessage, makeMessage } from '../../../src/core/pro
 import type { BodyOf, Message, MessageType } from '../../../src/core/protocol/envelope.ts';
 import type { InterfaceEntry } from '../../../src/core/protocol/messages/interfaces.ts';
 import { TOPIC_ROOT, deviceTopic } from '../../../src/core/protocol/topics.ts';
+import { EXPECTED_WITHIN_MS } from '../../support/wait.ts';
 
 export type DecisionMode = 'succeed' | 'fail' | 'silent';
 
@@ -77,7 +78,7 @@ export class ScriptedRouter {
   }
 
   /** The next received message of this type (or one already received, if `past`). */
-  next<T extends MessageType>(type: T, timeoutMs = 3000): Promise<Extract<Message, { type: T }>> {
+  next<T extends MessageType>(type: T, timeoutMs = EXPECTED_WITHIN_MS): Promise<Extract<Message, { type: T }>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`router ${this.id}: no ${type} within ${timeoutMs} ms`)), timeoutMs);
       this.waiters.push({

@@ -18,6 +18,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPECTED_WITHIN_MS, until as waitUntil } from '../../support/wait.ts';
 import { startEmbeddedBroker } from '../../../src/cloud/broker/embedded.ts';
 import { generateSigningKey, loadPublicKeys } from '../../../src/cloud/clearinghouse/keys.ts';
 import { startClearinghouse, type ClearinghouseNode } from '../../../src/cloud/clearinghouse/node.ts';
@@ -189,13 +190,7 @@ describe.each([
   };
   const http = async (base: string, method: string, path: string, body?: unknown): Promise<SessionStateBody> =>
     (await fetch(`${base}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })).json() as Promise<SessionStateBody>;
-  const until = async (what: () => Promise<boolean>, ms = 4000) => {
-    const end = Date.now() + ms;
-    while (!(await what())) {
-      if (Date.now() > end) throw new Error(`condition not met in time:\n${logs.slice(-15).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = (what: () => Promise<boolean>) => waitUntil(what, 'condition', EXPECTED_WITHIN_MS, () => logs.slice(-15).join('\n'));
 
   beforeAll(async () => {
     pair = await brokers(temp.path);

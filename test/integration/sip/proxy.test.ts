@@ -7,6 +7,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPECTED_WITHIN_MS } from '../../support/wait.ts';
 import { createLogger } from '../../../src/core/log.ts';
 import type { SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../../src/core/protocol/messages/cc.ts';
 import { ok, type Result } from '../../../src/core/result.ts';
@@ -41,7 +42,7 @@ class Phone {
     this.socket.send(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'), port, '127.0.0.1');
   }
 
-  wait(test: (m: SipMessage) => boolean, ms = 2000): Promise<SipMessage> {
+  wait(test: (m: SipMessage) => boolean, ms = EXPECTED_WITHIN_MS): Promise<SipMessage> {
     const seen = this.inbox.find(test);
     if (seen) {
       this.inbox.splice(this.inbox.indexOf(seen), 1);
