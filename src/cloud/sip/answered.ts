@@ -15,9 +15,10 @@ import { hostAddress, sessionRef, text } from '../../core/protocol/fields.ts';
 import type { SessionAddBody } from '../../core/protocol/messages/cc.ts';
 import { bool, nullable, obj, optional, str, validate, type Infer } from '../../core/protocol/schema.ts';
 import { coreError, fail, ok, type Result } from '../../core/result.ts';
+import { PARTY_MAX, TOKEN_MAX } from '../../core/protocol/limits.ts';
 import { mediaLines, parseSdp, MAX_SDP_BYTES } from './sdp.ts';
 
-const party = obj({ source: nullable(hostAddress), uri: optional(text(256, 1)) });
+const party = obj({ source: nullable(hostAddress), uri: optional(text(PARTY_MAX, 1)) });
 const base64Sdp = str({ min: 4, max: Math.ceil((MAX_SDP_BYTES * 4) / 3) + 4, pattern: /^[A-Za-z0-9+/]+={0,2}$/, format: 'base64 SDP' });
 
 export const sipAnsweredBody = obj({
@@ -26,7 +27,7 @@ export const sipAnsweredBody = obj({
   callee: party,
   offer: base64Sdp,
   answer: base64Sdp,
-  token: optional(text(4096, 1)),
+  token: optional(text(TOKEN_MAX, 1)),
   wait: optional(bool()),
 });
 

@@ -9,6 +9,8 @@ import { fail, ok, type Result } from '../../core/result.ts';
 import { coreError } from '../../core/result.ts';
 import type { SipResponse } from '../../core/sip/message.ts';
 import { mediaLines, type SdpSession } from './sdp.ts';
+import { PARTY_MAX } from '../../core/protocol/limits.ts';
+import { bounded } from '../../core/text/bounded.ts';
 
 export interface CallRecord {
   readonly callId: string;
@@ -67,6 +69,14 @@ export class CallTable {
   }
 }
 
+/**
+ * A party as the session API takes it: the URI cut to its bound at a character boundary (slice()
+ * could leave half a surrogate pair, and the request would not build), none when there is none.
+ */
+function party(source: string | null, uri: string): SessionAddBody['caller'] {
+  return uri === '' ? { source } : { source, uri: bounded(uri, PARTY_MAX) };
+}
+
 /** The session request for a call whose offer was just answered (`answerFromCallee`: who answered). */
 export function sessionRequestFor(call: CallRecord, wait: boolean): Result<{ body: SessionAddBody; skipped: string[] }> {
   if (call.callerSdp === null || call.calleeSdp === null) return fail(coreError('E_SDP', 'no offer and answer to take media from'));
@@ -76,8 +86,8 @@ export function sessionRequestFor(call: CallRecord, wait: boolean): Result<{ bod
   return ok({
     body: {
       callId: call.callId,
-      caller: { source: call.callerSource, uri: call.callerUri.slice(0, 256) },
-      callee: { source: call.calleeSource, uri: call.calleeUri.slice(0, 256) },
+      caller: party(call.callerSource, call.callerUri),
+      callee: party(call.calleeSource, call.calleeUri),
       media: media.value.lines,
       wait,
       ...(call.token !== null ? { token: call.token } : {}),
