@@ -4,8 +4,11 @@
  * ring or a server's disk, and the first of each kind is still seen at once.
  */
 import type { LogFields, Logger } from './log.ts';
+import { bounded } from './text/bounded.ts';
 
 export const REJECTION_LOG_EVERY_MS = 1000;
+/** Longest text field a rejection line carries: what a sender wrote is quoted, never at any length. */
+export const REJECTION_FIELD_MAX = 200;
 
 export class Rejections {
   private readonly lastLogged = new Map<string, number>();
@@ -24,6 +27,8 @@ export class Rejections {
     const now = this.now();
     if (now - (this.lastLogged.get(code) ?? -Infinity) < REJECTION_LOG_EVERY_MS) return;
     this.lastLogged.set(code, now);
-    this.log.warn(this.message, { code, ...fields, rejected_so_far: this.byCode[code] });
+    const shown: Record<string, LogFields[string]> = {};
+    for (const [key, value] of Object.entries(fields)) shown[key] = typeof value === 'string' ? bounded(value, REJECTION_FIELD_MAX) : value;
+    this.log.warn(this.message, { code, ...shown, rejected_so_far: this.byCode[code] });
   }
 }

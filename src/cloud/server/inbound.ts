@@ -93,6 +93,6 @@ export class Inbound {
   private reject(code: string, reason: string, fields: Record<string, string>): void {
     this.stats.rejected += 1;
     this.stats.rejectedBy[code] = (this.stats.rejectedBy[code] ?? 0) + 1;
-    this.rejections.note(code, { reason: reason.slice(0, 200), ...fields });
+    this.rejections.note(code, { reason, ...fields });
   }
 }
