@@ -44,11 +44,20 @@ class PolicyClient {
   async ask<T extends 'auth.request' | 'usage.indication'>(type: T, body: BodyOf<T>, id = `${this.id}:1:${++this.seq}`): Promise<Message> {
     const m = makeMessage(type, { id, device: this.id, session: 1, seq: ++this.seq, ts: NOW }, body);
     if (!m.ok) throw new Error(m.error.message);
+    // Waiting before publishing: the answer may come in before the publish's acknowledgement.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const answer = new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer to ${type} ${id}`)), EXPECTED_WITHIN_MS);
+      timer = setTimeout(() => reject(new Error(`no answer to ${type} ${id}`)), EXPECTED_WITHIN_MS);
       this.waiting.set(id, (reply) => (clearTimeout(timer), resolve(reply)));
     });
-    await this.client.publishAsync(chTopic(this.id, 'req'), (encodeMessage(m.value) as { value: string }).value, { qos: 1 });
+    try {
+      await this.client.publishAsync(chTopic(this.id, 'req'), (encodeMessage(m.value) as { value: string }).value, { qos: 1 });
+    } catch (error) {
+      // No answer is coming: the wait must not fail a later test with its timeout.
+      clearTimeout(timer);
+      this.waiting.delete(id);
+      throw error;
+    }
     return answer;
   }
 

@@ -23,7 +23,7 @@ export class ScriptedRouter {
   private client!: ServerMqttClient;
   /** Messages this router published (its uplink), for checking that each reached one server once. */
   seq = 0;
-  private waiters: Array<{ test: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
+  private waiters: Array<{ test: (m: Message) => boolean; resolve: (m: Message) => void; timer: ReturnType<typeof setTimeout> }> = [];
   /** Answers sent from the message handler, which nobody awaits: close() waits for them. */
   private readonly answering = new Set<Promise<unknown>>();
   /** The first answer that failed to go out; close() throws it, so the test that caused it fails. */
@@ -82,6 +82,7 @@ export class ScriptedRouter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`router ${this.id}: no ${type} within ${timeoutMs} ms`)), timeoutMs);
       this.waiters.push({
+        timer,
         test: (m) => m.type === type,
         resolve: (m) => {
           clearTimeout(timer);
@@ -131,6 +132,8 @@ export class ScriptedRouter {
   /** Waits for the answers still going out, then disconnects; an answer that failed fails here. */
   async close(): Promise<void> {
     this.closing = true;
+    // A wait a failed test left behind would fail a later one with its timeout: it ends here.
+    for (const w of this.waiters.splice(0)) clearTimeout(w.timer);
     await Promise.allSettled([...this.answering]);
     await this.client.close();
     if (this.answerError !== null) throw this.answerError instanceof Error ? this.answerError : new Error(String(this.answerError));

@@ -22,7 +22,7 @@ import { SipTransport } from '../../../src/cloud/sip/transport.ts';
 class Phone {
   readonly inbox: SipMessage[] = [];
   private socket!: Socket;
-  private waiters: { test: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void }[] = [];
+  private waiters: { test: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void; timer: ReturnType<typeof setTimeout> }[] = [];
   port = 0;
   constructor(readonly user: string) {}
 
@@ -50,11 +50,13 @@ class Phone {
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.user}: nothing matching in ${ms} ms; got ${this.inbox.map((m) => (m.kind === 'request' ? m.method : m.status)).join(',')}`)), ms);
-      this.waiters.push({ test, resolve: (m) => (clearTimeout(timer), this.inbox.splice(this.inbox.indexOf(m), 1), resolve(m)) });
+      this.waiters.push({ test, timer, resolve: (m) => (clearTimeout(timer), this.inbox.splice(this.inbox.indexOf(m), 1), resolve(m)) });
     });
   }
 
   close(): void {
+    // A wait a failed test left behind would fail a later one with its timeout: it ends here.
+    for (const w of this.waiters.splice(0)) clearTimeout(w.timer);
     this.socket.close();
   }
 }
