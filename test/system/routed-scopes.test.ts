@@ -73,7 +73,7 @@ describeSystem('calls on a routed private network: two offices on 10.x without N
 
   it('refuses office B\'s network to a second router reporting it: logged with both, listed by the API, calls into it without a gate there and a reason naming the conflict', async () => {
     await rig.startAgent('X');
-    await until(() => rig.server!.log.includes('routed network refused'), 5000, () => rig.server!.log.slice(-3000));
+    await until(() => rig.server!.log.includes('routed network refused'), 15_000, () => rig.server!.log.slice(-3000));
     expect(rig.server!.log).toMatch(/error: routed network refused: another router of the scope reported it first and keeps it .*scope=corp prefix=10\.2\.0\.0\/24 device=rtX holder=rtB/);
     expect(rig.api('GET', '/v1/scopes')).toMatchObject({ scopes: [{ name: 'corp', conflicts: [{ prefix: '10.2.0.0/24', holder: 'rtB', refused: ['rtX'] }] }] });
 

@@ -21,6 +21,7 @@ import { createLogger } from '../../../src/core/log.ts';
 import type { InterfaceEntry } from '../../../src/core/protocol/messages/interfaces.ts';
 import type { SessionAddBody, SessionStateBody } from '../../../src/core/protocol/messages/cc.ts';
 import { makeTempDir } from '../../support/temp.ts';
+import { until } from '../../support/wait.ts';
 import { ScriptedRouter } from './scripted-router.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
@@ -57,19 +58,12 @@ describe('QoS control server with a routed scope (embedded broker, SQLite, scrip
 
   const post = async (body: SessionAddBody): Promise<SessionStateBody> => (await fetch(`${base}/v1/sessions`, { method: 'POST', body: JSON.stringify(body) })).json() as Promise<SessionStateBody>;
   const scopes = async (): Promise<{ scopes: Array<Record<string, unknown>> }> => (await fetch(`${base}/v1/scopes`)).json() as Promise<{ scopes: Array<Record<string, unknown>> }>;
-  const until = async (what: () => boolean | Promise<boolean>, ms = 3000) => {
-    const end = Date.now() + ms;
-    while (!(await what())) {
-      if (Date.now() > end) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   const gateAt = (router: ScriptedRouter, session: string) => [...router.gates.values()].find((g) => g.session === session);
 
   beforeAll(async () => {
     broker = await startEmbeddedBroker({ port: 0, credentials: 'open', log: quiet });
     const url = `mqtt://127.0.0.1:${broker.port}`;
-    const config = parseServerArgs(['--routed-scope', 'corp=10.0.0.0/8', '--http', '127.0.0.1:0', '--deadline-ms', '800']);
+    const config = parseServerArgs(['--routed-scope', 'corp=10.0.0.0/8', '--http', '127.0.0.1:0', '--deadline-ms', '2000']);
     if (!config.ok) throw new Error(config.error.message);
     store = await openStore(`sqlite:${join(temp.path, 'callqos.db')}`);
     await store.migrate();
@@ -121,7 +115,7 @@ describe('QoS control server with a routed scope (embedded broker, SQLite, scrip
 
   it('refuses a network a second office reports: logged at once with both routers, listed by the API, calls into it best effort with the conflict as reason', async () => {
     await officeX.open(interfaces('10.2.0.1', '10.255.7.2', 30));
-    await until(() => logs.some((l) => l.startsWith('error: routed network refused')));
+    await until(() => logs.some((l) => l.startsWith('error: routed network refused')), 'the refusal logged', undefined, () => logs.join('\n'));
     const line = logs.find((l) => l.startsWith('error: routed network refused'))!;
     expect(line).toMatch(/scope=corp prefix=10\.2\.0\.0\/24 device=office-x holder=office-b/);
     expect((await scopes()).scopes[0]!.conflicts).toEqual([{ prefix: '10.2.0.0/24', holder: 'office-b', refused: ['office-x'] }]);
@@ -140,10 +134,10 @@ describe('QoS control server with a routed scope (embedded broker, SQLite, scrip
 
   it('keeps the network with the first office when that office reports again, and frees it once the second is fixed', async () => {
     await officeB.send('interfaces', { version: 2, interfaces: interfaces('10.2.0.1', '10.255.2.2', 30) });
-    await new Promise((r) => setTimeout(r, 300));
+    await until(async () => (await store.getDevice('office-b'))?.interfacesVersion === 2, 'office B\'s second report stored');
     expect((await scopes()).scopes[0]!.conflicts).toEqual([{ prefix: '10.2.0.0/24', holder: 'office-b', refused: ['office-x'] }]);
     await officeX.send('interfaces', { version: 2, interfaces: interfaces('10.7.0.1', '10.255.7.2', 30) });
-    await until(() => logs.some((l) => l.startsWith('info: routed network conflict over')));
+    await until(() => logs.some((l) => l.startsWith('info: routed network conflict over')), 'the end of the conflict logged', undefined, () => logs.join('\n'));
     expect((await scopes()).scopes[0]!.conflicts).toEqual([]);
     const state = await post(call('fixed@corp', '10.2.0.23', '10.2.0.23', '10.7.0.23', '10.7.0.23'));
     expect(state).toMatchObject({ state: 'active', reason: null });
