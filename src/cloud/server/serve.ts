@@ -9,6 +9,7 @@ import type { Logger } from '../../core/log.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.ts';
 import { loadCredentials } from '../broker/credentials.ts';
 import { announce, libraryLog, processLogger } from '../cli/logging.ts';
+import { stopSignal } from '../cli/signals.ts';
 import { loadPublicKeys } from '../clearinghouse/keys.ts';
 import { connectServerMqtt } from '../mqtt/client.ts';
 import { openStore } from '../store/index.ts';
@@ -20,14 +21,6 @@ const SERVICE = 'callqos-cloud';
 
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
-}
-
-/** Resolves when SIGINT or SIGTERM arrives, with its name. */
-function stopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
 }
 
 async function startBroker(config: ServerConfig, log: Logger): Promise<EmbeddedBroker> {
@@ -65,9 +58,15 @@ export async function serve(config: ServerConfig): Promise<number> {
 
   const signal = await stopping;
   log.info('stopping', { signal });
-  await server.stop();
-  await store.close();
-  await broker?.close();
+  // A stop that fails still ends the program, with the reason and a failing status.
+  try {
+    await server.stop();
+    await store.close();
+    await broker?.close();
+  } catch (error) {
+    log.error('stopping failed', { error: String(error) });
+    return 1;
+  }
   log.info('stopped', { signal });
   return 0;
 }

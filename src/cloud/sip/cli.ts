@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { allValues, ArgsError, checked, hostPort, lastValue, optionalNumber, parseOrExit, usageOf, type CliIo, type CommandSpec } from '../cli/args.ts';
+import { stopSignal } from '../cli/signals.ts';
 import { announce, DEFAULT_LOG_SETTINGS, libraryLog, LOG_OPTIONS, parseLogFormat, parseLogLevel, processLogger } from '../cli/logging.ts';
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
 import { connectServerMqtt } from '../mqtt/client.ts';
@@ -76,6 +77,7 @@ export async function runSipCli(argv: readonly string[], io: CliIo): Promise<num
   const sessionTimeoutMs = optionalNumber(one('--session-timeout-ms'), '--session-timeout-ms', 3000, 100, 60_000);
   const dialogTimeoutMs = optionalNumber(one('--dialog-timeout-s'), '--dialog-timeout-s', 7200, 10, 86400 * 7) * 1000;
 
+  const stopping = stopSignal();
   const passwordFile = one('--broker-password-file');
   const bus = await connectServerMqtt({ url: broker, clientId: id, username: one('--broker-user') ?? id, password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim(), log: libraryLog(log, 'mqtt') });
   const sessions = await MqttSessionClient.connect(bus, id, sessionTimeoutMs, log.child('session-api'), treeRoot(policyDomain));
@@ -94,23 +96,18 @@ export async function runSipCli(argv: readonly string[], io: CliIo): Promise<num
     registrar.purge();
   }, 10_000);
   announce(logSettings, 'callqos-sip', `callqos SIP proxy ${id}: SIP on ${hostText(listenHost)}:${transport.port} (UDP, TCP) as ${advertise}, QoS ${qos}, session API over ${broker}`);
-  return new Promise<number>((resolve) => {
-    // A stop that fails still ends the program, with the reason and a failing status.
-    const stop = (): void => {
-      (async () => {
-        clearInterval(sweep);
-        transactions.close();
-        await transport.close();
-        await bus.close();
-      })().then(
-        () => resolve(0),
-        (error: unknown) => {
-          log.error('stopping failed', { error: String(error) });
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  const signal = await stopping;
+  log.info('stopping', { signal });
+  // A stop that fails still ends the program, with the reason and a failing status.
+  try {
+    clearInterval(sweep);
+    transactions.close();
+    await transport.close();
+    await bus.close();
+  } catch (error) {
+    log.error('stopping failed', { error: String(error) });
+    return 1;
+  }
+  log.info('stopped', { signal });
+  return 0;
 }
