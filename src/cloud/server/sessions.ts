@@ -17,7 +17,7 @@ import { MAX_GATES } from '../../core/protocol/messages/gates.ts';
 import type { Gate } from '../../core/protocol/messages/gates.ts';
 import type { MediaLine, SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../core/protocol/messages/cc.ts';
 import { fail, ok } from '../../core/result.ts';
-import type { Result } from '../../core/result.ts';
+import type { CoreError, Result } from '../../core/result.ts';
 import type { AdmittedKbps, CallRecords, DeviceRecord, GateRecord, GateState, JsonObject, SessionRecord, SessionState, Store, StoreTx } from '../store/types.ts';
 import type { ServerConfig } from './config.ts';
 import type { GateReportSink } from './devices.ts';
@@ -51,6 +51,14 @@ export interface LinePlan {
 /** Locates both ends of a media line and plans its gates (core/control behind it). */
 export interface Planner {
   plan(locator: Locator, callId: string, body: SessionAddBody, media: MediaLine, lifetimeS: number): LinePlan;
+}
+
+/** An install or modify that could not be built: the gates it carried, and why. */
+interface UnsentDecision {
+  readonly device: string;
+  readonly type: 'decision.install' | 'decision.modify';
+  readonly gateIds: readonly string[];
+  readonly error: CoreError;
 }
 
 interface Decisions {
@@ -215,7 +223,7 @@ export class SessionManager implements SessionApi, GateReportSink {
       const peer = this.peering?.peerFor(plans) ?? null;
       const unauthorized = await this.authorizeLines(body, plans, peer?.domain ?? null);
       const outcome = await this.deps.store.transaction((tx) => this.admitLines(tx, client, body, plans, unauthorized));
-      await this.sendDecisions(outcome);
+      await this.failUnsent(body.callId, await this.sendDecisions(outcome));
       for (const line of outcome.rejected) this.deps.log.info('session line rejected', { call: body.callId, line: line.line, reason: line.reason });
       // A call refused here is not passed on.
       return peer !== null && unauthorized === null && outcome.rejected.length < plans.length ? peer : null;
@@ -345,25 +353,53 @@ export class SessionManager implements SessionApi, GateReportSink {
     return { install, modify, remove, rejected, versions };
   }
 
-  /** After the transaction committed: the decisions, each with the router's new desired-state version. */
-  private async sendDecisions({ install = new Map(), modify = new Map(), remove, versions }: Decisions): Promise<void> {
+  /**
+   * After the transaction committed: the decisions, each with the router's new desired-state
+   * version. Returns the installs and modifies that could not be built (the outbox logged each
+   * with its path); a removal that could not be built ends with the removal deadline, and the
+   * gate's lifetime removes it on the router.
+   */
+  private async sendDecisions({ install = new Map(), modify = new Map(), remove, versions }: Decisions): Promise<UnsentDecision[]> {
+    const unsent: UnsentDecision[] = [];
     const devices = new Set([...install.keys(), ...modify.keys(), ...remove.keys()]);
     for (const device of devices) {
       const version = versions.get(device) ?? 0;
       const removing = remove.get(device);
       if (removing?.length) this.send(device, 'decision.remove', { version, gates: removing });
-      const modifying = modify.get(device);
-      if (modifying?.length) this.send(device, 'decision.modify', { version, gates: modifying });
-      const installing = install.get(device);
-      if (installing?.length) this.send(device, 'decision.install', { version, gates: installing });
+      for (const [type, gates] of [['decision.modify', modify.get(device)], ['decision.install', install.get(device)]] as const) {
+        if (!gates?.length) continue;
+        const error = this.send(device, type, { version, gates });
+        if (error !== null) unsent.push({ device, type, gateIds: gates.map((g) => g.id), error });
+      }
     }
     // Every router gets its decisions before the store is read for the summaries.
     for (const device of devices) await this.deps.publishDesired(device);
+    return unsent;
   }
 
-  private send<T extends 'decision.install' | 'decision.modify' | 'decision.remove'>(device: string, type: T, body: MessageOf<T>['body']): void {
+  /** Sends one decision; the error when it could not be built (the outbox has logged it with the field's path). */
+  private send<T extends 'decision.install' | 'decision.modify' | 'decision.remove'>(device: string, type: T, body: MessageOf<T>['body']): CoreError | null {
     const sent = this.deps.outbox.toDevice(device, type, body as never);
-    if (!sent.ok) this.deps.log.error('cannot send decision', { device, type, code: sent.error.code, reason: sent.error.message });
+    return sent.ok ? null : sent.error;
+  }
+
+  /**
+   * The lines whose install or modify could not be built fail now, naming the error, rather than
+   * at the deadline as if a router had been silent; what their other routers got is rolled back.
+   */
+  private async failUnsent(callId: string, unsent: readonly UnsentDecision[]): Promise<void> {
+    const lines = new Map<number, Refusal>();
+    for (const { device, type, gateIds, error } of unsent) {
+      const why = refusal(R.internal, `${type} to ${device} could not be built: ${error.code} at ${error.path ?? ''}: ${error.message}`);
+      for (const id of gateIds) {
+        const gate = await this.deps.store.getGate(id);
+        if (gate && gate.callId === callId && !lines.has(gate.line)) lines.set(gate.line, why);
+      }
+    }
+    for (const [line, why] of lines) {
+      const record = await this.deps.store.getSession(callId, line);
+      if (record && LIVE_LINE.includes(record.state)) await this.endLine(record, 'failed', why);
+    }
   }
 
   // ---- ending lines --------------------------------------------------------------------------
@@ -397,6 +433,7 @@ export class SessionManager implements SessionApi, GateReportSink {
       for (const device of remove.keys()) versions.set(device, await tx.bumpDesiredVersion(device));
       return { remove, versions, changed, callGates };
     });
+    // Removals only: nothing comes back unsent.
     await this.sendDecisions({ remove, versions });
     this.wake(line.callId);
     return { line: changed, gates: callGates };
@@ -674,7 +711,11 @@ export class SessionManager implements SessionApi, GateReportSink {
     }
     for (const [device, gates] of byDevice) {
       const version = (await this.deps.store.getDevice(device))?.desiredVersion ?? 0;
-      for (let at = 0; at < gates.length; at += MAX_GATES) this.send(device, 'decision.modify', { version, gates: gates.slice(at, at + MAX_GATES) });
+      for (let at = 0; at < gates.length; at += MAX_GATES) {
+        const error = this.send(device, 'decision.modify', { version, gates: gates.slice(at, at + MAX_GATES) });
+        // The gates were installed; unrenewed, they live out the lifetime they have.
+        if (error !== null) this.deps.log.warn('gate renewal not sent', { device, gates: Math.min(MAX_GATES, gates.length - at), code: error.code, path: error.path ?? '' });
+      }
     }
     if (due.length > 0) this.deps.log.info('gate lifetimes renewed', { gates: due.length, routers: byDevice.size });
     return due.length;

@@ -22,6 +22,7 @@ import { Inbound } from '../../../src/cloud/server/inbound.ts';
 import { Outbox } from '../../../src/cloud/server/outbox.ts';
 import { admissionCheck, controlPlanner } from '../../../src/cloud/server/planner.ts';
 import { QosServer } from '../../../src/cloud/server/server.ts';
+import type { Planner } from '../../../src/cloud/server/sessions.ts';
 import { openStore } from '../../../src/cloud/store/index.ts';
 import type { Store } from '../../../src/cloud/store/types.ts';
 import { createLogger } from '../../../src/core/log.ts';
@@ -82,6 +83,21 @@ interface HttpAnswer {
   readonly ms: number;
 }
 
+/**
+ * The real planner, except that calls whose id starts with `prefix` get gates outside the schema
+ * (a lifetime below 10 s): a decision the server cannot build, as a bug would make one.
+ */
+function unbuildableFor(prefix: string): Planner {
+  const real = controlPlanner();
+  return {
+    plan(locator, callId, body, media, lifetimeS) {
+      const plan = real.plan(locator, callId, body, media, lifetimeS);
+      if (!callId.startsWith(prefix)) return plan;
+      return { ...plan, gates: plan.gates.map(({ device, gate }) => ({ device, gate: { ...gate, lifetimeS: 5 } })) };
+    },
+  };
+}
+
 /** The broker, a server with HTTP, two routers (and an offline third) and a call-control client on MQTT. */
 class Rig {
   broker!: EmbeddedBroker;
@@ -102,7 +118,7 @@ class Rig {
     await this.store.migrate();
     const bus = await connectServerMqtt({ url, clientId: 'qos-server-1', log: quiet });
     const full: ServerConfig = { ...DEFAULT_CONFIG, httpPort: 0, decisionDeadlineMs: DEADLINE_MS, removalDeadlineMs: DEADLINE_MS, ...config };
-    this.server = new QosServer({ config: full, store: this.store, bus, planner: controlPlanner(), admit: admissionCheck, log: createLogger((l) => this.logs.push(l), 'debug') });
+    this.server = new QosServer({ config: full, store: this.store, bus, planner: unbuildableFor('unbuildable'), admit: admissionCheck, log: createLogger((l) => this.logs.push(l), 'debug') });
     const { http } = await this.server.start();
     this.base = `http://127.0.0.1:${http!.port}`;
     for (const r of [this.rtA, this.rtB, this.rtC]) await r.connect(url);
@@ -227,6 +243,15 @@ describe('session API: every request answered, over MQTT and HTTP alike', () => 
     } finally {
       rig.rtB.mode = 'succeed';
     }
+  });
+
+  it('fails an add whose decision the server cannot build at once, naming the field, not at the deadline as if a router were silent', async () => {
+    const state = await rig.both('add', (id) => call(id, 42500), 'unbuildable');
+    expect(state.state).toBe('failed');
+    expect(state.reason).toBe('E_INTERNAL: decision.install to rtA could not be built: E_RANGE at body.gates[0].lifetimeS: 5 is outside 10..86400');
+    const errors = rig.logs.filter((l) => l.startsWith('error') && l.includes('cannot build a message') && l.includes('path=body.gates[0].lifetimeS'));
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    expect(await rig.store.listSessions({ callId: 'unbuildable-mqtt' })).toMatchObject([{ state: 'failed' }]);
   });
 
   it.each([
