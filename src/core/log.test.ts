@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, formatLogLine } from './log.ts';
+import { createLogger, formatJsonLogLine, formatLogLine } from './log.ts';
 
 describe('logger', () => {
   it('drops records below the minimum level and keeps the rest in order', () => {
@@ -26,5 +26,15 @@ describe('logger', () => {
     const lines: string[] = [];
     createLogger((line) => lines.push(line), 'debug').child('nft').debug('applied', { ms: 3 });
     expect(lines).toEqual(['debug: applied component=nft ms=3']);
+  });
+
+  it('writes one JSON object per record with --log-format json, its own keys winning over fields', () => {
+    const lines: string[] = [];
+    createLogger((line) => lines.push(line), 'info', { service: 'x' }, 'json').child('broker').warn('refused\nlogin', { client: 'a b', level: 'fake', n: 2 });
+    expect(lines).toHaveLength(1);
+    const record = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(record).toMatchObject({ service: 'x', component: 'broker', client: 'a b', n: 2, level: 'warn', msg: 'refused\nlogin' });
+    expect(typeof record.time).toBe('string');
+    expect(formatJsonLogLine('info', 'm', {}, new Date(0))).toBe('{"time":"1970-01-01T00:00:00.000Z","level":"info","msg":"m"}');
   });
 });

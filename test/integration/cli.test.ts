@@ -4,6 +4,7 @@
  * default file; the server's log in both formats.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,5 +115,23 @@ describe('callqos-cloud command line', () => {
       expect(record).toMatchObject({ level: expect.any(String), msg: expect.any(String), time: expect.any(String), service: 'callqos-cloud' });
     }
     expect(json.some((line) => line.includes('session API'))).toBe(true);
+  });
+
+  it('says why it cannot start in its log format, with status 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const run = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [bundle, '--mqtt-listen', `127.0.0.1:${port}`, '--http', 'off', '--store', 'sqlite::memory:'], { cwd: dir.path, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('exit', (status) => resolve({ status, stderr }));
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr.trimEnd().split('\n').at(-1)).toMatch(/^error: cannot start service=callqos-cloud error=".*EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
   });
 });

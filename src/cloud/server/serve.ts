@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../../core/log.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.ts';
 import { loadCredentials } from '../broker/credentials.ts';
-import { announce, libraryLog, processLogger } from '../cli/logging.ts';
+import { announce, libraryLog, processLogger, type LogSettings } from '../cli/logging.ts';
 import { stopSignal } from '../cli/signals.ts';
 import { loadPublicKeys } from '../clearinghouse/keys.ts';
 import { connectServerMqtt } from '../mqtt/client.ts';
-import { openStore } from '../store/index.ts';
+import { openStore, type Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import { admissionCheck, controlPlanner } from './planner.ts';
 import { QosServer } from './server.ts';
@@ -29,12 +29,14 @@ async function startBroker(config: ServerConfig, log: Logger): Promise<EmbeddedB
   return startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, credentials, log: libraryLog(log, 'broker') });
 }
 
-/** Runs the server until a stop signal; the exit status. */
-export async function serve(config: ServerConfig): Promise<number> {
-  const settings = { level: config.logLevel, format: config.logFormat };
-  const log = processLogger(settings, SERVICE);
-  const stopping = stopSignal();
+interface Running {
+  readonly server: QosServer;
+  readonly store: Store;
+  readonly broker: EmbeddedBroker | null;
+}
 
+/** Starts the broker (when embedded), the store and the server, and says where they are. */
+async function start(config: ServerConfig, settings: LogSettings, log: Logger): Promise<Running> {
   const broker = config.brokerUrl === null ? await startBroker(config, log) : null;
   const brokerUrl = broker === null ? config.brokerUrl! : `mqtt://${urlHost(broker.host)}:${broker.port}`;
   const store = await openStore(config.storeUrl);
@@ -55,14 +57,30 @@ export async function serve(config: ServerConfig): Promise<number> {
   const { http } = await server.start();
   const api = http ? `http://${urlHost(http.host)}:${http.port}/v1/sessions` : 'off';
   announce(settings, SERVICE, `callqos-cloud ${config.serverId}: MQTT ${brokerUrl}${broker ? ' (embedded)' : ''}, session API ${api}, store ${config.storeUrl}`);
+  return { server, store, broker };
+}
+
+/** Runs the server until a stop signal; the exit status. */
+export async function serve(config: ServerConfig): Promise<number> {
+  const settings: LogSettings = { level: config.logLevel, format: config.logFormat };
+  const log = processLogger(settings, SERVICE);
+  const stopping = stopSignal();
+  let running: Running;
+  try {
+    running = await start(config, settings, log);
+  } catch (error) {
+    // A port in use, a store or broker out of reach: said in the log's format, like every other line.
+    log.error('cannot start', { error: error instanceof Error ? error.message : String(error) });
+    return 1;
+  }
 
   const signal = await stopping;
   log.info('stopping', { signal });
   // A stop that fails still ends the program, with the reason and a failing status.
   try {
-    await server.stop();
-    await store.close();
-    await broker?.close();
+    await running.server.stop();
+    await running.store.close();
+    await running.broker?.close();
   } catch (error) {
     log.error('stopping failed', { error: String(error) });
     return 1;
