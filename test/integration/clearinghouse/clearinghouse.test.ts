@@ -20,6 +20,7 @@ import { createLogger } from '../../../src/core/log.ts';
 import { decodeMessage, encodeMessage, makeMessage, type BodyOf, type Message } from '../../../src/core/protocol/envelope.ts';
 import type { AuthRequestBody, AuthResponseBody, UsageConfirmationBody, UsageIndicationBody } from '../../../src/core/protocol/messages/ch.ts';
 import { chTopic } from '../../../src/core/protocol/topics.ts';
+import { PARTY_MAX, SESSION_REF_MAX, TOKEN_MAX } from '../../../src/core/protocol/limits.ts';
 import { makeTempDir } from '../../support/temp.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
@@ -161,6 +162,24 @@ describe('clearinghouse (embedded broker, SQLite)', () => {
     // Within one domain no agreement is needed.
     expect(await c.authorize(request('call-local', null))).toMatchObject({ allowed: true });
     expect(logs.some((l) => l.includes('authorization refused') && l.includes('qos-x'))).toBe(true);
+  });
+
+  it('answers a request with every field at its maximum: a token longer than a message may carry is refused, never left unanswered', async () => {
+    const flows = Array.from({ length: 16 }, (_, line) => ({
+      line, offer: { address: `2001:db8:aaaa:bbbb:cccc:dddd:eeee:${(0x1000 + line).toString(16)}`, port: 65535 },
+      answer: { address: `2001:db8:ffff:eeee:dddd:cccc:bbbb:${(0x1000 + line).toString(16)}`, port: 65535 }, dscp: 46 as const, kbps: 2000,
+    }));
+    const widest: AuthRequestBody = {
+      callId: 'c'.repeat(SESSION_REF_MAX), caller: `sip:${'a'.repeat(PARTY_MAX - 4)}`, callee: `sip:${'b'.repeat(PARTY_MAX - 4)}`,
+      sourceDevice: 'r'.repeat(64), destinationDevice: 's'.repeat(64), destinationDomain: 'domain-b', flows,
+    };
+    const answer = await a.authorize(widest);
+    expect(answer).toMatchObject({ callId: widest.callId, allowed: false, token: null, transactionId: null });
+    expect(answer.reason).toMatch(new RegExp(`^E_TOKEN_TOO_LONG: the token for this call would be \\d+ characters, more than ${TOKEN_MAX}$`));
+    // Nothing was recorded for a token never issued; a smaller call still gets one within the bound.
+    const smaller = await a.authorize({ ...widest, callId: 'call-wide', flows: flows.slice(0, 4) });
+    expect(smaller.allowed).toBe(true);
+    expect(smaller.token!.length).toBeLessThanOrEqual(TOKEN_MAX);
   });
 
   it('records usage once per transaction, only from its own domain, and rates it', async () => {
