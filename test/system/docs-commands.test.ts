@@ -140,7 +140,7 @@ describeSystem('every command in README.md and docs/*.md, as written', ['ip', 'n
         child.stderr!.on('data', (d: Buffer) => (running.output += d.toString()));
         served.set(step.serve, running);
         let exitedEarly = false;
-        void running.exited.then(() => (exitedEarly = true));
+        child.once('exit', () => (exitedEarly = true));
         for (const started = Date.now(); !step.up.test(running.output) && !exitedEarly && Date.now() - started < 60_000; ) await new Promise((r) => setTimeout(r, 50));
         expect(running.output, `${command} did not come up`).toMatch(step.up);
       } else {
