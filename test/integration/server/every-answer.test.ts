@@ -457,3 +457,52 @@ describe('session API: failures inside the server are answered, not dropped', ()
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'E_CONFLICT', message: 'told to refuse' });
   });
 });
+
+/**
+ * The device link's error reply: a reply the router waits for that the server cannot build (here
+ * an `accept` whose keep-alive, from a configured maximum below the protocol's minimum, is out of
+ * range) becomes `close` with `protocol-error` naming the field, so the router reopens later
+ * rather than waiting for an accept that never comes.
+ */
+describe('device link: a reply that cannot be built is answered with close', () => {
+  const temp = makeTempDir('every-answer-device');
+  let broker: EmbeddedBroker;
+  let store: Store;
+  let server: QosServer;
+  const logs: string[] = [];
+  const router = new ScriptedRouter('rtZ');
+
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ port: 0, credentials: 'open', log: quiet });
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    store = await openStore(`sqlite:${join(temp.path, 'callqos.db')}`);
+    await store.migrate();
+    const bus = await connectServerMqtt({ url, clientId: 'qos-server-z', log: quiet });
+    const config: ServerConfig = { ...DEFAULT_CONFIG, serverId: 'qos-server-z', httpPort: null, maxKeepaliveS: 2 };
+    server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log: createLogger((l) => logs.push(l), 'debug') });
+    await server.start();
+    await router.connect(url);
+  });
+  afterAll(async () => {
+    await router.close();
+    await server.stop();
+    await store.close();
+    await broker.close();
+    temp.remove();
+  });
+
+  it('closes with protocol-error naming the field, and logs it at error with the path', async () => {
+    const closed = router.next('close');
+    const open = await router.send('open', {
+      agentVersion: '0.1.0',
+      board: { model: 'Lab Router', name: 'lab,router', release: 'OpenWrt 23.05.3', target: 'x86/64' },
+      capabilities: { queues: ['htb'], ipv6: true, maxGates: 256 },
+      link: { upKbps: 20000, downKbps: 100000, efBudgetPercent: 30 },
+      keepaliveS: 30,
+    });
+    const close = await closed;
+    expect(close.body).toEqual({ reason: 'protocol-error', text: 'E_INTERNAL: accept could not be built: E_RANGE at body.keepaliveS: 2 is outside 5..3600' });
+    expect(router.received.some((m) => m.type === 'accept' && m.corr === open.id)).toBe(false);
+    expect(logs.some((l) => l.startsWith('error') && l.includes('cannot build a message') && l.includes('type=accept') && l.includes('path=body.keepaliveS'))).toBe(true);
+  });
+});
