@@ -27,6 +27,8 @@ export class RouterIndex {
   private refusals = new Map<string, { claim: ScopeClaim; device: string }>();
   private dirty = false;
   private builtAtMs = -Infinity;
+  /** A rebuild held back by REBUILD_MIN_MS, due at the window's end. */
+  private trailing: ReturnType<typeof setTimeout> | null = null;
   private refreshing: Promise<void> | null = null;
 
   constructor(
@@ -59,7 +61,19 @@ export class RouterIndex {
   }
 
   private rebuildIfDue(): void {
-    if (!this.dirty || this.now() - this.builtAtMs < REBUILD_MIN_MS) return;
+    if (!this.dirty) return;
+    const wait = REBUILD_MIN_MS - (this.now() - this.builtAtMs);
+    if (wait > 0) {
+      // Rebuilt at the window's end rather than at the next periodic refresh, so that a refused
+      // network is logged when its report comes.
+      this.trailing ??= setTimeout(() => {
+        this.trailing = null;
+        this.builtAtMs = -Infinity;
+        this.rebuildIfDue();
+      }, wait);
+      this.trailing.unref?.();
+      return;
+    }
     const started = this.now();
     this.locator = buildLocator([...this.reports.values()], { scopes: this.scopes, holders: this.locator.holders });
     this.builtAtMs = this.now();
@@ -102,6 +116,12 @@ export class RouterIndex {
   async claims(): Promise<readonly ScopeClaim[]> {
     await this.catchUp();
     return this.locator.claims;
+  }
+
+  /** Drops a held-back rebuild (the server is stopping). */
+  close(): void {
+    if (this.trailing !== null) clearTimeout(this.trailing);
+    this.trailing = null;
   }
 
   private async catchUp(): Promise<void> {

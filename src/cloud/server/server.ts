@@ -177,6 +177,7 @@ export class QosServer {
   async stop(): Promise<void> {
     for (const t of this.timers.splice(0)) clearInterval(t);
     this.devices.close();
+    this.index.close();
     await this.http?.stop();
     await this.parts.bus.close();
   }
