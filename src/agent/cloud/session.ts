@@ -120,7 +120,10 @@ export class CloudSession {
     if (message === null) return null;
     // build() has just validated it.
     const text = encodeValidated(message);
-    if (!text.ok) return null;
+    if (!text.ok) {
+      this.log.error('cannot encode message', { type, code: text.error.code, reason: text.error.message });
+      return null;
+    }
     this.link.send(text.value);
     return message;
   }
