@@ -150,6 +150,10 @@ describeSystem('every command in README.md and docs/*.md, as written', ['ip', 'n
         served.delete(step.stop);
         expect(code, `${textOf(step.stop)} on SIGTERM:\n${running.output}`).toBe(0);
         expect(running.output, textOf(step.stop)).toMatch(/signal=SIGTERM/);
+        // The programs' own lines (npm adds its banner): one log format, and against the project's own broker no word of MQTT 5.
+        const ownLines = running.output.split('\n').filter((line) => line !== '' && !/^(> |callqos: |dist\/)/.test(line));
+        expect(ownLines.filter((line) => !/^(debug|info|warn|error): \S/.test(line)), `${textOf(step.stop)}: lines not in the log format`).toEqual([]);
+        expect(running.output).not.toMatch(/MQTT 5/);
       }
     }
   }, 240_000);

@@ -184,7 +184,8 @@ export async function connectServerMqtt(options: ServerMqttOptions): Promise<Ser
       version = 5;
     } catch (error) {
       if (!isProtocolRefusal(error)) throw error;
-      log.info('broker refused MQTT 5; using 3.1.1 (no shared subscriptions)', { url: options.url });
+      // Worth a line only when shared subscriptions were wanted: otherwise 3.1.1 serves as well.
+      if (options.shareGroup !== undefined) log.info('broker refused MQTT 5; using 3.1.1 (no shared subscriptions)', { url: options.url });
       client = await attempt(4);
       version = 4;
     }
