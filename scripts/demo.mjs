@@ -89,7 +89,7 @@ class Demo {
     }
     await this.until(this.server, 'session API', 20_000, 'the cloud program');
     const line = this.server.log.split('\n').find((l) => l.includes('session API'));
-    say(`cloud:    ${line.replace(/^callqos-cloud \S+: /, '')}`);
+    say(`cloud:    ${line.replace(/^info: callqos-cloud \S+: /, '').replace(/ service=\S+$/, '')}`);
     if (!this.real) {
       const mqtt = /MQTT mqtt:\/\/([^:]+):(\d+)/.exec(line);
       this.broker = { host: mqtt[1], port: Number(mqtt[2]) };
