@@ -25,6 +25,7 @@ import { QosServer } from '../../../src/cloud/server/server.ts';
 import type { Planner } from '../../../src/cloud/server/sessions.ts';
 import { openStore } from '../../../src/cloud/store/index.ts';
 import type { Store } from '../../../src/cloud/store/types.ts';
+import { detach } from '../../../src/core/detach.ts';
 import { createLogger } from '../../../src/core/log.ts';
 import { GATE_RATE_MAX_KBPS, PARTY_MAX, REASON_MAX, RELEASE_REASON_MAX, SESSION_REF_MAX, TOKEN_MAX } from '../../../src/core/protocol/limits.ts';
 import { MAX_MEDIA_LINES, type MediaLine, type SessionAddBody, type SessionDeleteBody, type SessionStateBody } from '../../../src/core/protocol/messages/cc.ts';
@@ -415,7 +416,7 @@ describe('session API: failures inside the server are answered, not dropped', ()
     const outbox = new Outbox(bus, log, 'qos-broken', 1);
     const api = new CcApi(broken, outbox, log);
     const inbound = new Inbound({ device: () => Promise.resolve(), callControl: (id, m) => api.handle(id, m), invalidRequest: (id, text, error) => api.refuseInvalid(id, text, error) }, log);
-    await bus.subscribe(allCcFilter('req'), (topic, text) => void inbound.receive(topic, text));
+    await bus.subscribe(allCcFilter('req'), (topic, text) => detach(inbound.receive(topic, text), (error) => logs.push(`error: receiving failed ${String(error)}`)));
     http = new HttpApi(broken, { host: '127.0.0.1', port: 0, log });
     base = `http://127.0.0.1:${(await http.start()).port}`;
     await cc.connect(url);
