@@ -4,7 +4,7 @@
  * makes it `failed`; it is `rejected` when every line was; `pending` while installs or removals
  * are outstanding.
  */
-import { MAX_MEDIA_LINES, type SessionState, type SessionStateBody } from '../../core/protocol/messages/cc.ts';
+import { MAX_LINE_GATES, MAX_MEDIA_LINES, type SessionState, type SessionStateBody } from '../../core/protocol/messages/cc.ts';
 import { REASON_MAX } from '../../core/protocol/limits.ts';
 import { bounded } from '../../core/text/bounded.ts';
 import type { GateRecord, SessionRecord } from '../store/types.ts';
@@ -49,7 +49,7 @@ export function sessionView(callId: string, lines: readonly SessionRecord[], gat
       reason: shown(l.reason),
       gates: gates
         .filter((g) => g.callId === callId && g.line === l.line && g.state !== 'removed' && g.state !== 'failed')
-        .slice(0, 4)
+        .slice(0, MAX_LINE_GATES)
         .map((g) => ({ device: g.device, id: g.id, dscp: g.gate.dscp, rateKbps: g.rateKbps })),
     })),
   };

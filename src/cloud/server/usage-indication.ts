@@ -6,7 +6,7 @@
  * enters its LAN (`down`); where both ends have a router, the difference is what was lost between
  * them.
  */
-import type { UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
+import { MAX_USED_FLOWS, type UsageIndicationBody } from '../../core/protocol/messages/ch.ts';
 import type { MediaLine } from '../../core/protocol/messages/cc.ts';
 import { CODEC_NAME_MAX, RELEASE_REASON_MAX } from '../../core/protocol/limits.ts';
 import { bounded } from '../../core/text/bounded.ts';
@@ -55,5 +55,5 @@ export function buildUsageIndication(
   const termination = auth.release ?? { releasedBy: 'network' as const, sipStatus: null, reason: failure === null ? null : bounded(failure, RELEASE_REASON_MAX) };
   const codecName = lines.map(mediaOf).find((m) => m !== undefined)?.codec.name;
   const codec = codecName === undefined ? null : bounded(codecName, CODEC_NAME_MAX);
-  return { transactionId: auth.transactionId, callId: auth.callId, startMs, connectMs, endMs, termination, codec, flows: flows.slice(0, 64) };
+  return { transactionId: auth.transactionId, callId: auth.callId, startMs, connectMs, endMs, termination, codec, flows: flows.slice(0, MAX_USED_FLOWS) };
 }

@@ -23,6 +23,7 @@ import type { SessionClient } from './session-client.ts';
 import { responseTo, type ServerTransaction, type TransactionLayer } from './transactions.ts';
 import type { Peer, SipTransport } from './transport.ts';
 import { REASON_CODES } from '../server/reasons.ts';
+import { TOKEN_MAX } from '../../core/protocol/limits.ts';
 
 export interface ProxyConfig {
   readonly address: ProxyAddress;
@@ -140,7 +141,7 @@ export class SipProxy {
     call.lastSeenMs = this.now();
     // A token the caller was handed (by a clearinghouse, another domain) travels with its offer.
     const token = headerValue(req, 'P-Media-Authorization');
-    if (sdp) call.pendingOffer = { sdp, fromCaller: tagOf(headerValue(req, 'From')) === call.callerTag, token: token !== undefined && token.length > 0 && token.length <= 4096 ? token : null };
+    if (sdp) call.pendingOffer = { sdp, fromCaller: tagOf(headerValue(req, 'From')) === call.callerTag, token: token !== undefined && token.length > 0 && token.length <= TOKEN_MAX ? token : null };
   }
 
   private byeSeen(req: SipRequest): void {

@@ -12,6 +12,8 @@ import { Code, arr, bool, int, keyPath, nullable, obj, oneOf, optional, refine, 
 import { CODEC_NAME_MAX, GATE_RATE_MAX_KBPS, PARTY_MAX, REASON_MAX, RELEASE_REASON_MAX, TOKEN_MAX } from '../limits.ts';
 
 export const MAX_MEDIA_LINES = 16;
+/** Gates a `session.state` line lists (one per router end, with room for a change in flight). */
+export const MAX_LINE_GATES = 4;
 export const MEDIA_TYPES = ['audio', 'video'] as const;
 export type MediaType = (typeof MEDIA_TYPES)[number];
 /** SDP direction attributes (RFC 4566 section 6), as the offerer declared them. */
@@ -106,7 +108,7 @@ export const sessionStateBody = obj({
       line: int({ min: 0, max: 63 }),
       state: oneOf(SESSION_STATES),
       reason: nullable(text(REASON_MAX)),
-      gates: arr(obj({ device: deviceId, id: gateId, dscp: gateDscp, rateKbps }), { max: 4 }),
+      gates: arr(obj({ device: deviceId, id: gateId, dscp: gateDscp, rateKbps }), { max: MAX_LINE_GATES }),
     }),
     { max: MAX_MEDIA_LINES },
   ),

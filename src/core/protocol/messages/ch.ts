@@ -60,6 +60,9 @@ export const authResponseBody = refine(
   },
 );
 
+/** Flows a usage indication carries: each media line's two directions, with room to spare. */
+export const MAX_USED_FLOWS = 64;
+
 export const RELEASE_SIDES = ['caller', 'callee', 'network'] as const;
 export const FLOW_DIRECTIONS = ['forward', 'reverse'] as const;
 
@@ -92,7 +95,7 @@ export const usageIndicationBody = refine(
       reason: nullable(text(RELEASE_REASON_MAX, 1)),
     }),
     codec: nullable(text(CODEC_NAME_MAX, 1)),
-    flows: arr(usedFlow, { max: 64 }),
+    flows: arr(usedFlow, { max: MAX_USED_FLOWS }),
   }),
   (u, path) => {
     if (u.endMs < u.startMs) return { code: Code.RANGE, message: 'endMs is before startMs', path: keyPath(path, 'endMs') };
