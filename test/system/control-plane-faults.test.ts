@@ -125,7 +125,7 @@ describeSystem('control-plane faults: server SIGKILL, router offline, lost remov
     started = Date.now();
     const waiting = rig.api('POST', '/v1/sessions', callBody('offline-wait@lab', 41010, 42010));
     console.log(`router offline, policy wait: answered ${waiting.state} in ${Date.now() - started} ms: ${waiting.reason}`);
-    expect(waiting).toMatchObject({ state: 'pending', reason: 'waiting for offline router rtB' });
+    expect(waiting).toMatchObject({ state: 'pending', reason: 'E_ROUTER_OFFLINE: waiting for offline router rtB' });
     expect(rig.gatesIn('A')).toContain('192.168.1.20 . 41010');
 
     const returned = Date.now();
