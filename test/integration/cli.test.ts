@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCloudBundle } from '../../scripts/build.mjs';
 import { repoRoot } from '../support/bundles.ts';
 import { makeTempDir } from '../support/temp.ts';
+import { connectPlain } from './broker/support.ts';
 
 let bundle: string;
 const dir = makeTempDir('cli');
@@ -82,6 +83,25 @@ describe('callqos-cloud command line', () => {
       expect(cloud(['credentials', 'list'], cwd.path).stdout).toBe('ch-1\tclearinghouse\nowrt-9c3a1f\tdevice\n');
       expect(cloud(['credentials', 'add', 'clearinghouse', 'ch-2', '--domain', 'd'], cwd.path).status).toBe(1);
     } finally {
+      cwd.remove();
+    }
+  });
+
+  it('runs the embedded broker with --credentials data/credentials.jsonl alone: routers log in with their logins, the server with one of its own', async () => {
+    const cwd = makeTempDir('cli-embedded-logins');
+    const password = cloud(['credentials', 'add', 'device', 'owrt-9c3a1f'], cwd.path).stdout.trim();
+    const child = spawn(process.execPath, [bundle, '--credentials', 'data/credentials.jsonl', '--mqtt-listen', '127.0.0.1:0', '--http', 'off', '--store', 'sqlite::memory:'], { cwd: cwd.path, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let log = '';
+      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      for (const started = Date.now(); !log.includes('session API') && child.exitCode === null && Date.now() - started < 15_000; ) await new Promise((r) => setTimeout(r, 50));
+      expect(log).toMatch(/broker: listening .*mode=credentials logins=2/);
+      const port = Number(/MQTT mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(log)![1]);
+      const router = await connectPlain(port, { username: 'owrt-9c3a1f', password, protocolVersion: 4, reconnectPeriod: 0 });
+      router.end(true);
+      await expect(connectPlain(port, { username: 'owrt-9c3a1f', password: 'wrong', protocolVersion: 4, reconnectPeriod: 0 })).rejects.toThrow();
+    } finally {
+      child.kill('SIGTERM');
       cwd.remove();
     }
   });

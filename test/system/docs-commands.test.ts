@@ -46,6 +46,9 @@ const STEPS: readonly Step[] = [
   { serve: 'node dist/cloud/callqos-cloud.mjs sip run --id sip-1 --broker mqtt://127.0.0.1:1884 …', up: /callqos SIP proxy sip-1: SIP on 0\.0\.0\.0:5060 \(UDP, TCP\) as 203\.0\.113\.5/ },
   { stop: 'node dist/cloud/callqos-cloud.mjs sip run --id sip-1 --broker mqtt://127.0.0.1:1884 …' },
   { stop: 'npm start' },
+  // The router login made above is checked; the server logs in with one of its own.
+  { serve: 'npm start -- --credentials data/credentials.jsonl', up: /mode=credentials logins=2[\s\S]*session API/ },
+  { stop: 'npm start -- --credentials data/credentials.jsonl' },
 
   { serve: 'node dist/cloud/callqos-cloud.mjs', up: /session API http:\/\/127\.0\.0\.1:8080\/v1\/sessions/ },
   { stop: 'node dist/cloud/callqos-cloud.mjs' },

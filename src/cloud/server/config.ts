@@ -118,7 +118,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { name: 'id', value: '<id>', help: `this instance's id (default ${DEFAULT_CONFIG.serverId})` },
   { name: 'broker', value: '<url>', help: 'external broker, mqtt://host:port (default: an embedded broker)' },
   { name: 'mqtt-listen', value: '<host:port>', help: `where the embedded broker listens (default ${DEFAULT_CONFIG.mqttHost}:${DEFAULT_CONFIG.mqttPort})` },
-  { name: 'credentials', value: '<file>', help: 'logins the embedded broker checks (default: none; it then takes anyone)' },
+  { name: 'credentials', value: '<file>', help: "logins the embedded broker checks (default: none; it then takes anyone);\nthis server gets one of its own for the run unless the file has its login" },
   { name: 'broker-user', value: '<name>', help: "this server's login at the broker (default: its id)" },
   { name: 'broker-password-file', value: '<f>', help: "file holding that login's password (never on the command line)" },
   { name: 'store', value: '<url>', help: `sqlite:<file>, sqlite::memory: or postgres://... (default ${DEFAULT_CONFIG.storeUrl})` },

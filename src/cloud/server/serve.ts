@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../../core/log.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.ts';
-import { loadCredentials } from '../broker/credentials.ts';
+import { generatePassword, hashPassword, loadCredentials, type CredentialEntry } from '../broker/credentials.ts';
 import { announce, libraryLog, processLogger, type LogSettings } from '../cli/logging.ts';
 import { stopSignal } from '../cli/signals.ts';
 import { loadPublicKeys } from '../clearinghouse/keys.ts';
@@ -23,10 +23,32 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-async function startBroker(config: ServerConfig, log: Logger): Promise<EmbeddedBroker> {
-  const credentials = config.credentialsFile === null ? 'open' : loadCredentials(config.credentialsFile);
+/** The login this server's own client uses: its user, and the password from --broker-password-file. */
+function ownLogin(config: ServerConfig): { user: string; password: string | undefined } {
+  const password = config.brokerPasswordFile === null ? undefined : readFileSync(config.brokerPasswordFile, 'utf8').trim();
+  return { user: config.brokerUser ?? config.serverId, password };
+}
+
+/**
+ * Starts the embedded broker. With --credentials it checks those logins; the server in this same
+ * process then gets a login of its own, held in memory with a password made for this run, unless
+ * the file has one for it (then --broker-password-file gives the password, as for any broker).
+ * So `--credentials data/credentials.jsonl` alone makes the routers log in, and nothing else.
+ */
+async function startBroker(config: ServerConfig, log: Logger): Promise<{ broker: EmbeddedBroker; password: string | undefined }> {
+  const own = ownLogin(config);
+  let credentials: Map<string, CredentialEntry> | 'open' = 'open';
+  let password = own.password;
+  if (config.credentialsFile !== null) {
+    credentials = loadCredentials(config.credentialsFile);
+    if (!credentials.has(own.user) && password === undefined) {
+      password = generatePassword();
+      credentials.set(own.user, { user: own.user, kind: 'server', hash: hashPassword(password) });
+    }
+  }
   // The broker logs its own "listening" line, open mode included.
-  return startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, credentials, log: libraryLog(log, 'broker') });
+  const broker = await startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, credentials, log: libraryLog(log, 'broker') });
+  return { broker, password };
 }
 
 interface Running {
@@ -37,16 +59,17 @@ interface Running {
 
 /** Starts the broker (when embedded), the store and the server, and says where they are. */
 async function start(config: ServerConfig, settings: LogSettings, log: Logger): Promise<Running> {
-  const broker = config.brokerUrl === null ? await startBroker(config, log) : null;
+  const embedded = config.brokerUrl === null ? await startBroker(config, log) : null;
+  const broker = embedded?.broker ?? null;
   const brokerUrl = broker === null ? config.brokerUrl! : `mqtt://${urlHost(broker.host)}:${broker.port}`;
   const store = await openStore(config.storeUrl);
   await store.migrate();
-  const password = config.brokerPasswordFile === null ? undefined : readFileSync(config.brokerPasswordFile, 'utf8').trim();
+  const own = ownLogin(config);
   const bus = await connectServerMqtt({
     url: brokerUrl,
     clientId: config.serverId,
-    username: config.brokerUser ?? config.serverId,
-    password,
+    username: own.user,
+    password: embedded === null ? own.password : embedded.password,
     shareGroup: config.shareGroup ?? undefined,
     // The embedded broker (aedes) speaks MQTT 3.1.1 only: asking for 5 first would only be refused.
     protocolVersion: broker === null ? 'auto' : 4,
