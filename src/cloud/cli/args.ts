@@ -78,7 +78,9 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Result
       continue;
     }
     const option = byName.get(token.name);
-    if (option === undefined || (token.rawName.startsWith('--') ? false : option.short !== token.rawName.slice(1))) {
+    // A single dash names an option only through its declared short alias (`-h`).
+    const typedShort = !token.rawName.startsWith('--');
+    if (option === undefined || (typedShort && option.short !== token.rawName.slice(1))) {
       return argsError(`unknown option ${token.rawName} ${hint}`, token.rawName);
     }
     const flag = `--${option.name}`;
