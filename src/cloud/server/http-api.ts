@@ -28,10 +28,10 @@ import type { SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../
 import { validate } from '../../core/protocol/schema.ts';
 import { parseStrictJson } from '../../core/protocol/strict-json.ts';
 import type { CoreError, Result } from '../../core/result.ts';
-import { sessionFromAnswered } from '../sip/answered.ts';
 import type { Logger } from '../../core/log.ts';
-
+import { sessionFromAnswered } from '../sip/answered.ts';
 import { checkedState } from './session-answer.ts';
+
 /** The client id of requests without X-Callqos-Client; it gets no notices over MQTT, having nobody to read them. */
 export const ANONYMOUS_HTTP_CLIENT = 'http';
 
