@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ArgsError, checked, lastValue, parseOrExit, usageOf, type CliIo, type CommandSpec, type OptionSpec, type ParsedArgs } from '../cli/args.ts';
-import { stopSignal } from '../cli/signals.ts';
+import { runService } from '../cli/service.ts';
 import { announce, DEFAULT_LOG_SETTINGS, libraryLog, LOG_OPTIONS, parseLogFormat, parseLogLevel, processLogger } from '../cli/logging.ts';
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
 import { connectServerMqtt } from '../mqtt/client.ts';
@@ -94,36 +94,29 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     format: checked(parseLogFormat(lastValue(f, '--log-format') ?? DEFAULT_LOG_SETTINGS.format)),
   };
   const log = processLogger(logSettings, 'callqos-clearinghouse');
-  const stopping = stopSignal();
-  const key = loadSigningKey(keyFile, id);
-  const policy = loadPolicy(policyFile);
-  const shareGroup = lastValue(f, '--share-group');
-  const store = openClearinghouseStore(lastValue(f, '--store') ?? STORE_DEFAULT);
-  await store.migrate();
-  const passwordFile = lastValue(f, '--broker-password-file');
-  const bus = await connectServerMqtt({
-    url: broker,
-    clientId: id,
-    username: lastValue(f, '--broker-user') ?? id,
-    password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim(),
-    shareGroup,
-    log: libraryLog(log, 'mqtt'),
+  return runService(log, async () => {
+    const key = loadSigningKey(keyFile, id);
+    const policy = loadPolicy(policyFile);
+    const shareGroup = lastValue(f, '--share-group');
+    const store = openClearinghouseStore(lastValue(f, '--store') ?? STORE_DEFAULT);
+    await store.migrate();
+    const passwordFile = lastValue(f, '--broker-password-file');
+    const bus = await connectServerMqtt({
+      url: broker,
+      clientId: id,
+      username: lastValue(f, '--broker-user') ?? id,
+      password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim(),
+      shareGroup,
+      log: libraryLog(log, 'mqtt'),
+    });
+    const node = await startClearinghouse({ id, bus, store, key, policy, log, shareGroup });
+    announce(logSettings, 'callqos-clearinghouse', `callqos clearinghouse ${id}: key ${key.kid}, ${policy.domains.length} domain(s), MQTT ${broker}, store ${store.backend}`);
+    return async () => {
+      await node.stop();
+      await node.idle();
+      await store.close();
+    };
   });
-  const node = await startClearinghouse({ id, bus, store, key, policy, log, shareGroup });
-  announce(logSettings, 'callqos-clearinghouse', `callqos clearinghouse ${id}: key ${key.kid}, ${policy.domains.length} domain(s), MQTT ${broker}, store ${store.backend}`);
-  const signal = await stopping;
-  log.info('stopping', { signal });
-  // A stop that fails still ends the program, with the reason and a failing status.
-  try {
-    await node.stop();
-    await node.idle();
-    await store.close();
-  } catch (error) {
-    log.error('stopping failed', { error: String(error) });
-    return 1;
-  }
-  log.info('stopped', { signal });
-  return 0;
 }
 
 export async function runClearinghouseCli(argv: readonly string[], io: CliIo): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { allValues, ArgsError, checked, hostPort, lastValue, optionalNumber, parseOrExit, usageOf, type CliIo, type CommandSpec } from '../cli/args.ts';
-import { stopSignal } from '../cli/signals.ts';
+import { runService } from '../cli/service.ts';
 import { announce, DEFAULT_LOG_SETTINGS, libraryLog, LOG_OPTIONS, parseLogFormat, parseLogLevel, processLogger } from '../cli/logging.ts';
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
 import { connectServerMqtt } from '../mqtt/client.ts';
@@ -77,37 +77,30 @@ export async function runSipCli(argv: readonly string[], io: CliIo): Promise<num
   const sessionTimeoutMs = optionalNumber(one('--session-timeout-ms'), '--session-timeout-ms', 3000, 100, 60_000);
   const dialogTimeoutMs = optionalNumber(one('--dialog-timeout-s'), '--dialog-timeout-s', 7200, 10, 86400 * 7) * 1000;
 
-  const stopping = stopSignal();
-  const passwordFile = one('--broker-password-file');
-  const bus = await connectServerMqtt({ url: broker, clientId: id, username: one('--broker-user') ?? id, password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim(), log: libraryLog(log, 'mqtt') });
-  const sessions = await MqttSessionClient.connect(bus, id, sessionTimeoutMs, log.child('session-api'), treeRoot(policyDomain));
-  const transport = await SipTransport.listen(listenHost, listen.port, log.child('transport'));
-  const transactions = new TransactionLayer(transport, `${hostText(advertise)}:${transport.port}`);
-  const registrar = new Registrar({ maxExpiresS: 3600, defaultExpiresS: 3600, now: Date.now });
-  const proxy = new SipProxy(transport, transactions, registrar, sessions, {
-    address: { host: advertise, port: transport.port },
-    domains,
-    qos,
-    unauthorized,
-    dialogTimeoutMs,
-  }, log);
-  const sweep = setInterval(() => {
-    proxy.expireDialogs();
-    registrar.purge();
-  }, 10_000);
-  announce(logSettings, 'callqos-sip', `callqos SIP proxy ${id}: SIP on ${hostText(listenHost)}:${transport.port} (UDP, TCP) as ${advertise}, QoS ${qos}, session API over ${broker}`);
-  const signal = await stopping;
-  log.info('stopping', { signal });
-  // A stop that fails still ends the program, with the reason and a failing status.
-  try {
-    clearInterval(sweep);
-    transactions.close();
-    await transport.close();
-    await bus.close();
-  } catch (error) {
-    log.error('stopping failed', { error: String(error) });
-    return 1;
-  }
-  log.info('stopped', { signal });
-  return 0;
+  return runService(log, async () => {
+    const passwordFile = one('--broker-password-file');
+    const bus = await connectServerMqtt({ url: broker, clientId: id, username: one('--broker-user') ?? id, password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim(), log: libraryLog(log, 'mqtt') });
+    const sessions = await MqttSessionClient.connect(bus, id, sessionTimeoutMs, log.child('session-api'), treeRoot(policyDomain));
+    const transport = await SipTransport.listen(listenHost, listen.port, log.child('transport'));
+    const transactions = new TransactionLayer(transport, `${hostText(advertise)}:${transport.port}`);
+    const registrar = new Registrar({ maxExpiresS: 3600, defaultExpiresS: 3600, now: Date.now });
+    const proxy = new SipProxy(transport, transactions, registrar, sessions, {
+      address: { host: advertise, port: transport.port },
+      domains,
+      qos,
+      unauthorized,
+      dialogTimeoutMs,
+    }, log);
+    const sweep = setInterval(() => {
+      proxy.expireDialogs();
+      registrar.purge();
+    }, 10_000);
+    announce(logSettings, 'callqos-sip', `callqos SIP proxy ${id}: SIP on ${hostText(listenHost)}:${transport.port} (UDP, TCP) as ${advertise}, QoS ${qos}, session API over ${broker}`);
+    return async () => {
+      clearInterval(sweep);
+      transactions.close();
+      await transport.close();
+      await bus.close();
+    };
+  });
 }
