@@ -29,6 +29,8 @@ import { startCloudLink } from '../cloud/index.ts';
 import type { CloudLinkHandle } from '../cloud/index.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { TcDevices } from '../../core/queueing/index.ts';
+import { BOARD_TARGET_MAX, BOARD_TEXT_MAX } from '../../core/protocol/limits.ts';
+import { bounded } from '../../core/text/bounded.ts';
 
 /** A table check lists the whole table (nft 1.0.6 has no cheaper query): rare, since the monitor tells. */
 export const CHECK_INTERVAL_MS = 60_000;
@@ -196,11 +198,12 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     deviceId,
     () => ({
       agentVersion: AGENT_VERSION,
+      // procd's strings run to 256 bytes, more than `open` carries: cut, so that the open always builds.
       board: {
-        model: boardInfo?.model || 'unknown',
-        name: boardInfo?.boardName || 'unknown',
-        release: boardInfo?.release?.description || 'unknown',
-        target: boardInfo?.release?.target || 'unknown',
+        model: bounded(boardInfo?.model || 'unknown', BOARD_TEXT_MAX),
+        name: bounded(boardInfo?.boardName || 'unknown', BOARD_TEXT_MAX),
+        release: bounded(boardInfo?.release?.description || 'unknown', BOARD_TEXT_MAX),
+        target: bounded(boardInfo?.release?.target || 'unknown', BOARD_TARGET_MAX),
       },
       capabilities: { queues: ['htb'], ipv6: true, maxGates: 4096 },
       link: { upKbps: config.qos.uplinkKbit, downKbps: config.qos.downlinkKbit, efBudgetPercent: config.qos.efBudgetPercent },

@@ -20,5 +20,8 @@ export const PARTY_MAX = 256;
 export const TOKEN_MAX = 4096;
 /** An rtpmap encoding name. */
 export const CODEC_NAME_MAX = 32;
+/** A router's board as `open` describes it: model, board name and release; the target is shorter. */
+export const BOARD_TEXT_MAX = 128;
+export const BOARD_TARGET_MAX = 64;
 /** The largest rate one gate admits, in kbit/s at the IP layer. */
 export const GATE_RATE_MAX_KBPS = 100000;

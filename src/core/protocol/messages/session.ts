@@ -4,7 +4,7 @@
  */
 import { agentVersion, deviceId, keepaliveS, stateVersion, text, timestamp } from '../fields.ts';
 import { arr, bool, int, obj, oneOf, type Infer } from '../schema.ts';
-import { REASON_MAX } from '../limits.ts';
+import { BOARD_TARGET_MAX, BOARD_TEXT_MAX, REASON_MAX } from '../limits.ts';
 
 /** Queue disciplines an agent can build its EF class with (DESIGN.md section 3). */
 export const QUEUE_BACKENDS = ['htb', 'cake'] as const;
@@ -17,7 +17,7 @@ export type QueueBackend = (typeof QUEUE_BACKENDS)[number];
 export const openBody = obj({
   agentVersion,
   /** From ubus `system board`: model, board_name, release.description, release.target. */
-  board: obj({ model: text(128, 1), name: text(128, 1), release: text(128, 1), target: text(64, 1) }),
+  board: obj({ model: text(BOARD_TEXT_MAX, 1), name: text(BOARD_TEXT_MAX, 1), release: text(BOARD_TEXT_MAX, 1), target: text(BOARD_TARGET_MAX, 1) }),
   capabilities: obj({
     queues: arr(oneOf(QUEUE_BACKENDS), { min: 1, max: QUEUE_BACKENDS.length, unique: { key: (q) => q } }),
     ipv6: bool(),
