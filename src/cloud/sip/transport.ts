@@ -31,6 +31,7 @@ const IDLE_TCP_MS = 5 * 60_000;
 export class SipTransport {
   private handler: SipHandler = () => {};
   private readonly connections = new Map<string, Socket>();
+  private closed = false;
   private readonly rejections: Rejections;
 
   private constructor(
@@ -111,11 +112,22 @@ export class SipTransport {
 
   /** Sends a message; over TCP on the connection to that peer, opened if there is none. */
   send(to: Peer, msg: SipMessage): void {
+    // Work that began before close() (an answer from the session API, a retransmission) may end
+    // after it: nothing goes out then, and nothing throws into a timer or a promise.
+    if (this.closed) {
+      this.log.debug('SIP message not sent: the transport is closed', { to: peerKey(to) });
+      return;
+    }
     const bytes = Buffer.from(serializeSipMessage(msg), 'latin1');
     if (to.transport === 'UDP') {
-      this.udp.send(bytes, to.port, to.host, (err) => {
+      const notSent = (err: Error | null) => {
         if (err) this.log.warn('SIP datagram not sent', { to: peerKey(to), error: err.message });
-      });
+      };
+      try {
+        this.udp.send(bytes, to.port, to.host, notSent);
+      } catch (err) {
+        notSent(err instanceof Error ? err : new Error(String(err)));
+      }
       return;
     }
     let socket = this.connections.get(peerKey(to));
@@ -127,6 +139,8 @@ export class SipTransport {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const socket of this.connections.values()) socket.destroy();
     await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     await new Promise<void>((resolve) => this.udp.close(() => resolve()));
