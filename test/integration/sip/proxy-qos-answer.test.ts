@@ -4,7 +4,6 @@
  * reason cut to the schema, so the proxy learns it at once and lets the callee's 200 OK go on,
  * rather than holding it for its whole session timeout while the answer never comes.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/cloud/broker/embedded.ts';
@@ -20,58 +19,13 @@ import { SipTransport } from '../../../src/cloud/sip/transport.ts';
 import { openStore } from '../../../src/cloud/store/index.ts';
 import type { Store } from '../../../src/cloud/store/types.ts';
 import { createLogger } from '../../../src/core/log.ts';
-import { headerValue, headerValues, parseSipMessage, type SipMessage } from '../../../src/core/sip/message.ts';
+import { headerValue, headerValues } from '../../../src/core/sip/message.ts';
 import { makeTempDir } from '../../support/temp.ts';
+import { isReq, isRes, Phone, sdp } from './phone.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
 /** The proxy's wait for the session API: far longer than an answer takes, so a silence shows. */
 const SESSION_TIMEOUT_MS = 10_000;
-
-/** A phone on loopback UDP: sends SIP text, waits for what matches. */
-class Phone {
-  private socket!: Socket;
-  private readonly inbox: SipMessage[] = [];
-  private readonly waiters: { test: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void; timer: ReturnType<typeof setTimeout> }[] = [];
-  port = 0;
-  constructor(readonly user: string) {}
-
-  async open(): Promise<void> {
-    this.socket = createSocket('udp4');
-    this.socket.on('message', (data) => {
-      const parsed = parseSipMessage(data.toString('latin1'));
-      if (!parsed.ok) return;
-      const waiter = this.waiters.find((w) => w.test(parsed.value));
-      if (!waiter) return void this.inbox.push(parsed.value);
-      this.waiters.splice(this.waiters.indexOf(waiter), 1);
-      clearTimeout(waiter.timer);
-      waiter.resolve(parsed.value);
-    });
-    await new Promise<void>((r) => this.socket.bind(0, '127.0.0.1', () => r()));
-    this.port = this.socket.address().port;
-  }
-
-  send(text: string, port: number): void {
-    this.socket.send(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'), port, '127.0.0.1');
-  }
-
-  wait(test: (m: SipMessage) => boolean, ms: number): Promise<SipMessage> {
-    const seen = this.inbox.find(test);
-    if (seen) return Promise.resolve(this.inbox.splice(this.inbox.indexOf(seen), 1)[0]!);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.user}: nothing matching within ${ms} ms`)), ms);
-      this.waiters.push({ test, resolve, timer });
-    });
-  }
-
-  close(): void {
-    for (const w of this.waiters.splice(0)) clearTimeout(w.timer);
-    this.socket.close();
-  }
-}
-
-const isReq = (method: string) => (m: SipMessage) => m.kind === 'request' && m.method === method;
-const isRes = (status: number, method: string) => (m: SipMessage) => m.kind === 'response' && m.status === status && headerValue(m, 'CSeq')!.endsWith(method);
-const sdp = (address: string, port: number) => `v=0\r\no=- 1 1 IN IP4 ${address}\r\ns=-\r\nc=IN IP4 ${address}\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n`;
 
 describe('SIP proxy and QoS server: a call with two private ends', () => {
   const temp = makeTempDir('proxy-qos-answer');

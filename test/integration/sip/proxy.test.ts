@@ -5,69 +5,17 @@
  * the session deleted by the side that hung up; CANCEL, a busy callee, an unknown user,
  * a retransmitted INVITE, and malformed datagrams that change nothing.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPECTED_WITHIN_MS } from '../../support/wait.ts';
 import { createLogger } from '../../../src/core/log.ts';
 import type { SessionAddBody, SessionDeleteBody, SessionStateBody } from '../../../src/core/protocol/messages/cc.ts';
 import { ok, type Result } from '../../../src/core/result.ts';
-import { headerValue, headerValues, parseSipMessage, type SipMessage } from '../../../src/core/sip/message.ts';
+import { headerValue, headerValues, type SipMessage } from '../../../src/core/sip/message.ts';
 import { SipProxy } from '../../../src/cloud/sip/proxy.ts';
 import { Registrar } from '../../../src/cloud/sip/registrar.ts';
 import type { SessionClient } from '../../../src/cloud/sip/session-client.ts';
 import { TransactionLayer } from '../../../src/cloud/sip/transactions.ts';
 import { SipTransport } from '../../../src/cloud/sip/transport.ts';
-
-/** A phone: a UDP socket that sends SIP text and waits for what matches. */
-class Phone {
-  readonly inbox: SipMessage[] = [];
-  private socket!: Socket;
-  private waiters: { test: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void; timer: ReturnType<typeof setTimeout> }[] = [];
-  port = 0;
-  constructor(readonly user: string) {}
-
-  async open(): Promise<void> {
-    this.socket = createSocket('udp4');
-    this.socket.on('message', (data) => {
-      const parsed = parseSipMessage(data.toString('latin1'));
-      if (!parsed.ok) return;
-      this.inbox.push(parsed.value);
-      for (const w of [...this.waiters]) if (w.test(parsed.value)) (this.waiters.splice(this.waiters.indexOf(w), 1), w.resolve(parsed.value));
-    });
-    await new Promise<void>((r) => this.socket.bind(0, '127.0.0.1', () => r()));
-    this.port = this.socket.address().port;
-  }
-
-  send(text: string, port: number): void {
-    this.socket.send(Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'), port, '127.0.0.1');
-  }
-
-  wait(test: (m: SipMessage) => boolean, ms = EXPECTED_WITHIN_MS): Promise<SipMessage> {
-    const seen = this.inbox.find(test);
-    if (seen) {
-      this.inbox.splice(this.inbox.indexOf(seen), 1);
-      return Promise.resolve(seen);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.user}: nothing matching in ${ms} ms; got ${this.inbox.map((m) => (m.kind === 'request' ? m.method : m.status)).join(',')}`)), ms);
-      this.waiters.push({ test, timer, resolve: (m) => (clearTimeout(timer), this.inbox.splice(this.inbox.indexOf(m), 1), resolve(m)) });
-    });
-  }
-
-  close(): void {
-    // A wait a failed test left behind would fail a later one with its timeout: it ends here.
-    for (const w of this.waiters.splice(0)) clearTimeout(w.timer);
-    this.socket.close();
-  }
-}
-
-const isReq = (method: string, callId?: string) => (m: SipMessage) => m.kind === 'request' && m.method === method && (callId === undefined || headerValue(m, 'Call-ID') === callId);
-const isRes = (status: number, method: string, callId?: string) => (m: SipMessage) =>
-  m.kind === 'response' && m.status === status && headerValue(m, 'CSeq')!.endsWith(method) && (callId === undefined || headerValue(m, 'Call-ID') === callId);
-
-function sdp(address: string, port: number): string {
-  return `v=0\r\no=- 1 1 IN IP4 ${address}\r\ns=-\r\nc=IN IP4 ${address}\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\n`;
-}
+import { isReq, isRes, Phone, sdp } from './phone.ts';
 
 /** The session API as the proxy sees it, recording what it is asked and answering active with a token. */
 class RecordingSessions implements SessionClient {
