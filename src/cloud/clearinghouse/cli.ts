@@ -5,7 +5,6 @@
  *   clearinghouse run --id <issuer> --key <private.pem> --policy <policy.json> --broker <url> [--store <url>] ...
  *   clearinghouse settlement --store <url> --from <ISO time> --to <ISO time>
  */
-import { readFileSync } from 'node:fs';
 import { ArgsError, checked, lastValue, parseOrExit, usageOf, type CliIo, type CommandSpec, type OptionSpec, type ParsedArgs } from '../cli/args.ts';
 import { runService } from '../cli/service.ts';
 import { announce, DEFAULT_LOG_SETTINGS, libraryLog, LOG_OPTIONS, parseLogFormat, parseLogLevel, processLogger } from '../cli/logging.ts';
@@ -16,6 +15,7 @@ import { startClearinghouse } from './node.ts';
 import { settlementOf } from './service.ts';
 import { loadPolicy } from './policy.ts';
 import { openClearinghouseStore } from './store/index.ts';
+import { BROKER_LOGIN_OPTIONS, readPasswordFile } from '../cli/broker-login.ts';
 
 const ID_OPTION: OptionSpec = { name: 'id', value: '<issuer>', help: "the clearinghouse's id: the tokens' issuer and its broker login (required)" };
 const KEY_OPTION: OptionSpec = { name: 'key', value: '<private.pem>', help: 'its Ed25519 signing key (required)' };
@@ -36,8 +36,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'policy', value: '<policy.json>', help: 'the domains it serves, their agreements and tariffs (required)' },
     { name: 'broker', value: '<url>', help: 'mqtt://host:port (required)' },
     { name: 'store', value: '<url>', help: `where CDRs are kept: sqlite:<file> or postgres://... (default ${STORE_DEFAULT})` },
-    { name: 'broker-user', value: '<name>', help: 'login at the broker (default: the id)' },
-    { name: 'broker-password-file', value: '<f>', help: 'file holding its password' },
+    ...BROKER_LOGIN_OPTIONS,
     { name: 'share-group', value: '<name>', help: 'shared subscriptions for several instances (Mosquitto, EMQX)' },
     ...LOG_OPTIONS,
   ],
@@ -105,7 +104,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       url: broker,
       clientId: id,
       username: lastValue(f, '--broker-user') ?? id,
-      password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim(),
+      password: readPasswordFile(passwordFile),
       shareGroup,
       log: libraryLog(log, 'mqtt'),
     });

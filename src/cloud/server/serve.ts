@@ -4,7 +4,6 @@
  * SIGINT or SIGTERM (cli/service.ts), then stops in order: the server (no new work, answers
  * sent), the store, the broker.
  */
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../../core/log.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.ts';
 import { generatePassword, hashPassword, loadCredentials, type CredentialEntry } from '../broker/credentials.ts';
@@ -16,6 +15,7 @@ import { openStore } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import { admissionCheck, controlPlanner } from './planner.ts';
 import { QosServer } from './server.ts';
+import { readPasswordFile } from '../cli/broker-login.ts';
 
 const SERVICE = 'callqos-cloud';
 
@@ -25,7 +25,7 @@ function urlHost(host: string): string {
 
 /** The login this server's own client uses: its user, and the password from --broker-password-file. */
 function ownLogin(config: ServerConfig): { user: string; password: string | undefined } {
-  const password = config.brokerPasswordFile === null ? undefined : readFileSync(config.brokerPasswordFile, 'utf8').trim();
+  const password = readPasswordFile(config.brokerPasswordFile);
   return { user: config.brokerUser ?? config.serverId, password };
 }
 

@@ -2,7 +2,6 @@
  * `callqos-cloud sip run …`: the built-in SIP proxy as a program. It reaches the QoS control
  * server through the broker (the session API on `callqos/v1/cc/<id>/…`).
  */
-import { readFileSync } from 'node:fs';
 import { allValues, ArgsError, checked, hostPort, lastValue, optionalNumber, parseOrExit, usageOf, type CliIo, type CommandSpec } from '../cli/args.ts';
 import { runService } from '../cli/service.ts';
 import { announce, DEFAULT_LOG_SETTINGS, libraryLog, LOG_OPTIONS, parseLogFormat, parseLogLevel, processLogger } from '../cli/logging.ts';
@@ -15,6 +14,7 @@ import { treeRoot } from '../../core/protocol/topics.ts';
 import { TransactionLayer } from './transactions.ts';
 import { SipTransport } from './transport.ts';
 import { hostText } from './routing.ts';
+import { BROKER_LOGIN_OPTIONS, readPasswordFile } from '../cli/broker-login.ts';
 
 export const SIP_RUN_COMMAND: CommandSpec = {
   name: 'callqos-cloud sip run',
@@ -22,8 +22,7 @@ export const SIP_RUN_COMMAND: CommandSpec = {
   options: [
     { name: 'id', value: '<id>', help: 'its id: the session API client name and broker login (default sip-proxy-1)' },
     { name: 'broker', value: '<url>', help: 'mqtt://host:port of the broker the QoS control server uses (required)' },
-    { name: 'broker-user', value: '<name>', help: 'login at the broker (default: the id)' },
-    { name: 'broker-password-file', value: '<f>', help: 'file holding its password' },
+    ...BROKER_LOGIN_OPTIONS,
     { name: 'policy-domain', value: '<id>', help: 'on a broker several policy domains share: the one whose session API\nthis proxy uses (its QoS server runs with --topic-tree domain)' },
     { name: 'listen', value: '<host:port>', help: 'where to take SIP over UDP and TCP (default 0.0.0.0:5060)' },
     { name: 'advertise', value: '<host>', help: 'the address others reach the proxy at, for Via and Record-Route\n(default: the listen host)' },
@@ -79,7 +78,7 @@ export async function runSipCli(argv: readonly string[], io: CliIo): Promise<num
 
   return runService(log, async () => {
     const passwordFile = one('--broker-password-file');
-    const bus = await connectServerMqtt({ url: broker, clientId: id, username: one('--broker-user') ?? id, password: passwordFile === undefined ? undefined : readFileSync(passwordFile, 'utf8').trim(), log: libraryLog(log, 'mqtt') });
+    const bus = await connectServerMqtt({ url: broker, clientId: id, username: one('--broker-user') ?? id, password: readPasswordFile(passwordFile), log: libraryLog(log, 'mqtt') });
     const sessions = await MqttSessionClient.connect(bus, id, sessionTimeoutMs, log.child('session-api'), treeRoot(policyDomain));
     const transport = await SipTransport.listen(listenHost, listen.port, log.child('transport'));
     const transactions = new TransactionLayer(transport, `${hostText(advertise)}:${transport.port}`);
