@@ -116,8 +116,8 @@ export class SipProxy {
       outgoing = withHeaders(outgoing, { prepend: [{ name: 'Record-Route', value: rr }] });
     }
     if (req.method === 'INVITE') this.noteInvite(req, source, inDialog);
-    if (req.method === 'BYE') this.byeSeen(req);
-    this.forward(tx, outgoing, hop);
+    const ending = req.method === 'BYE' ? this.byeSeen(req) : null;
+    this.forward(tx, outgoing, hop, ending ?? undefined);
   }
 
   private noteInvite(req: SipRequest, source: Peer, inDialog: boolean): void {
@@ -144,11 +144,17 @@ export class SipProxy {
     if (sdp) call.pendingOffer = { sdp, fromCaller: tagOf(headerValue(req, 'From')) === call.callerTag, token: token !== undefined && token.length > 0 && token.length <= TOKEN_MAX ? token : null };
   }
 
-  private byeSeen(req: SipRequest): void {
+  /**
+   * A BYE takes the call out of the table; its session ends once the BYE's transaction does (a
+   * final response, or its timeout), not as the BYE passes. The party that gets the BYE talks until
+   * it arrives, and its router counts that media as sent: removing the gates at the other end
+   * before then would book those packets as lost between the routers.
+   */
+  private byeSeen(req: SipRequest): ((status: number) => void) | null {
     const call = this.calls.end(headerValue(req, 'Call-ID')!);
-    if (!call) return;
-    const byCaller = tagOf(headerValue(req, 'From')) === call.callerTag;
-    this.endSession(call, { releasedBy: byCaller ? 'caller' : 'callee', sipStatus: 200, reason: `BYE from ${byCaller ? 'caller' : 'callee'}` });
+    if (!call) return null;
+    const side = tagOf(headerValue(req, 'From')) === call.callerTag ? 'caller' : 'callee';
+    return (status) => this.endSession(call, { releasedBy: side, sipStatus: status, reason: status === 408 ? `BYE from ${side}, unanswered` : `BYE from ${side}` });
   }
 
   /** CANCEL (RFC 3261 section 9.2): 200 for the CANCEL; the INVITE's downstream branch is cancelled, its 487 comes back. */
@@ -169,16 +175,24 @@ export class SipProxy {
   /** The INVITE client transaction forwarding each server transaction, for CANCEL. */
   private readonly downstream = new Map<string, ReturnType<TransactionLayer['sendRequest']>>();
 
-  private forward(tx: ServerTransaction, req: SipRequest, hop: Peer): void {
+  /** Forwards statefully; `onFinal` runs once, with the first final response's status or 408 at the timeout. */
+  private forward(tx: ServerTransaction, req: SipRequest, hop: Peer, onFinal?: (status: number) => void): void {
+    let final = onFinal;
+    const finish = (status: number) => {
+      final?.(status);
+      final = undefined;
+    };
     const client = this.transactions.sendRequest(
       req,
       hop,
       (res, from) => {
+        if (res.status >= 200) finish(res.status);
         const back = popVia(res);
         // No Via left under ours: the response was meant for the proxy itself (RFC 3261 section 16.7).
         if (headerValue(back, 'Via') !== undefined) this.relay(tx, req, back, from);
       },
       () => {
+        finish(408);
         this.downstream.delete(tx.key);
         if (tx.lastResponse === null || tx.lastResponse.status < 200) this.transactions.respond(tx, responseTo(tx.request, 408, 'Request Timeout', this.toTag));
         this.failed(tx.request, 408);

@@ -16,6 +16,7 @@ import type { SessionClient } from '../../../src/cloud/sip/session-client.ts';
 import { TransactionLayer } from '../../../src/cloud/sip/transactions.ts';
 import { SipTransport } from '../../../src/cloud/sip/transport.ts';
 import { isReq, isRes, Phone, sdp } from './phone.ts';
+import { until } from '../../support/wait.ts';
 
 /** The session API as the proxy sees it, recording what it is asked and answering active with a token. */
 class RecordingSessions implements SessionClient {
@@ -170,6 +171,8 @@ Content-Length: 0
 
 `, P);
     const bye = await alice.wait(isReq('BYE', 'call-1'));
+    // Alice talks until the BYE reaches her: her media still counts, so the session lasts until she answers.
+    expect(sessions.removed.filter((r) => r.callId === 'call-1')).toEqual([]);
     alice.send(answer(bye, 200, 'OK').replace(/;tag=bob-tag/, ''), P);
     await bob.wait(isRes(200, 'BYE', 'call-1'));
     expect(sessions.removed.at(-1)).toEqual({ callId: 'call-1', reason: 'BYE from callee', releasedBy: 'callee', sipStatus: 200 });
@@ -244,6 +247,30 @@ Content-Length: 0
 `, P);
     await new Promise((r) => setTimeout(r, 100));
     expect(bob.inbox.filter(isReq('ACK', 'call-5'))).toEqual([]);
+  });
+
+  it('ends the session of a call whose BYE nobody answers when the BYE times out', async () => {
+    sessions.delayMs = 0;
+    alice.send(invite('call-7', 'z9hG4bK-c7'), P);
+    const inv = await bob.wait(isReq('INVITE', 'call-7'));
+    bob.send(answer(inv, 200, 'OK', sdp('198.18.20.20', 50070)), P);
+    await alice.wait(isRes(200, 'INVITE', 'call-7'));
+    alice.send(`BYE sip:bob@127.0.0.1:${bob.port} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${alice.port};branch=z9hG4bK-bye7;rport
+Route: <sip:127.0.0.1:${P};lr>
+Max-Forwards: 70
+From: "Alice" <sip:alice@a.example>;tag=alice-call-7
+To: <sip:bob@a.example>;tag=bob-tag
+Call-ID: call-7
+CSeq: 2 BYE
+Content-Length: 0
+
+`, P);
+    await bob.wait(isReq('BYE', 'call-7'));
+    expect(sessions.removed.filter((r) => r.callId === 'call-7')).toEqual([]);
+    // Bob never answers: the BYE's transaction times out after 64 T1 (6.4 s with this test's T1).
+    await until(() => sessions.removed.some((r) => r.callId === 'call-7'), 'the session delete after the BYE timed out');
+    expect(sessions.removed.filter((r) => r.callId === 'call-7')).toEqual([{ callId: 'call-7', reason: 'BYE from caller, unanswered', releasedBy: 'caller', sipStatus: 408 }]);
   });
 
   it('drops malformed datagrams, logs them at most once a second per kind, and keeps working', async () => {
