@@ -106,6 +106,35 @@ function agentConfig(stateDir: string, device: string, options: RigOptions, pass
   ].join('\n');
 }
 
+/** A JSON answer from a server's HTTP API on the loopback of `ns`, through curl there. */
+export function apiInNamespace(ns: Namespace, port: number, method: string, path: string, body?: unknown): Record<string, unknown> {
+  const argv = ['ip', 'netns', 'exec', ns.name, 'curl', '-s', '-X', method, `http://127.0.0.1:${port}${path}`];
+  if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
+  const run = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
+  try {
+    return JSON.parse(run.stdout) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${method} ${path}: no JSON answer (${run.status}): ${run.stdout.slice(0, 300)} ${run.stderr.slice(0, 300)}`);
+  }
+}
+
+/** Polls the session's GET until it reads `state`; the error shows what it read and `context()` (logs). */
+export async function untilSessionState(
+  api: (method: string, path: string) => Record<string, unknown>,
+  callId: string,
+  state: string,
+  ms: number,
+  context: () => string,
+): Promise<Record<string, unknown>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const now = api('GET', `/v1/sessions/${encodeURIComponent(callId)}`);
+    if (now.state === state) return now;
+    if (Date.now() > end) throw new Error(`${callId} is ${JSON.stringify(now)}, not ${state}, after ${ms} ms:\n${context()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export class CloudRig {
   lab!: CloudLab;
   temp = '';
@@ -208,25 +237,12 @@ export class CloudRig {
 
   /** The session API over HTTP, from inside the cloud namespace (the server listens on its loopback); `port`: another server's. */
   api(method: string, path: string, body?: unknown, port = HTTP_PORT): Record<string, unknown> {
-    const argv = ['ip', 'netns', 'exec', this.lab.cloud.name, 'curl', '-s', '-X', method, `http://127.0.0.1:${port}${path}`];
-    if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
-    const run = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
-    try {
-      return JSON.parse(run.stdout) as Record<string, unknown>;
-    } catch {
-      throw new Error(`${method} ${path}: no JSON answer (${run.status}): ${run.stdout.slice(0, 300)} ${run.stderr.slice(0, 300)}`);
-    }
+    return apiInNamespace(this.lab.cloud, port, method, path, body);
   }
 
   /** Polls GET until the call reads `state`. */
-  async untilState(callId: string, state: string, ms = 10_000): Promise<Record<string, unknown>> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const now = this.api('GET', `/v1/sessions/${encodeURIComponent(callId)}`);
-      if (now.state === state) return now;
-      if (Date.now() > end) throw new Error(`${callId} is ${JSON.stringify(now)}, not ${state}, after ${ms} ms:\n${this.server?.log.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  untilState(callId: string, state: string, ms = 10_000): Promise<Record<string, unknown>> {
+    return untilSessionState((m, p) => this.api(m, p), callId, state, ms, () => this.server?.log.slice(-2000) ?? '');
   }
 
   /**

@@ -18,11 +18,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { inject } from 'vitest';
 import { buildCloudBundle } from '../../../scripts/build.mjs';
 import { bundles, repoRoot } from '../../support/bundles.ts';
-import { start, stop, waitFor, type Running } from './cloud-rig.ts';
+import { apiInNamespace, start, stop, untilSessionState, waitFor, type Running } from './cloud-rig.ts';
 import { Lab, type Namespace } from './netns.ts';
 
 export const CALL_CONTROL = '10.3.0.10';
@@ -151,24 +150,11 @@ export class RoutedRig {
 
   /** The server's HTTP API, from inside the cloud namespace. */
   api(method: string, path: string, body?: unknown): Record<string, unknown> {
-    const argv = ['ip', 'netns', 'exec', this.lab.cloud.name, 'curl', '-s', '-X', method, `http://127.0.0.1:${HTTP_PORT}${path}`];
-    if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
-    const run = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
-    try {
-      return JSON.parse(run.stdout) as Record<string, unknown>;
-    } catch {
-      throw new Error(`${method} ${path}: no JSON answer (${run.status}): ${run.stdout.slice(0, 300)} ${run.stderr.slice(0, 300)}`);
-    }
+    return apiInNamespace(this.lab.cloud, HTTP_PORT, method, path, body);
   }
 
-  async untilState(callId: string, state: string, ms = 10_000): Promise<Record<string, unknown>> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const now = this.api('GET', `/v1/sessions/${encodeURIComponent(callId)}`);
-      if (now.state === state) return now;
-      if (Date.now() > end) throw new Error(`${callId} is ${JSON.stringify(now)}, not ${state}, after ${ms} ms:\n${this.server?.log.slice(-3000)}\n${this.proxy?.log.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  untilState(callId: string, state: string, ms = 10_000): Promise<Record<string, unknown>> {
+    return untilSessionState((m, p) => this.api(m, p), callId, state, ms, () => `${this.server?.log.slice(-3000)}\n${this.proxy?.log.slice(-2000)}`);
   }
 
   gatesIn(name: RouterName): string {
