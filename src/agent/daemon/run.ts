@@ -163,10 +163,11 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   const fifo = host.files.listenFifo(fifoPath, onCommand);
   if (!fifo.ok) log.error('local commands unavailable', { path: fifoPath, code: fifo.error.code });
 
-  // Both log their own failure and keep trying (the periodic check, hotplug): the agent runs on.
+  // Each has logged why it failed; the agent runs on (the table check rebuilds a table that is not
+  // current, a reload or hotplug reconcile applies the queueing again), and says so once here.
   const started = await serial(() => rebuild('start'));
   const shaped = await serial(() => shape(true));
-  if (!started.ok || !shaped.ok) log.warn('started with the data plane incomplete; retrying on the next check');
+  if (!started.ok || !shaped.ok) log.warn('running with the data plane incomplete', { table: started.ok, queueing: shaped.ok });
 
   // The interface report (seed 004 claim 4): kept current from netifd, written for the rpcd plugin.
   let ubusFailures = 0;
