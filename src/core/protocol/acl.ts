@@ -9,6 +9,10 @@
  *   cc <id>      publish:   callqos/v1/cc/<id>/req
  *                subscribe: callqos/v1/cc/<id>/res
  *   server <id>  publish and subscribe anything in callqos/v1 (shared subscriptions included)
+ *   enrol <id>   publish:   callqos/v1/enrol/<any hardware id>/req (a router asking to join)
+ *                subscribe: callqos/v1/enrol/<one hardware id>/res (the answers carry no secret)
+ *                The shared login of routers that have no login of their own yet; the key is
+ *                checked by the server, not the broker (src/core/protocol/messages/enrol.ts).
  *   clearinghouse <id>
  *                publish:   callqos/v1/ch/<any client>/res (its answers)
  *                subscribe: callqos/v1/ch/+/req, shared or not (every policy server's requests)
@@ -26,9 +30,10 @@
  */
 import { DEVICE_ID } from './fields.ts';
 import { ccTopic, chTopic, deviceTopic, domainRoot, TOPIC_ROOT, treeRoot } from './topics.ts';
+import { HARDWARE_ID } from './messages/enrol.ts';
 
-export type PrincipalKind = 'device' | 'cc' | 'server' | 'clearinghouse';
-export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'server', 'clearinghouse'];
+export type PrincipalKind = 'device' | 'cc' | 'server' | 'clearinghouse' | 'enrol';
+export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'server', 'clearinghouse', 'enrol'];
 
 export interface Principal {
   readonly kind: PrincipalKind;
@@ -172,10 +177,19 @@ function isClearinghouseTopic(topic: string, channel: 'req' | 'res', wildcardCli
   return levels[prefix.length + 1] === channel && ((wildcardClient && client === '+') || DEVICE_ID.test(client));
 }
 
+/** `<root>/enrol/<hardware id>/<channel>` with one valid hardware id (no wildcard). */
+function isEnrolTopic(topic: string, root: string, channel: 'req' | 'res'): boolean {
+  const prefix = `${root}/enrol/`;
+  if (!topic.startsWith(prefix)) return false;
+  const rest = topic.slice(prefix.length).split('/');
+  return rest.length === 2 && HARDWARE_ID.test(rest[0]!) && rest[1] === channel;
+}
+
 /** May `principal` publish to `topic` (also asked for a connecting client's will topic)? */
 export function mayPublish(principal: Principal, topic: string): boolean {
   if (!isValidPrincipal(principal) || !isValidTopicName(topic)) return false;
   if (principal.kind === 'clearinghouse') return isClearinghouseTopic(topic, 'res', false);
+  if (principal.kind === 'enrol') return isEnrolTopic(topic, treeRoot(principal.domain), 'req');
   if (principal.kind === 'server') return staysInTree(topic, treeRoot(principal.domain)) || domainServerTopic(principal, topic, 'req');
   return ownPublishTopics(principal).includes(topic);
 }
@@ -195,5 +209,6 @@ export function maySubscribe(principal: Principal, subscription: string): boolea
   if (parsed.shareGroup !== undefined) return false;
   if (parsed.filter.indexOf('+') !== -1 || parsed.filter.indexOf('#') !== -1) return false;
   if (principal.kind === 'server') return domainServerTopic(principal, parsed.filter, 'res');
+  if (principal.kind === 'enrol') return isEnrolTopic(parsed.filter, treeRoot(principal.domain), 'res');
   return ownSubscribeTopics(principal).includes(parsed.filter);
 }

@@ -17,7 +17,7 @@ import {
   acceptBody, accountingBody, authRequestBody, authResponseBody, closeBody, commandBody, deleteBody, desiredBody, failureBody, installBody, interfacesBody,
   keepaliveBody, modifyBody, openBody, removeBody, requestBody, resultBody, sessionAddBody, sessionDeleteBody,
   sessionModifyBody, sessionStateBody, statusBody, successBody,
-  syncCompleteBody, syncRequestBody, usageConfirmationBody, usageIndicationBody,
+  syncCompleteBody, syncRequestBody, usageConfirmationBody, usageIndicationBody, enrolRequestBody, enrolAnswerBody,
 } from './messages/index.ts';
 import {
   Code, MAX_SAFE, failAt, int, isPlainObject, literal, obj, optional, union, validate, type Infer, type Schema,
@@ -78,6 +78,8 @@ const messages = union(
     reply('auth.response', authResponseBody),
     message('usage.indication', usageIndicationBody),
     reply('usage.confirmation', usageConfirmationBody),
+    message('enrol.request', enrolRequestBody),
+    reply('enrol.answer', enrolAnswerBody),
   ],
   Code.UNKNOWN_TYPE,
 );
@@ -91,7 +93,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install',
   'decision.modify', 'decision.remove', 'report.success', 'report.failure', 'report.accounting',
   'delete', 'sync.request', 'sync.complete', 'desired', 'command', 'result', 'session.add', 'session.modify',
-  'session.delete', 'session.state', 'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation',
+  'session.delete', 'session.state', 'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation', 'enrol.request', 'enrol.answer',
 ];
 
 export type OpenMessage = MessageOf<'open'>;
@@ -117,6 +119,8 @@ export type SessionAddMessage = MessageOf<'session.add'>;
 export type SessionModifyMessage = MessageOf<'session.modify'>;
 export type SessionDeleteMessage = MessageOf<'session.delete'>;
 export type SessionStateMessage = MessageOf<'session.state'>;
+export type EnrolRequestMessage = MessageOf<'enrol.request'>;
+export type EnrolAnswerMessage = MessageOf<'enrol.answer'>;
 
 /** The whole envelope: version before anything else, then the type's own schema. */
 const envelope: Schema<Message> = {

@@ -54,9 +54,9 @@ const TYPES = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install', 'decision.modify',
   'decision.remove', 'report.success', 'report.failure', 'report.accounting', 'delete', 'sync.request', 'sync.complete',
   'desired', 'command', 'result', 'session.add', 'session.modify', 'session.delete', 'session.state',
-  'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation',
+  'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation', 'enrol.request', 'enrol.answer',
 ];
-const REPLIES = ['accept', 'report.success', 'report.failure', 'sync.complete', 'result', 'auth.response', 'usage.confirmation'];
+const REPLIES = ['accept', 'report.success', 'report.failure', 'sync.complete', 'result', 'auth.response', 'usage.confirmation', 'enrol.answer'];
 const HEADER_KEYS = ['v', 'type', 'id', 'corr', 'device', 'session', 'seq', 'ts', 'body'];
 const BODY_KEYS = new Set([
   'agentVersion', 'board', 'model', 'name', 'release', 'target', 'capabilities', 'queues', 'ipv6', 'maxGates', 'link', 'upKbps', 'downKbps', 'efBudgetPercent', 'keepaliveS',
@@ -67,6 +67,8 @@ const BODY_KEYS = new Set([
   'answer', 'codec', 'clockRate', 'channels', 'ptimeMs', 'bandwidthKbps', 'wait', 'token', 'lines', 'args', 'ok', 'data', 'error',
   'sourceDevice', 'destinationDevice', 'destinationDomain', 'kbps', 'allowed', 'transactionId', 'validUntilMs', 'maxDurationS',
   'startMs', 'connectMs', 'endMs', 'termination', 'sipStatus', 'releasedBy', 'lost', 'recorded', 'uri',
+  'key', 'hardwareId', 'password', 'hostname', 'hardware', 'boardName', 'kernel', 'versions', 'quickjs', 'features', 'cake', 'fqCodel',
+  'ctinfo', 'flowOffload', 'nft', 'agent', 'outcome', 'deviceId', 'username', 'detail', 'retryS',
 ]);
 const wellFormed = (s: string): boolean => {
   try {
@@ -263,6 +265,7 @@ function nodes(root: unknown): Node[] {
 const insideData = (g: string): boolean => g.startsWith('body.data.') || g.startsWith('body.data[');
 const isArg = (g: string): boolean => g.startsWith('body.args.');
 const OPTIONAL = new Set([
+  'body.hostname', 'body.retryS',
   'body.handle', 'body.gates[].session', 'body.flows[].session', 'body.gates[].ended', 'body.wait', 'body.token', 'body.reason',
   'body.media[].codec.channels', 'body.media[].codec.ptimeMs', 'body.media[].codec.bandwidthKbps',
   'body.caller.uri', 'body.callee.uri', 'body.releasedBy', 'body.sipStatus',
@@ -276,7 +279,9 @@ const NULLABLE = new Set([
   'body.maxDurationS', 'body.connectMs', 'body.termination.sipStatus', 'body.termination.reason', 'body.codec', 'body.flows[].lost',
   'body.error',
 ]);
-const MAY_BE_EMPTY = new Set(['body.text', 'body.gates[].message', 'body.error.message']);
+const MAY_BE_EMPTY = new Set([
+  // What a router could not find out about itself is empty (enrol.request).
+  'body.hardware.model', 'body.hardware.boardName', 'body.hardware.release', 'body.hardware.target', 'body.hardware.kernel', 'body.versions.quickjs', 'body.features.nft', 'body.hostname','body.text', 'body.gates[].message', 'body.error.message']);
 const UNIQUE_LISTS = new Set(['body.gates', 'body.interfaces', 'body.capabilities.queues', 'body.media']);
 const LIMITS: Record<string, number> = {
   'body.gates': 64, 'body.flows': 64, 'body.interfaces': 64,

@@ -10,6 +10,8 @@
  *   callqos/v1/cc/<client>/res        server -> call control (answers, QoS-active notices)
  *   callqos/v1/ch/<client>/req        policy server -> clearinghouse (authorization, usage)
  *   callqos/v1/ch/<client>/res        clearinghouse -> policy server (answers)
+ *   callqos/v1/enrol/<hwid>/req       a router not enrolled yet -> server (enrol.request)
+ *   callqos/v1/enrol/<hwid>/res       server -> that router (enrol.answer; no secret in it)
  *
  * On a broker several policy domains share, each domain's device and call-control topics live
  * under a root of its own, `<domain>/callqos/v1` (`domainRoot`), so that one domain's servers
@@ -53,6 +55,17 @@ export function ccTopic(client: string, channel: CcChannel, root = TOPIC_ROOT): 
   return `${root}/cc/${checkId(client)}/${channel}`;
 }
 
+/** A router's enrolment topics, by its hardware id (a valid topic level, as device ids are). */
+export function enrolTopic(hardwareId: string, channel: CcChannel, root = TOPIC_ROOT): string {
+  return `${root}/enrol/${checkId(hardwareId)}/${channel}`;
+}
+
+/** Every router's enrolment requests (or answers), for a server, optionally shared. */
+export function allEnrolFilter(channel: CcChannel, shareGroup?: string, root = TOPIC_ROOT): string {
+  const filter = `${root}/enrol/+/${channel}`;
+  return shareGroup === undefined ? filter : `$share/${checkId(shareGroup)}/${filter}`;
+}
+
 export function chTopic(client: string, channel: ChChannel): string {
   return `${TOPIC_ROOT}/ch/${checkId(client)}/${channel}`;
 }
@@ -75,7 +88,7 @@ export function allChFilter(channel: ChChannel, shareGroup?: string): string {
 
 export type ParsedTopic =
   | { readonly kind: 'dev'; readonly id: string; readonly channel: DeviceChannel }
-  | { readonly kind: 'cc' | 'ch'; readonly id: string; readonly channel: CcChannel };
+  | { readonly kind: 'cc' | 'ch' | 'enrol'; readonly id: string; readonly channel: CcChannel };
 
 /** A received topic name -> who and which channel; undefined for anything outside the tree under `root`. */
 export function parseTopic(topic: string, root = TOPIC_ROOT): ParsedTopic | undefined {
@@ -87,6 +100,6 @@ export function parseTopic(topic: string, root = TOPIC_ROOT): ParsedTopic | unde
   if (kind === 'dev' && (DEVICE_CHANNELS as readonly string[]).includes(channel)) {
     return { kind, id, channel: channel as DeviceChannel };
   }
-  if ((kind === 'cc' || kind === 'ch') && (CC_CHANNELS as readonly string[]).includes(channel)) return { kind, id, channel: channel as CcChannel };
+  if ((kind === 'cc' || kind === 'ch' || kind === 'enrol') && (CC_CHANNELS as readonly string[]).includes(channel)) return { kind, id, channel: channel as CcChannel };
   return undefined;
 }

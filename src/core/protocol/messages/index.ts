@@ -1,11 +1,13 @@
 /**
  * Message bodies by group: session (open, accept, close, keepalive, status), interfaces,
- * gates (request, decisions, reports, delete, sync), fleet (command, result), cc (the session
- * API for call control) and ch (authorization and usage with the clearinghouse).
+ * gates (request, decisions, reports, delete, sync), fleet (command, result), enrol (a router
+ * asking to join the fleet), cc (the session API for call control) and ch (authorization and
+ * usage with the clearinghouse).
  */
 export * from './session.ts';
 export * from './interfaces.ts';
 export * from './gates.ts';
 export * from './fleet.ts';
+export * from './enrol.ts';
 export * from './cc.ts';
 export * from './ch.ts';
