@@ -146,6 +146,32 @@ describe('acl: the clearinghouse', () => {
   });
 });
 
+describe('acl: the enrolment login', () => {
+  const enrol: Principal = { kind: 'enrol', id: 'callqos-enrol' };
+
+  it('asks for any hardware id and reads one answer topic at a time', () => {
+    for (const topic of ['callqos/v1/enrol/mac-0242ac110002/req', 'callqos/v1/enrol/serial-X1.2/req']) expect(mayPublish(enrol, topic), topic).toBe(true);
+    expect(maySubscribe(enrol, 'callqos/v1/enrol/mac-0242ac110002/res')).toBe(true);
+  });
+
+  it('reads no request (they carry the chosen password), no wildcard, nothing of devices, servers or call control', () => {
+    for (const filter of ['callqos/v1/enrol/mac-0242ac110002/req', 'callqos/v1/enrol/+/req', 'callqos/v1/enrol/+/res', 'callqos/v1/enrol/#', '$share/g/callqos/v1/enrol/a/res',
+      'callqos/v1/dev/mac-0242ac110002/down', 'callqos/v1/cc/x/res', 'callqos/v1/#']) {
+      expect(maySubscribe(enrol, filter), filter).toBe(false);
+    }
+    for (const topic of ['callqos/v1/enrol/mac-0242ac110002/res', 'callqos/v1/enrol/-bad/req', 'callqos/v1/enrol/a/b/req', 'callqos/v1/dev/mac-0242ac110002/up', 'callqos/v1/cc/x/req', 'callqos/v1/ch/x/req']) {
+      expect(mayPublish(enrol, topic), topic).toBe(false);
+    }
+  });
+
+  it('stays in its policy domain\'s tree on a shared broker', () => {
+    const scoped: Principal = { kind: 'enrol', id: 'callqos-enrol', domain: 'domain-a' };
+    expect(mayPublish(scoped, 'domain-a/callqos/v1/enrol/mac-1/req')).toBe(true);
+    expect(mayPublish(scoped, 'callqos/v1/enrol/mac-1/req')).toBe(false);
+    expect(mayPublish(scoped, 'domain-b/callqos/v1/enrol/mac-1/req')).toBe(false);
+  });
+});
+
 describe('acl: principals', () => {
   it('grants nothing to a principal whose id is not one safe topic level', () => {
     for (const id of ['', 'a/b', '+', '#', '.x', 'x'.repeat(65)]) {
