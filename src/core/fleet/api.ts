@@ -16,7 +16,7 @@ import type { Result } from '../result.ts';
 import type { InterfaceEntry } from '../protocol/messages/interfaces.ts';
 import type { Direction, EndReason, Gate } from '../protocol/messages/gates.ts';
 import { DEVICE_ID } from '../protocol/fields.ts';
-import { Code, arr, bool, failAt, int, nullable, obj, oneOf, optional, str, typeName, type Infer, type Schema } from '../protocol/schema.ts';
+import { Code, arr, bool, failAt, int, nullable, obj, oneOf, optional, str, typeName, type Infer, type JsonSchema, type Schema } from '../protocol/schema.ts';
 import { ok } from '../result.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -86,10 +86,10 @@ const reason = str({ min: 1, max: 200 });
  * A query-string integer: query values arrive as text, so this takes decimal digits (or a JSON
  * number, for callers that pass one) and yields a number in `min..max`.
  */
-export function queryInt(options: { readonly min: number; readonly max: number }): Schema<number> & { readonly json: JsonDescription } {
+export function queryInt(options: { readonly min: number; readonly max: number }): Schema<number> & { readonly jsonSchema: JsonSchema } {
   const inner = int(options);
   return {
-    json: { type: 'integer', minimum: options.min, maximum: options.max },
+    jsonSchema: { type: 'integer', minimum: options.min, maximum: options.max },
     check(input, path) {
       if (typeof input === 'number') return inner.check(input, path);
       if (typeof input !== 'string') return failAt(Code.TYPE, `expected an integer, got ${typeName(input)}`, path);
@@ -98,8 +98,6 @@ export function queryInt(options: { readonly min: number; readonly max: number }
     },
   };
 }
-/** The JSON Schema fragment a custom schema declares for the OpenAPI document. */
-export type JsonDescription = { readonly [key: string]: unknown };
 
 // ---- request schemas ------------------------------------------------------------------------
 

@@ -31,7 +31,11 @@ export type ErrorCode = (typeof Code)[keyof typeof Code];
 export interface Schema<T> {
   /** Validates `input` found at `path` (`''` for the root). */
   readonly check: (input: unknown, path: string) => Result<T>;
+  /** What the schema accepts as JSON Schema (2020-12), for documents such as OpenAPI; see `describe`. */
+  readonly jsonSchema?: JsonSchema;
 }
+/** A JSON Schema (2020-12) object, as plain data. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
 /** A field that may be absent from its object. */
 export interface OptionalSchema<T> extends Schema<T> {
   readonly optional: true;
@@ -143,7 +147,11 @@ export interface StrOptions {
 
 export function str(options: StrOptions): Schema<string> {
   const min = options.min ?? 0;
+  const doc: Record<string, unknown> = { type: 'string', minLength: min, maxLength: options.max };
+  if (options.pattern !== undefined) doc['pattern'] = options.pattern.source;
+  if (options.format !== undefined) doc['description'] = options.format;
   return {
+    jsonSchema: doc,
     check(input, path) {
       if (typeof input !== 'string') return failAt(Code.TYPE, `expected a string, got ${typeName(input)}`, path);
       if (input.length < min || input.length > options.max) {
@@ -168,6 +176,7 @@ function number(integer: boolean, options: NumOptions): Schema<number> {
   const max = options.max ?? MAX_SAFE;
   const kind = integer ? 'an integer' : 'a finite number';
   return {
+    jsonSchema: { type: integer ? 'integer' : 'number', minimum: min, maximum: max },
     check(input, path) {
       if (typeof input !== 'number' || !Number.isFinite(input) || (integer && !Number.isInteger(input))) {
         return failAt(Code.TYPE, `expected ${kind}, got ${typeName(input)}`, path);
@@ -188,6 +197,7 @@ export function num(options: NumOptions = {}): Schema<number> {
 
 export function bool(): Schema<boolean> {
   return {
+    jsonSchema: { type: 'boolean' },
     check(input, path) {
       return typeof input === 'boolean' ? ok(input) : failAt(Code.TYPE, `expected a boolean, got ${typeName(input)}`, path);
     },
@@ -198,6 +208,7 @@ export function bool(): Schema<boolean> {
 export function literal<const V extends string | number | boolean>(value: V, code: string = Code.ENUM): LiteralSchema<V> {
   return {
     value,
+    jsonSchema: { const: value },
     check(input, path) {
       if (input === value) return ok(value);
       if (typeof input !== typeof value) {
@@ -212,6 +223,7 @@ export function literal<const V extends string | number | boolean>(value: V, cod
 export function oneOf<const V extends string | number>(values: readonly V[]): Schema<V> {
   const kind = typeof values[0];
   return {
+    jsonSchema: { enum: [...values] },
     check(input, path) {
       if (typeof input !== kind) return failAt(Code.TYPE, `expected a ${kind}, got ${typeName(input)}`, path);
       if (!(values as readonly unknown[]).includes(input)) {
@@ -225,11 +237,12 @@ export function oneOf<const V extends string | number>(values: readonly V[]): Sc
 // ---- modifiers -----------------------------------------------------------------------------
 
 export function optional<T>(schema: Schema<T>): OptionalSchema<T> {
-  return { check: schema.check, optional: true };
+  return withDoc({ check: schema.check, optional: true as const }, schema.jsonSchema);
 }
 
 export function nullable<T>(schema: Schema<T>): Schema<T | null> {
   return {
+    jsonSchema: { anyOf: [describe(schema), { type: 'null' }] },
     check(input, path) {
       return input === null ? ok(null) : schema.check(input, path);
     },
@@ -238,14 +251,14 @@ export function nullable<T>(schema: Schema<T>): Schema<T | null> {
 
 /** Adds a check over an already validated value; `rule` returns an error or undefined. */
 export function refine<T>(schema: Schema<T>, rule: (value: T, path: string) => CoreError | undefined): Schema<T> {
-  return {
+  return withDoc({
     check(input, path) {
       const r = schema.check(input, path);
       if (!r.ok) return r;
       const error = rule(r.value, path);
       return error === undefined ? r : fail(error);
     },
-  };
+  }, schema.jsonSchema);
 }
 
 // ---- containers ----------------------------------------------------------------------------
@@ -256,6 +269,9 @@ export function obj<const S extends Shape>(shape: S): ObjSchema<S> {
   const known = new Set(keys);
   return {
     shape,
+    get jsonSchema(): JsonSchema {
+      return describeObject(shape);
+    },
     check(input, path) {
       if (!isPlainObject(input)) return failAt(Code.TYPE, `expected an object, got ${typeName(input)}`, path);
       for (const key of Object.keys(input)) {
@@ -291,6 +307,7 @@ export function arr<T>(item: Schema<T>, options: ArrOptions<T>): Schema<T[]> {
   const min = options.min ?? 0;
   const unique = options.unique;
   return {
+    jsonSchema: { type: 'array', items: describe(item), minItems: min, maxItems: options.max, ...(unique === undefined ? {} : { uniqueItems: true }) },
     check(input, path) {
       if (!Array.isArray(input)) return failAt(Code.TYPE, `expected an array, got ${typeName(input)}`, path);
       const length = input.length;
@@ -328,6 +345,7 @@ export interface RecordOptions {
 /** An object used as a map: keys checked by `key`, any count up to `max`. */
 export function record<V>(key: Schema<string>, value: Schema<V>, options: RecordOptions): Schema<Record<string, V>> {
   return {
+    jsonSchema: { type: 'object', propertyNames: describe(key), additionalProperties: describe(value), maxProperties: options.max },
     check(input, path) {
       if (!isPlainObject(input)) return failAt(Code.TYPE, `expected an object, got ${typeName(input)}`, path);
       const keys = Object.keys(input);
@@ -363,6 +381,9 @@ export function union<const C extends readonly ObjSchema<Shape>[]>(
   for (const c of cases) byTag.set((c.shape[tag] as LiteralSchema<string | number | boolean>).value, c);
   const kind = typeof (cases[0]?.shape[tag] as LiteralSchema<string> | undefined)?.value;
   return {
+    get jsonSchema(): JsonSchema {
+      return { oneOf: cases.map((c) => describe(c)) };
+    },
     check(input, path) {
       if (!isPlainObject(input)) return failAt(Code.TYPE, `expected an object, got ${typeName(input)}`, path);
       const at = keyPath(path, tag);
@@ -391,6 +412,7 @@ export interface JsonOptions {
 /** Any JSON value, copied; bounded in depth and size so it cannot exhaust a small router. */
 export function json(options: JsonOptions): Schema<JsonValue> {
   return {
+    jsonSchema: { description: `any JSON value, nested at most ${options.maxDepth} deep, at most ${options.maxLength} characters as JSON` },
     check(input, path) {
       const budget = { left: options.maxLength };
       const r = copyJson(input, path, 0, options.maxDepth, budget);
@@ -445,4 +467,31 @@ function copyJson(input: unknown, path: string, depth: number, maxDepth: number,
     put(out, key, r.value);
   }
   return ok(out);
+}
+
+// ---- description ---------------------------------------------------------------------------
+
+/**
+ * The JSON Schema (2020-12, as OpenAPI 3.1 uses) of a schema built here: types, bounds, patterns,
+ * enumerations, required and unknown keys. A refinement's extra rule and a hand-written schema
+ * without `jsonSchema` are not expressible and describe as `{}` (anything): the validator stays
+ * the authority, the description is documentation.
+ */
+export function describe(schema: Schema<unknown>): JsonSchema {
+  return schema.jsonSchema ?? {};
+}
+
+function describeObject(shape: Shape): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const key of Object.keys(shape)) {
+    const field = shape[key] as Schema<unknown> & { optional?: true };
+    put(properties, key, describe(field));
+    if (field.optional !== true) required.push(key);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+function withDoc<S extends Schema<unknown>>(schema: S, doc: JsonSchema | undefined): S {
+  return doc === undefined ? schema : { ...schema, jsonSchema: doc };
 }
