@@ -17,6 +17,7 @@ export function memoryFiles(): FileHost {
   const missing = (path: string) => fail({ code: 'ENOENT', message: 'no file', path });
   return {
     readText: (path) => (files.has(path) ? ok(files.get(path)!) : missing(path)),
+    readBytes: (path) => missing(path),
     writeAtomic: (path, text) => (files.set(path, text), ok(undefined)),
     append: (path, text) => (files.set(path, (files.get(path) ?? '') + text), ok(undefined)),
     list: () => ok([...files.keys()]),

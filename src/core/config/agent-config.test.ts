@@ -47,7 +47,7 @@ describe('the example config openwrt/examples/callqos.uci', () => {
         wifiEfToVoice: true,
         gateLifetimeS: 3600,
       },
-      cloud: { enabled: false, port: 8883, tls: true, keepaliveS: 30 },
+      cloud: { enabled: false, port: 8883, tls: true, keepaliveS: 30, credentialsDir: '/etc/callqos' },
       gates: [
         { id: 'deskphone', lan: { address: '192.168.1.20', port: 10000 }, remote: { address: null, port: null }, direction: 'both', dscp: 46, rateKbit: 100 },
         {
@@ -148,9 +148,21 @@ describe('parseAgentConfig', () => {
       username: 'router-7',
       passwordFile: '/etc/callqos/password',
       keepaliveS: 30,
+      credentialsDir: '/etc/callqos',
     });
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0]).toContain("'password'");
+  });
+
+  it('takes an enrolment key and a credentials directory, and refuses a key of the wrong form, naming the option', () => {
+    const key = 'k3y1.abcdefghijklmnop_-QR';
+    const cloud = read(`${RATES}config cloud 'cloud'\n\toption enrol_key '${key}'\n\toption credentials_dir '/overlay/callqos'\n`).config.cloud;
+    expect(cloud.enrolKey).toBe(key);
+    expect(cloud.credentialsDir).toBe('/overlay/callqos');
+    const r = parseAgentConfig(`${RATES}config cloud 'cloud'\n\toption enrol_key 'no-dot-here'\n\toption credentials_dir 'relative'\n`);
+    const said = r.ok ? r.value.warnings.join('\n') : r.error.message;
+    expect(said).toMatch(/option 'enrol_key' has invalid value "no-dot-here"/);
+    expect(said).toMatch(/option 'credentials_dir' has invalid value "relative"/);
   });
 
   it('takes the policy domain for a broker several domains share, and refuses one that is not a topic level', () => {

@@ -14,6 +14,7 @@ import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { ipFamily } from '../net/ip.ts';
 import { ok, type Result } from '../result.ts';
 import { DEVICE_ID } from '../protocol/fields.ts';
+import { ENROLMENT_KEY } from '../protocol/messages/enrol.ts';
 import { parseUci } from '../uci/parse.ts';
 import { showText } from '../uci/show.ts';
 import { applySpec, multiple, option, singleton, type SectionMeta, type ValuesOf } from './spec.ts';
@@ -73,6 +74,10 @@ const cloudOptions = {
   keepalive_s: option(t.uint(5, 3600), { default: 30 }),
   // On a broker several policy domains share: this router's domain, whose tree its topics are in.
   domain: option(t.text(DEVICE_ID, 'a policy domain id ([A-Za-z0-9][A-Za-z0-9_.-], 1..64 characters)')),
+  // Zero-touch enrolment: with this key and no login of its own (username/password_file unset),
+  // the router asks the server for one and keeps it in credentials_dir (src/agent/fleet/).
+  enrol_key: option(t.text(ENROLMENT_KEY, 'an enrolment key (<id>.<secret>)')),
+  credentials_dir: option(absolutePath, { default: '/etc/callqos' }),
 };
 
 const gateOptions = {
@@ -165,6 +170,10 @@ export interface AgentConfig {
     readonly keepaliveS: number;
     /** Set on a broker several policy domains share: the topics are under `<domain>/callqos/v1`. */
     readonly domain?: string;
+    /** The enrolment key, used only while the router has no login of its own. */
+    readonly enrolKey?: string;
+    /** Where the login enrolment gave is kept (credentials.json, password). */
+    readonly credentialsDir: string;
   };
   /** Enabled static gates only, ids unique. */
   readonly gates: readonly StaticGate[];
@@ -217,6 +226,8 @@ export function parseAgentConfig(text: string): Result<{ config: AgentConfig; wa
       ...defined('passwordFile', cloud.password_file),
       keepaliveS: cloud.keepalive_s,
       ...defined('domain', cloud.domain),
+      ...defined('enrolKey', cloud.enrol_key),
+      credentialsDir: cloud.credentials_dir,
     },
     gates: gate
       .filter((entry) => entry.values.enabled)

@@ -14,6 +14,11 @@ export interface FileError {
 export interface FileHost {
   readText(path: string): Result<string, FileError>;
   /**
+   * Up to `count` bytes from the start of the file, fewer only at its end: for devices that never
+   * end (`/dev/urandom`), which readText would read forever.
+   */
+  readBytes(path: string, count: number): Result<Uint8Array, FileError>;
+  /**
    * Replaces the file's content so that a reader sees either the old or the new content, never a
    * mix, even if the agent dies halfway: write a temporary file beside it, then rename over.
    */

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, readSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { ATOMIC_TEMP_MARK } from '../../core/host/index.ts';
 import type { FifoListener, FileError, FileHost } from '../../core/host/index.ts';
@@ -39,6 +39,24 @@ function writeAtomic(path: string, text: string): Result<void, FileError> {
   return written;
 }
 
+function readBytes(path: string, count: number): Result<Uint8Array, FileError> {
+  return attempt(path, 'read', () => {
+    const fd = openSync(path, 'r');
+    try {
+      const bytes = new Uint8Array(count);
+      let total = 0;
+      while (total < count) {
+        const n = readSync(fd, bytes, total, count - total, null);
+        if (n <= 0) break;
+        total += n;
+      }
+      return bytes.subarray(0, total);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
 function listenFifo(path: string, onLine: (line: string) => void): Result<FifoListener, FileError> {
   return attempt(path, 'open FIFO', () => {
     // A FIFO opened read-write and non-blocking reads like a pipe through libuv.
@@ -53,6 +71,7 @@ function listenFifo(path: string, onLine: (line: string) => void): Result<FifoLi
 export const nodeFiles: FileHost = {
   makeDir: (path) => attempt(path, 'make directory', () => void mkdirSync(path, { recursive: true })),
   listenFifo,
+  readBytes,
   readText: (path) => attempt(path, 'read', () => utf8.decode(readFileSync(path))),
   writeAtomic,
   append: (path, text) => attempt(path, 'append to', () => appendFileSync(path, text)),

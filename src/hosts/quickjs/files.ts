@@ -39,6 +39,25 @@ function readText(path: string): Result<string, FileError> {
   }
 }
 
+function readBytes(path: string, count: number): Result<Uint8Array, FileError> {
+  const errorHolder: std.ErrorHolder = {};
+  const file = std.open(path, 'rb', errorHolder);
+  if (file === null) return fileError(errorHolder.errno ?? 5, path, 'read');
+  try {
+    const bytes = new Uint8Array(count);
+    let total = 0;
+    while (total < count) {
+      const n = file.read(bytes.buffer as ArrayBuffer, total, count - total);
+      if (n <= 0) break;
+      total += n;
+    }
+    if (file.error()) return fileError(5 /* EIO */, path, 'read');
+    return ok(bytes.subarray(0, total));
+  } finally {
+    file.close();
+  }
+}
+
 function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const all = new Uint8Array(total);
@@ -143,4 +162,4 @@ function listenFifo(path: string, onLine: (line: string) => void): Result<FifoLi
   });
 }
 
-export const quickjsFiles: FileHost = { readText, writeAtomic, append, list, remove, exists, makeDir, listenFifo };
+export const quickjsFiles: FileHost = { readText, readBytes, writeAtomic, append, list, remove, exists, makeDir, listenFifo };
