@@ -32,6 +32,14 @@ import { DEVICE_ID } from './fields.ts';
 import { ccTopic, chTopic, deviceTopic, domainRoot, TOPIC_ROOT, treeRoot } from './topics.ts';
 import { HARDWARE_ID } from './messages/enrol.ts';
 
+/**
+ * The shared enrolment login of routers that have no login of their own yet. Public on purpose:
+ * its ACL (the `enrol` rules above) is its only power, and the server checks the enrolment key
+ * the request carries. The agent connects with it; the cloud creates it on the broker.
+ */
+export const ENROL_USERNAME = 'callqos-enrol';
+export const ENROL_PASSWORD = 'callqos-enrol';
+
 export type PrincipalKind = 'device' | 'cc' | 'server' | 'clearinghouse' | 'enrol';
 export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['device', 'cc', 'server', 'clearinghouse', 'enrol'];
 
