@@ -454,6 +454,11 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** The pool itself, for the fleet store (src/cloud/fleet/store/) on the same database; this store closes it. */
+  sharedConnection(): pg.Pool {
+    return this.pool;
+  }
+
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, async (client) => {
       let open = true;

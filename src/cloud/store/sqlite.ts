@@ -394,6 +394,11 @@ export class SqliteStore implements Store {
     apply.immediate();
   }
 
+  /** The connection itself, for the fleet store (src/cloud/fleet/store/) on the same database. */
+  sharedConnection(): Db {
+    return this.db;
+  }
+
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       this.db.exec('BEGIN IMMEDIATE');
