@@ -21,6 +21,10 @@ export interface InboundHandlers {
    * CcApi.refuseInvalid); true when it was. It is counted and logged as rejected either way.
    */
   invalidRequest?(client: string, text: string, error: CoreError): boolean;
+  /** A router's enrolment request, by the hardware id its topic names; absent: enrolment is off here. */
+  enrol?(hardwareId: string, message: Message): Promise<void>;
+  /** An enrolment request that did not validate: answered with the error when it names itself well enough. */
+  invalidEnrol?(hardwareId: string, text: string, error: CoreError): void;
 }
 
 export interface InboundStats {
@@ -31,10 +35,11 @@ export interface InboundStats {
   readonly rejectedBy: Record<string, number>;
 }
 
-/** The topics the server takes messages on: devices' uplinks and status, call control's requests. */
-function takenFrom(where: ParsedTopic | undefined): { kind: 'dev' | 'cc'; id: string } | undefined {
+/** The topics the server takes messages on: devices' uplinks and status, call control's and enrolling routers' requests. */
+function takenFrom(where: ParsedTopic | undefined, enrols: boolean): { kind: 'dev' | 'cc' | 'enrol'; id: string } | undefined {
   if (where === undefined) return undefined;
   if (where.kind === 'dev') return where.channel === 'up' || where.channel === 'status' ? { kind: 'dev', id: where.id } : undefined;
+  if (where.kind === 'enrol') return enrols && where.channel === 'req' ? { kind: 'enrol', id: where.id } : undefined;
   return where.kind === 'cc' && where.channel === 'req' ? { kind: 'cc', id: where.id } : undefined;
 }
 
@@ -56,7 +61,7 @@ export class Inbound {
   /** Takes one received message; resolves once it has been handled or dropped. */
   receive(topic: string, text: string): Promise<void> {
     this.stats.received += 1;
-    const where = takenFrom(parseTopic(topic, this.root));
+    const where = takenFrom(parseTopic(topic, this.root), this.handlers.enrol !== undefined);
     if (where === undefined) {
       this.reject('E_TOPIC', 'not a topic the server takes messages on', { topic: topic.slice(0, 128) });
       return Promise.resolve();
@@ -65,7 +70,7 @@ export class Inbound {
     if (!decoded.ok) {
       this.reject(decoded.error.code, decoded.error.message, { from: where.id, field: decoded.error.path ?? '' });
       // A text far beyond any message is not parsed again only to find whom to answer.
-      if (where.kind === 'cc' && text.length <= 4 * MAX_MESSAGE_BYTES) this.answerInvalid(where.id, text, decoded.error);
+      if (where.kind !== 'dev' && text.length <= 4 * MAX_MESSAGE_BYTES) this.answerInvalid(where.kind, where.id, text, decoded.error);
       return Promise.resolve();
     }
     const message = decoded.value;
@@ -73,6 +78,7 @@ export class Inbound {
     return this.queue.run(key, async () => {
       try {
         if (where.kind === 'dev') await this.handlers.device(where.id, message);
+        else if (where.kind === 'enrol') await this.handlers.enrol!(where.id, message);
         else await this.handlers.callControl(where.id, message);
         this.stats.handled += 1;
       } catch (err) {
@@ -82,9 +88,10 @@ export class Inbound {
     });
   }
 
-  private answerInvalid(client: string, text: string, error: CoreError): void {
+  private answerInvalid(kind: 'cc' | 'enrol', client: string, text: string, error: CoreError): void {
     try {
-      this.handlers.invalidRequest?.(client, text, error);
+      if (kind === 'enrol') this.handlers.invalidEnrol?.(client, text, error);
+      else this.handlers.invalidRequest?.(client, text, error);
     } catch (err) {
       this.log.error('answering an invalid request failed', { from: client, error: String(err) });
     }

@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { encodeValidated, makeMessage } from '../../core/protocol/envelope.ts';
 import type { BodyOf, Message, MessageType } from '../../core/protocol/envelope.ts';
-import { TOPIC_ROOT, ccTopic, chTopic, deviceTopic } from '../../core/protocol/topics.ts';
+import { TOPIC_ROOT, ccTopic, chTopic, deviceTopic, enrolTopic } from '../../core/protocol/topics.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Result } from '../../core/result.ts';
 
@@ -89,6 +89,15 @@ export class Outbox {
 
   fromClearinghouse<T extends 'auth.response' | 'usage.confirmation'>(client: string, type: T, body: BodyOf<T>, corr: string): Result<Message> {
     return this.send(chTopic(client, 'res'), `ch-res:${client}`, type, body, corr);
+  }
+
+  /**
+   * The answer to a router's enrolment request, on its hardware id's `enrol/<hwid>/res` topic. One
+   * sequence for all of them: an answer is matched by its corr, and a sequence per hardware id
+   * would keep a counter for every made-up id a flood of bogus requests brought.
+   */
+  toEnrolling(hardwareId: string, body: BodyOf<'enrol.answer'>, corr: string): Result<Message> {
+    return this.send(enrolTopic(hardwareId, 'res', this.root), 'enrol', 'enrol.answer', body, corr);
   }
 
   /** A call-control client's request to the session API, on its own `cc/<client>/req` topic. */

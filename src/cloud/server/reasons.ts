@@ -33,6 +33,8 @@ export const REASON_CODES = {
   gateRemoved: 'E_GATE_REMOVED',
   /** The peer domain's server did not make its end of the call active. */
   peer: 'E_PEER',
+  /** An operator revoked a router the call used: its login is disabled and its gates end. */
+  revoked: 'E_REVOKED',
   /** The server could not build what it had to send; a bug, logged at error. */
   internal: 'E_INTERNAL',
 } as const;

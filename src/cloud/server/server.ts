@@ -5,8 +5,9 @@
  * that tests and `main.ts` choose them.
  */
 import { detach } from '../../core/detach.ts';
-import { allCcFilter, allDevicesFilter, chTopic } from '../../core/protocol/topics.ts';
-import { decodeMessage } from '../../core/protocol/envelope.ts';
+import { allCcFilter, allDevicesFilter, allEnrolFilter, chTopic } from '../../core/protocol/topics.ts';
+import { decodeMessage, type Message } from '../../core/protocol/envelope.ts';
+import type { CoreError } from '../../core/result.ts';
 import type { VerifierFor } from '../../core/clearinghouse/token.ts';
 import { Authorizer } from './authorizer.ts';
 import { ClearinghouseClient } from './clearinghouse-client.ts';
@@ -25,12 +26,25 @@ import { RouterIndex } from './router-index.ts';
 import { scopesView } from './scopes-view.ts';
 import { SessionManager } from './sessions.ts';
 import type { AdmissionCheck, Planner } from './sessions.ts';
+import { REASON_CODES, refusal } from './reasons.ts';
+import { EnrolmentService, type EnrolmentOptions } from '../fleet/enrolment.ts';
+import { FleetActionsService } from '../fleet/actions-service.ts';
+import type { FleetActions } from '../fleet/actions.ts';
+import type { BrokerIdentities } from '../fleet/identities.ts';
+import type { FleetStore } from '../fleet/store/types.ts';
 
 /** The broker as the server uses it. */
 export interface Bus extends Publisher {
   subscribe(filter: string, onMessage: (topic: string, text: string) => void): Promise<void>;
   onReconnect(listener: () => void): void;
   close(): Promise<void>;
+}
+
+/** Fleet management: routers enrol with a key and get a broker login of their own; operators act on them. */
+export interface FleetParts {
+  readonly store: FleetStore;
+  readonly identities: BrokerIdentities;
+  readonly enrolment?: Partial<EnrolmentOptions>;
 }
 
 export interface QosServerParts {
@@ -43,6 +57,8 @@ export interface QosServerParts {
   readonly now?: () => number;
   /** The clearinghouse's public keys, to verify tokens call control presents (authorization on). */
   readonly verifierFor?: VerifierFor | null;
+  /** With it: enrolment requests are taken and answered, and `fleetActions` is there. */
+  readonly fleet?: FleetParts;
 }
 
 const SWEEP_MS = 100;
@@ -58,6 +74,9 @@ export class QosServer {
   readonly index: RouterIndex;
   /** With authorization on: the link to the clearinghouse. */
   readonly clearinghouse: ClearinghouseClient | null;
+  /** With the fleet part: enrolment, and what operators do to the fleet (revoking ends the router's gates here). */
+  readonly enrolment: EnrolmentService | null;
+  readonly fleetActions: FleetActions | null;
   private http: HttpApi | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
 
@@ -108,8 +127,25 @@ export class QosServer {
     );
     this.devices = devices;
     const cc = new CcApi(this.sessions, this.outbox, log.child('cc'));
+    const fleet = parts.fleet;
+    const enrolment = fleet ? new EnrolmentService({ store: fleet.store, identities: fleet.identities, answers: this.outbox, log: log.child('enrolment'), now, options: fleet.enrolment }) : null;
+    this.enrolment = enrolment;
+    this.fleetActions = fleet
+      ? new FleetActionsService({
+        store: fleet.store,
+        identities: fleet.identities,
+        endDeviceGates: (device, reason) => this.sessions.endDeviceLines(device, refusal(REASON_CODES.revoked, reason.detail)),
+        log: log.child('fleet'),
+        now,
+      })
+      : null;
     this.inbound = new Inbound(
-      { device: (id, m) => devices.handle(id, m), callControl: (id, m) => cc.handle(id, m), invalidRequest: (id, text, error) => cc.refuseInvalid(id, text, error) },
+      {
+        device: (id, m) => devices.handle(id, m),
+        callControl: (id, m) => cc.handle(id, m),
+        invalidRequest: (id, text, error) => cc.refuseInvalid(id, text, error),
+        ...(enrolment ? { enrol: (id: string, m: Message) => enrolment.handle(id, m), invalidEnrol: (id: string, text: string, error: CoreError) => enrolment.refuseInvalid(id, text, error) } : {}),
+      },
       log.child('inbound'),
       now,
       ownRoot(config),
@@ -136,6 +172,12 @@ export class QosServer {
     await bus.subscribe(allDevicesFilter('up', share, root), receive);
     await bus.subscribe(allDevicesFilter('status', share, root), receive);
     await bus.subscribe(allCcFilter('req', share, root), receive);
+    if (this.parts.fleet) {
+      // The shared enrolment login and its rights must exist before a router can ask.
+      const prepared = await this.parts.fleet.identities.prepare();
+      if (!prepared.ok) throw new Error(`the broker identities could not be prepared: ${prepared.error.code}: ${prepared.error.message}`);
+      await bus.subscribe(allEnrolFilter('req', share, root), receive);
+    }
     const clearinghouse = this.clearinghouse;
     if (clearinghouse) {
       // This instance's own answers: not shared, each instance asks on its own topic.
@@ -164,7 +206,7 @@ export class QosServer {
       this.http = new HttpApi(this.sessions, { host: config.httpHost, port: config.httpPort, onError: (m, f) => log.error(m, { error: String(f.error) }), log: log.child('http'), routedScopes: async () => scopesView(config.routedScopes, await this.index.claims()) });
       http = await this.http.start();
     }
-    log.info('QoS control server running', { id: config.serverId, http: http ? `${http.host}:${http.port}` : 'off', store: this.parts.store.backend });
+    log.info('QoS control server running', { id: config.serverId, http: http ? `${http.host}:${http.port}` : 'off', store: this.parts.store.backend, enrolment: this.parts.fleet ? this.parts.fleet.identities.kind : 'off' });
     return { http };
   }
 

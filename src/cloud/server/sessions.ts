@@ -547,6 +547,29 @@ export class SessionManager implements SessionApi, GateReportSink {
     }
   }
 
+  /**
+   * Every live line holding a gate on `device` fails with `reason` (a revoked router): its gates
+   * on the other routers are removed, and call control is told. Returns how many lines ended.
+   */
+  async endDeviceLines(device: string, reason: Refusal): Promise<number> {
+    const held = [...(await this.deps.store.listGates({ device, state: 'installing' })), ...(await this.deps.store.listGates({ device, state: 'installed' }))];
+    let ended = 0;
+    for (const callId of new Set(held.map((g) => g.callId))) {
+      await this.calls.run(callId, async () => {
+        for (const line of new Set(held.filter((g) => g.callId === callId).map((g) => g.line))) {
+          const record = await this.deps.store.getSession(callId, line);
+          if (record && LIVE_LINE.includes(record.state)) {
+            await this.endLine(record, 'failed', reason);
+            ended += 1;
+          }
+        }
+        await this.notify(callId);
+      });
+    }
+    if (ended > 0) this.deps.log.info('session lines ended with their router', { device, code: reason.code, lines: ended });
+    return ended;
+  }
+
   /** Moves a call's lines on after gate changes: pending -> active, ending -> ended; tells its client. */
   private async progress(callId: string): Promise<void> {
     const { lines: before, gates } = await this.deps.store.readCall(callId);
