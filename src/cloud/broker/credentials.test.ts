@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../../../test/support/temp.ts';
-import { authenticateLogin, hashPassword, loadCredentials, parseCredentials, verifyPassword } from './credentials.ts';
+import { authenticateLogin, hashPassword, loadCredentials, parseCredentials, saveCredentials, verifyPassword } from './credentials.ts';
 import { runCredentialsCli } from './credentials-cli.ts';
 
 const dirs: { remove(): void }[] = [];
@@ -34,6 +34,18 @@ describe('credentials', () => {
     expect(await authenticateLogin(entries, 'pbx-1', 'nope')).toBeUndefined();
     expect(await authenticateLogin(entries, 'pbx-2', 'pw')).toBeUndefined();
     expect(await authenticateLogin(entries, undefined, undefined)).toBeUndefined();
+  });
+
+  it('keeps a disabled login in the file and refuses it at login', async () => {
+    const dir = makeTempDir('credentials-disabled');
+    dirs.push(dir);
+    const file = join(dir.path, 'credentials.jsonl');
+    saveCredentials(file, new Map([['owrt-a', { user: 'owrt-a', kind: 'device', hash: hashPassword('pw'), disabled: true }]]));
+    const entries = loadCredentials(file);
+    expect(entries.get('owrt-a')?.disabled).toBe(true);
+    expect(await authenticateLogin(entries, 'owrt-a', 'pw')).toBeUndefined();
+    expect(parseCredentials(`{"user":"a","kind":"enrol","disabled":false,"hash":"${hashPassword('x')}"}`).get('a')).not.toHaveProperty('disabled');
+    expect(() => parseCredentials(`{"user":"a","kind":"device","disabled":"yes","hash":"${hashPassword('x')}"}`)).toThrow(/line 1: field disabled/);
   });
 
   it('names the line and field of a bad entry', () => {

@@ -6,7 +6,8 @@
  *   {"user":"rt-7","kind":"device","domain":"example-net","hash":"scrypt:…"}
  *
  * A login with a `domain` belongs to that policy domain on a broker several domains share: its
- * topics are in the domain's tree (src/core/protocol/acl.ts).
+ * topics are in the domain's tree (src/core/protocol/acl.ts). A login with `"disabled":true` is
+ * kept (with its hash) but refused: a revoked device (src/cloud/fleet/identities-embedded.ts).
  *
  * The username is the device or client id, so the broker derives the ACL principal from the
  * login itself (src/core/protocol/acl.ts). Only scrypt hashes are stored; a password is generated
@@ -23,6 +24,8 @@ export interface CredentialEntry {
   readonly kind: PrincipalKind;
   readonly hash: string;
   readonly domain?: string;
+  /** Refused at login while set; the entry stays so that enabling it again needs no new password. */
+  readonly disabled?: true;
 }
 
 /** scrypt cost: about 30-50 ms per check on a small machine, 16 MiB of memory. */
@@ -103,13 +106,14 @@ export function parseCredentials(text: string, source = 'credentials'): Map<stri
   }
   for (const { value, where } of items) {
     if (typeof value !== 'object' || value === null) throw new Error(`${where}: expected an object`);
-    const { user, kind, hash, domain } = value as Record<string, unknown>;
+    const { user, kind, hash, domain, disabled } = value as Record<string, unknown>;
     if (typeof user !== 'string' || !DEVICE_ID.test(user)) throw new Error(`${where}: field user: not a valid id: ${JSON.stringify(user)}`);
     if (!isPrincipalKind(kind)) throw new Error(`${where}: field kind: expected ${PRINCIPAL_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
     if (typeof hash !== 'string' || parseHash(hash) === undefined) throw new Error(`${where}: field hash: not an scrypt hash`);
     if (domain !== undefined && (typeof domain !== 'string' || !DEVICE_ID.test(domain))) throw new Error(`${where}: field domain: not a valid id: ${JSON.stringify(domain)}`);
+    if (disabled !== undefined && typeof disabled !== 'boolean') throw new Error(`${where}: field disabled: expected true or false, got ${JSON.stringify(disabled)}`);
     if (entries.has(user)) throw new Error(`${where}: field user: ${user} appears twice`);
-    entries.set(user, { user, kind, hash, ...(domain !== undefined ? { domain } : {}) });
+    entries.set(user, { user, kind, hash, ...(domain !== undefined ? { domain } : {}), ...(disabled === true ? { disabled: true as const } : {}) });
   }
   return entries;
 }
@@ -123,7 +127,7 @@ export function loadCredentials(path: string): Map<string, CredentialEntry> {
 export function saveCredentials(path: string, entries: Map<string, CredentialEntry>): void {
   const lines = [...entries.values()]
     .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0))
-    .map((e) => JSON.stringify({ user: e.user, kind: e.kind, ...(e.domain !== undefined ? { domain: e.domain } : {}), hash: e.hash }));
+    .map((e) => JSON.stringify({ user: e.user, kind: e.kind, ...(e.domain !== undefined ? { domain: e.domain } : {}), ...(e.disabled === true ? { disabled: true } : {}), hash: e.hash }));
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, lines.length === 0 ? '' : `${lines.join('\n')}\n`, { mode: 0o600 });
   chmodSync(temp, 0o600);
@@ -177,7 +181,7 @@ export async function authenticateLogin(
     await verifyPassword(password, DUMMY_HASH);
     return undefined;
   }
-  if (!(await verifyPassword(password, entry.hash))) return undefined;
+  if (!(await verifyPassword(password, entry.hash)) || entry.disabled === true) return undefined;
   return { kind: entry.kind, id: entry.user, ...(entry.domain !== undefined ? { domain: entry.domain } : {}) };
 }
 

@@ -38,6 +38,11 @@ export interface EmbeddedBroker {
   readonly port: number;
   /** Replaces the logins in use (after the credentials file changed); connected clients stay. */
   setCredentials(credentials: ReadonlyMap<string, CredentialEntry>): void;
+  /**
+   * Closes at once every live connection that logged in as `username` (a revoked device); returns
+   * how many. Whether it can log in again is up to the credentials (in open mode it can).
+   */
+  disconnectUser(username: string): number;
   close(): Promise<void>;
 }
 
@@ -61,6 +66,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const principals = new WeakMap<Client, Principal>();
   // Wills are held back until authenticate has judged them (see preConnect).
   const pendingWills = new WeakMap<Client, NonNullable<ConnectPacket['will']>>();
+  // Authenticated clients still connected, for disconnectUser.
+  const liveClients = new Set<Client>();
 
   if (open) {
     log.warn('OPEN MODE: the broker accepts ANY client without a password and lets it publish and subscribe ' +
@@ -88,7 +95,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           log.warn('login refused: will topic not allowed', { clientId: client.id, username, topic: will.topic });
           return callback(refusal(`will topic not allowed: ${will.topic}`, NOT_AUTHORIZED), false);
         }
+        // The login may have been disabled or removed while its password was being checked.
+        const current = open ? undefined : logins.get(principal.id);
+        if (!open && (current === undefined || current.disabled === true)) {
+          log.warn('login refused: removed or disabled meanwhile', { clientId: client.id, username });
+          return callback(refusal('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
+        }
         principals.set(client, principal);
+        liveClients.add(client);
         callback(null, true);
       }, (error: unknown) => {
         log.warn('login check failed', { clientId: client.id, username, error: String(error) });
@@ -113,6 +127,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   };
 
   const aedes = await Aedes.createBroker(handlers);
+  aedes.on('clientDisconnect', (client) => liveClients.delete(client));
   aedes.on('clientError', (client, error) => log.info('client error', { clientId: client.id, error: error.message }));
 
   const sockets = new Set<Socket>();
@@ -138,6 +153,19 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     port,
     setCredentials(credentials) {
       logins = credentials;
+    },
+    disconnectUser(username) {
+      let closed = 0;
+      for (const client of liveClients) {
+        if (client.closed) liveClients.delete(client);
+        else if (principals.get(client)?.id === username) {
+          liveClients.delete(client);
+          client.close();
+          closed++;
+        }
+      }
+      if (closed > 0) log.info('disconnected', { username, connections: closed });
+      return closed;
     },
     close: () =>
       new Promise<void>((resolve) => {
