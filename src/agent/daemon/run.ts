@@ -26,6 +26,7 @@ import { Queueing } from './queueing.ts';
 import { TableMonitor } from './table-monitor.ts';
 import { InterfaceWatcher, readBoard } from '../system/index.ts';
 import { startCloudLink } from '../cloud/index.ts';
+import { startCloudWithLogin } from '../fleet/index.ts';
 import type { CloudLinkHandle } from '../cloud/index.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { TcDevices } from '../../core/queueing/index.ts';
@@ -192,30 +193,34 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   const board = await readBoard(host);
   const boardInfo = board.ok ? board.value : null;
   const deviceId = config.agent.deviceId ?? boardInfo?.hostname ?? 'OpenWrt';
-  cloud = startCloudLink(
-    host,
-    log,
-    config,
-    deviceId,
-    () => ({
-      agentVersion: AGENT_VERSION,
-      // procd's strings run to 256 bytes, more than `open` carries: cut, so that the open always builds.
-      board: {
-        model: bounded(boardInfo?.model || 'unknown', BOARD_TEXT_MAX),
-        name: bounded(boardInfo?.boardName || 'unknown', BOARD_TEXT_MAX),
-        release: bounded(boardInfo?.release?.description || 'unknown', BOARD_TEXT_MAX),
-        target: bounded(boardInfo?.release?.target || 'unknown', BOARD_TARGET_MAX),
+  // The login: configured by hand, saved by an earlier enrolment, or enrolled for now (src/agent/fleet/).
+  const startLink = (linkConfig: AgentConfig, linkDeviceId: string) => {
+    cloud = startCloudLink(
+      host,
+      log,
+      linkConfig,
+      linkDeviceId,
+      () => ({
+        agentVersion: AGENT_VERSION,
+        // procd's strings run to 256 bytes, more than `open` carries: cut, so that the open always builds.
+        board: {
+          model: bounded(boardInfo?.model || 'unknown', BOARD_TEXT_MAX),
+          name: bounded(boardInfo?.boardName || 'unknown', BOARD_TEXT_MAX),
+          release: bounded(boardInfo?.release?.description || 'unknown', BOARD_TEXT_MAX),
+          target: bounded(boardInfo?.release?.target || 'unknown', BOARD_TARGET_MAX),
+        },
+        capabilities: { queues: ['htb'], ipv6: true, maxGates: 4096 },
+        link: { upKbps: config.qos.uplinkKbit, downKbps: config.qos.downlinkKbit, efBudgetPercent: config.qos.efBudgetPercent },
+      }),
+      () => report,
+      {
+        cloudGates: () => gates.list().filter((l) => l.source === 'cloud').map((l) => ({ gate: l.gate, ref: l.ref })),
+        add: (gate, ref) => serial(() => gates.add(gate, 'cloud', ref)),
+        remove: (id) => serial(() => gates.remove(id, 'removed')),
       },
-      capabilities: { queues: ['htb'], ipv6: true, maxGates: 4096 },
-      link: { upKbps: config.qos.uplinkKbit, downKbps: config.qos.downlinkKbit, efBudgetPercent: config.qos.efBudgetPercent },
-    }),
-    () => report,
-    {
-      cloudGates: () => gates.list().filter((l) => l.source === 'cloud').map((l) => ({ gate: l.gate, ref: l.ref })),
-      add: (gate, ref) => serial(() => gates.add(gate, 'cloud', ref)),
-      remove: (id) => serial(() => gates.remove(id, 'removed')),
-    },
-  );
+    );
+  };
+  const fleet = startCloudWithLogin(host, log, config, deviceId, startLink, (enrolment) => writeStatus({ enrolment }));
   gates.onEnded((ended) => cloud?.gateEnded(ended));
   log.info('callqos agent running', { version: AGENT_VERSION, gates: gates.list().length, cloud: cloud !== null });
 
@@ -246,6 +251,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
         if (fifo.ok) fifo.value.close();
         watcher?.stop();
         monitor.stop();
+        fleet.stop();
         cloud?.stop();
         gates.persist();
         log.info('callqos agent stopped; the kernel keeps its gates until they expire');
