@@ -20,12 +20,15 @@ export interface RunningBroker {
 
 /** Starts Mosquitto with `lines` (the listener is added) and waits until it listens. */
 export async function startMosquittoWith(dir: string, lines: readonly string[]): Promise<RunningBroker> {
+  return startMosquittoConf(dir, (port) => [`listener ${port} 127.0.0.1`, ...lines, 'persistence false'].join('\n'));
+}
+
+/** Starts Mosquitto with the configuration `conf(port)` (the user and logging are added) and waits until it listens on `port`. */
+export async function startMosquittoConf(dir: string, conf: (port: number) => string): Promise<RunningBroker> {
   const port = await freePort();
   const confFile = join(dir, 'mosquitto.conf');
   writeFileSync(confFile, [
-    `listener ${port} 127.0.0.1`,
-    ...lines,
-    'persistence false',
+    conf(port),
     // Started as root, Mosquitto would drop to the "mosquitto" user, which cannot write the test's directory.
     `user ${userInfo().username}`,
     'log_dest stderr',

@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createDynsecIdentities, deviceRoleName, type DynsecIdentities } from '../../../src/cloud/fleet/identities-dynsec.ts';
 import { openDynsecControl, type DynsecControl } from '../../../src/cloud/fleet/dynsec-control.ts';
 import { makeTempDir } from '../../support/temp.ts';
 import { identitiesCases } from './identities-cases.ts';
-import { connectPlain } from '../broker/support.ts';
-import { startDynsecMosquitto, startMosquittoWith, type RunningBroker } from './dynsec-support.ts';
+import { collect, connectPlain, publishPlain, sleep, subscribePlain, waitFor } from '../broker/support.ts';
+import { renderMosquittoAcl } from '../../../src/cloud/broker/mosquitto-acl.ts';
+import { setMosquittoPassword } from '../../../src/cloud/broker/mosquitto-passwd.ts';
+import { MOSQUITTO_CTRL, startDynsecMosquitto, startMosquittoConf, startMosquittoWith, type RunningBroker } from './dynsec-support.ts';
 
 const ADMIN_PASSWORD = 'dynsec-admin-secret';
 
@@ -137,5 +142,49 @@ describe('dynsec control against a broker that does not answer', () => {
         await identities.close();
       }
     });
+  });
+});
+
+describe('the shipped dynsec configuration (deploy/mosquitto/callqos-dynsec.conf)', () => {
+  it('starts as its comments say, with file logins for servers beside dynsec logins for devices', async () => {
+    const dir = makeTempDir('dynsec-shipped');
+    const shipped = readFileSync(new URL('../../../deploy/mosquitto/callqos-dynsec.conf', import.meta.url), 'utf8');
+    const dynsecFile = join(dir.path, 'dynamic-security.json');
+    const init = spawnSync(MOSQUITTO_CTRL, ['dynsec', 'init', dynsecFile, 'callqos-admin', ADMIN_PASSWORD], { encoding: 'utf8' });
+    expect(init.status, init.stderr).toBe(0);
+    setMosquittoPassword(join(dir.path, 'passwd'), 'callqos-server', 'server-secret');
+    writeFileSync(join(dir.path, 'callqos.acl'), renderMosquittoAcl([{ user: 'callqos-server', kind: 'server' }]));
+    const broker = await startMosquittoConf(dir.path, (port) => {
+      const conf = shipped
+        .split('/var/lib/mosquitto/dynamic-security.json').join(dynsecFile)
+        .split('/etc/mosquitto/callqos.passwd').join(join(dir.path, 'passwd'))
+        .split('/etc/mosquitto/callqos.acl').join(join(dir.path, 'callqos.acl'))
+        .replace('persistence_location /var/lib/mosquitto/', `persistence_location ${dir.path}/`)
+        .replace('listener 1883 127.0.0.1', `listener ${port} 127.0.0.1`);
+      expect(conf).toContain(`listener ${port} 127.0.0.1`);
+      const settings = conf.split('\n').filter((line) => !line.startsWith('#'));
+      expect(settings.filter((line) => /\/var\/lib|\/etc\/mosquitto/.test(line))).toEqual([]);
+      return conf;
+    });
+    const identities = createDynsecIdentities({ url: `mqtt://127.0.0.1:${broker.port}`, username: 'callqos-admin', password: ADMIN_PASSWORD });
+    try {
+      expect(await identities.prepare()).toEqual({ ok: true, value: undefined });
+      expect((await identities.upsertDevice('owrt-s', 'password-of-s-0123456789')).ok).toBe(true);
+      const server = await connectPlain(broker.port, { username: 'callqos-server', password: 'server-secret', clientId: 'server' });
+      const seen = collect(server);
+      expect(await subscribePlain(server, 'callqos/v1/#')).toBeLessThan(128);
+      const device = await connectPlain(broker.port, { username: 'owrt-s', password: 'password-of-s-0123456789', clientId: 'owrt-s' });
+      await publishPlain(device, 'callqos/v1/dev/owrt-x/up', 'as-another');
+      await publishPlain(device, 'callqos/v1/dev/owrt-s/up', 'own');
+      await waitFor(() => seen.some((m) => m.text === 'own'), 'the device\'s uplink at the file-login server');
+      await sleep(50);
+      expect(seen.some((m) => m.text === 'as-another')).toBe(false);
+      device.end(true);
+      server.end(true);
+    } finally {
+      await identities.close();
+      await broker.stop();
+      dir.remove();
+    }
   });
 });
