@@ -17,8 +17,9 @@
  */
 import { DEVICE_STATUSES } from '../../store/types.ts';
 import { storeError } from '../../store/rows.ts';
-import { FLEET_DEVICE_COLUMNS } from './rows.ts';
-import type { FleetState, InventoryQuery, InventorySort } from './types.ts';
+import { FLEET_DEVICE_COLUMNS, fleetDeviceOf, presenceOf } from './rows.ts';
+import type { Row } from './rows.ts';
+import type { FleetState, InventoryQuery, InventoryRow, InventorySort } from './types.ts';
 import { FLEET_STATES, INVENTORY_SORTS } from './types.ts';
 
 /** What differs between SQLite and PostgreSQL in this statement. */
@@ -66,87 +67,158 @@ function domainGroups(domains: readonly string[]): { sql: string; params: unknow
   return { sql: `f.group_id IN (SELECT g.id FROM device_groups g WHERE ${inList}g.domain IS NULL)`, params: [...domains] };
 }
 
-function arms(q: InventoryQuery, dialect: InventoryDialect): { fleet: Arm; unenrolled: Arm } {
-  const fleet: Arm = { where: [], params: [], never: false };
-  const unenrolled: Arm = { where: [], params: [], never: false };
-  const add = (arm: Arm, sql: string, ...params: unknown[]) => {
-    arm.where.push(sql);
-    arm.params.push(...params);
+/**
+ * The three kinds of router, each an arm of the page's UNION ALL, and the fleet's records as one
+ * (for the count, which needs no split by connection):
+ *
+ *   connected: enrolled and known to the server   devices d JOIN fleet_devices f
+ *   waiting:   enrolled, never connected           fleet_devices f, no devices row
+ *   handmade:  a login made by hand                devices d, no fleet record
+ *   fleet:     connected + waiting                 fleet_devices f LEFT JOIN devices d (joined only when a filter reads d)
+ */
+type ArmName = 'connected' | 'waiting' | 'handmade' | 'fleet';
+const ARM_NAMES: readonly ArmName[] = ['connected', 'waiting', 'handmade', 'fleet'];
+
+function arms(q: InventoryQuery, dialect: InventoryDialect): { arms: Record<ArmName, Arm>; fleetReadsDevices: boolean } {
+  const all = Object.fromEntries(ARM_NAMES.map((n) => [n, { where: [], params: [], never: false }])) as unknown as Record<ArmName, Arm>;
+  let fleetReadsDevices = false;
+  /** One filter: its condition in each arm that can match it; the arms left out cannot. */
+  const filter = (conditions: Partial<Record<ArmName, [string, ...unknown[]]>>) => {
+    for (const name of ARM_NAMES) {
+      const c = conditions[name];
+      if (!c) all[name].never = true;
+      else (all[name].where.push(c[0]), all[name].params.push(...c.slice(1)));
+    }
   };
+  const onFleet = (sql: string, ...params: unknown[]): Partial<Record<ArmName, [string, ...unknown[]]>> => ({
+    connected: [sql, ...params], waiting: [sql, ...params], fleet: [sql, ...params],
+  });
   if (q.search !== undefined && q.search !== '') {
     const p = dialect.prefixPattern(q.search);
-    add(fleet, `(${dialect.prefix('f.device_id')} OR ${dialect.prefix('f.name')} OR ${dialect.prefix('f.hardware_id')})`, p, p, p);
-    add(unenrolled, dialect.prefix('d.id'), p);
+    const f = `(${dialect.prefix('f.device_id')} OR ${dialect.prefix('f.name')} OR ${dialect.prefix('f.hardware_id')})`;
+    filter({ ...onFleet(f, p, p, p), handmade: [dialect.prefix('d.id'), p] });
   }
-  if (q.group !== undefined) (add(fleet, 'f.group_id = ?', q.group), (unenrolled.never = true));
-  if (q.tag !== undefined) (add(fleet, dialect.tagContains, dialect.tagParam(q.tag)), (unenrolled.never = true));
-  if (q.feature !== undefined) (add(fleet, dialect.featureTrue, dialect.featureParam(q.feature)), (unenrolled.never = true));
+  if (q.group !== undefined) filter(onFleet('f.group_id = ?', q.group));
+  if (q.tag !== undefined) filter(onFleet(dialect.tagContains, dialect.tagParam(q.tag)));
+  if (q.feature !== undefined) filter(onFleet(dialect.featureTrue, dialect.featureParam(q.feature)));
   if (q.version !== undefined) {
-    add(fleet, 'COALESCE(d.agent_version, f.agent_version) = ?', q.version);
-    add(unenrolled, 'd.agent_version = ?', q.version);
+    // The version it runs as the server last heard (its open), else the one it enrolled with.
+    const v = q.version;
+    filter({ connected: ['COALESCE(d.agent_version, f.agent_version) = ?', v], waiting: ['f.agent_version = ?', v], handmade: ['d.agent_version = ?', v], fleet: ['COALESCE(d.agent_version, f.agent_version) = ?', v] });
+    fleetReadsDevices = true;
   }
   if (q.status !== undefined) {
     if ((DEVICE_STATUSES as readonly string[]).includes(q.status)) {
-      add(fleet, 'd.status = ?', q.status);
-      add(unenrolled, 'd.status = ?', q.status);
+      filter({ connected: ['d.status = ?', q.status], handmade: ['d.status = ?', q.status], fleet: ['d.status = ?', q.status] });
+      fleetReadsDevices = true;
     } else {
-      add(fleet, 'f.state = ?', q.status as FleetState);
-      unenrolled.never = true;
+      filter(onFleet('f.state = ?', q.status as FleetState));
     }
   }
   if (q.domains !== undefined) {
     // Hand-made logins belong to no group, so to no domain: a scoped operator does not see them.
     const g = domainGroups(q.domains);
-    add(fleet, g.sql, ...g.params);
-    unenrolled.never = true;
+    filter(onFleet(g.sql, ...g.params));
   }
-  return { fleet, unenrolled };
+  return { arms: all, fleetReadsDevices };
 }
 
-const FLEET_FROM = 'fleet_devices f LEFT JOIN devices d ON d.id = f.device_id';
-const UNENROLLED_FROM = 'devices d WHERE NOT EXISTS (SELECT 1 FROM fleet_devices f WHERE f.device_id = d.id)';
+const FROM: Readonly<Record<ArmName, string>> = {
+  connected: 'devices d JOIN fleet_devices f ON f.device_id = d.id',
+  waiting: 'fleet_devices f WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = f.device_id)',
+  handmade: 'devices d WHERE NOT EXISTS (SELECT 1 FROM fleet_devices f WHERE f.device_id = d.id)',
+  fleet: 'fleet_devices f LEFT JOIN devices d ON d.id = f.device_id',
+};
+/** Whether the arm's FROM already has a WHERE (the next condition joins with AND). */
+const HAS_WHERE: Readonly<Record<ArmName, boolean>> = { connected: false, waiting: true, handmade: true, fleet: false };
 
-/** Each sort's key in each arm; the key is null where the arm has no value (sorted last both ways). */
-const SORT_KEYS: Readonly<Record<InventorySort, { fleet: string; unenrolled: string; text: boolean }>> = {
-  id: { fleet: 'f.device_id', unenrolled: 'd.id', text: true },
+/**
+ * Each sort's key in each page arm (null where the arm has no value: sorted last both ways), and
+ * the id the arm ties with: in `connected`, d.id when the key is a devices column, so that an
+ * index of devices (key, id) gives the arm's order without a sort.
+ */
+const SORT_KEYS: Readonly<Record<InventorySort, { connected: string; waiting: string; handmade: string; text: boolean; connectedId: string }>> = {
+  id: { connected: 'f.device_id', waiting: 'f.device_id', handmade: 'd.id', text: true, connectedId: 'f.device_id' },
   // Names sort without regard to case (ASCII; PostgreSQL's lower() folds more). A router with a
   // hand-made login has no name: the dashboard shows its id, and it sorts by it.
-  name: { fleet: 'lower(f.name)', unenrolled: 'lower(d.id)', text: true },
-  group: { fleet: 'f.group_id', unenrolled: 'NULL', text: true },
-  status: { fleet: 'd.status', unenrolled: 'd.status', text: true },
-  lastSeen: { fleet: 'd.last_seen_ms', unenrolled: 'd.last_seen_ms', text: false },
-  version: { fleet: 'COALESCE(d.agent_version, f.agent_version)', unenrolled: 'd.agent_version', text: true },
+  name: { connected: 'lower(f.name)', waiting: 'lower(f.name)', handmade: 'lower(d.id)', text: true, connectedId: 'f.device_id' },
+  group: { connected: 'f.group_id', waiting: 'f.group_id', handmade: 'NULL', text: true, connectedId: 'f.device_id' },
+  status: { connected: 'd.status', waiting: 'NULL', handmade: 'd.status', text: true, connectedId: 'd.id' },
+  lastSeen: { connected: 'd.last_seen_ms', waiting: 'NULL', handmade: 'd.last_seen_ms', text: false, connectedId: 'd.id' },
+  version: { connected: 'COALESCE(d.agent_version, f.agent_version)', waiting: 'f.agent_version', handmade: 'd.agent_version', text: true, connectedId: 'd.id' },
 };
 
-const whereOf = (arm: Arm, joiner: 'WHERE' | 'AND') => (arm.where.length ? ` ${joiner} ${arm.where.join(' AND ')}` : '');
+const whereOf = (name: ArmName, arm: Arm) => (arm.where.length ? ` ${HAS_WHERE[name] ? 'AND' : 'WHERE'} ${arm.where.join(' AND ')}` : '');
+
+export interface Statement {
+  readonly sql: string;
+  readonly params: unknown[];
+}
 
 export interface InventoryStatements {
-  readonly page: { sql: string; params: unknown[] };
-  readonly count: { sql: string; params: unknown[] };
+  /** The page's ids in order (columns inv_id, arm), narrow so that sorting many rows stays cheap; inventoryRows then reads the rows. */
+  readonly page: Statement;
+  readonly count: Statement;
 }
 
 export function inventoryStatements(q: InventoryQuery, dialect: InventoryDialect): InventoryStatements {
   checkInventoryQuery(q);
-  const { fleet, unenrolled } = arms(q, dialect);
+  const { arms: a, fleetReadsDevices } = arms(q, dialect);
   const key = SORT_KEYS[q.sort];
-  const fleetCols = FLEET_DEVICE_COLUMNS.map((c) => `f.${c}`).join(', ');
-  const nullCols = FLEET_DEVICE_COLUMNS.map((c) => `NULL AS ${c}`).join(', ');
-  const presence = 'd.status AS presence, d.status_at_ms AS presence_at_ms, d.last_seen_ms AS last_seen_ms';
-  const fleetArm = `SELECT f.device_id AS inv_id, ${key.fleet} AS sort_key, ${fleetCols}, ${presence}, COALESCE(d.agent_version, f.agent_version) AS inv_version
-    FROM ${FLEET_FROM}${whereOf(fleet, 'WHERE')}`;
-  const unenrolledArm = `SELECT d.id AS inv_id, ${key.unenrolled} AS sort_key, ${nullCols}, ${presence}, d.agent_version AS inv_version
-    FROM ${UNENROLLED_FROM}${whereOf(unenrolled, 'AND')}`;
-  const union = unenrolled.never ? fleetArm : `${fleetArm} UNION ALL ${unenrolledArm}`;
+  // Byte-wise text order is applied inside each arm: PostgreSQL orders a UNION by output columns only.
+  const sortKey = (expr: string) => (key.text && expr !== 'NULL' ? dialect.textOrder(expr) : expr);
+  const pageArms = (['connected', 'waiting', 'handmade'] as const).filter((n) => !a[n].never);
+  const selects = pageArms.map((n) => {
+    const id = n === 'connected' ? key.connectedId : n === 'waiting' ? 'f.device_id' : 'd.id';
+    return `SELECT ${dialect.textOrder(id)} AS inv_id, ${sortKey(key[n])} AS sort_key, '${n}' AS arm FROM ${FROM[n]}${whereOf(n, a[n])}`;
+  });
   const dir = q.descending ? 'DESC' : 'ASC';
-  const sortKey = key.text ? dialect.textOrder('sort_key') : 'sort_key';
-  const page = {
-    sql: `SELECT * FROM (${union}) inv ORDER BY ${sortKey} ${dir} NULLS LAST, ${dialect.textOrder('inv_id')} ${dir} LIMIT ? OFFSET ?`,
-    params: [...fleet.params, ...(unenrolled.never ? [] : unenrolled.params), q.limit, q.offset],
-  };
-  const fleetCount = `(SELECT COUNT(*) FROM ${FLEET_FROM}${whereOf(fleet, 'WHERE')})`;
-  const unenrolledCount = unenrolled.never ? '' : ` + (SELECT COUNT(*) FROM ${UNENROLLED_FROM}${whereOf(unenrolled, 'AND')})`;
-  const count = { sql: `SELECT ${fleetCount}${unenrolledCount} AS total`, params: [...fleet.params, ...(unenrolled.never ? [] : unenrolled.params)] };
+  const params = pageArms.flatMap((n) => a[n].params);
+  const page = selects.length === 0
+    ? { sql: 'SELECT NULL AS inv_id, NULL AS arm WHERE 1 = 0', params: [] }
+    : { sql: `${selects.join(' UNION ALL ')} ORDER BY sort_key ${dir} NULLS LAST, inv_id ${dir} LIMIT ? OFFSET ?`, params: [...params, q.limit, q.offset] };
+
+  const fleetFrom = fleetReadsDevices ? FROM.fleet : 'fleet_devices f';
+  const counts: string[] = [];
+  const countParams: unknown[] = [];
+  if (!a.fleet.never) (counts.push(`(SELECT COUNT(*) FROM ${fleetFrom}${whereOf('fleet', a.fleet)})`), countParams.push(...a.fleet.params));
+  if (!a.handmade.never) (counts.push(`(SELECT COUNT(*) FROM ${FROM.handmade}${whereOf('handmade', a.handmade)})`), countParams.push(...a.handmade.params));
+  const count = { sql: `SELECT ${counts.length ? counts.join(' + ') : '0'} AS total`, params: countParams };
   return { page, count };
+}
+
+/** The rows of a page's ids, in two reads by primary key (the enrolled ones and the hand-made ones). */
+export function inventoryRowStatements(enrolled: readonly string[], handmade: readonly string[]): { enrolled: Statement | null; handmade: Statement | null } {
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  const fleetCols = FLEET_DEVICE_COLUMNS.map((c) => `f.${c}`).join(', ');
+  const presence = 'd.status AS presence, d.status_at_ms AS presence_at_ms, d.last_seen_ms AS last_seen_ms';
+  return {
+    enrolled: enrolled.length === 0 ? null : {
+      sql: `SELECT f.device_id AS inv_id, ${fleetCols}, ${presence}, COALESCE(d.agent_version, f.agent_version) AS inv_version
+            FROM fleet_devices f LEFT JOIN devices d ON d.id = f.device_id WHERE f.device_id IN (${marks(enrolled.length)})`,
+      params: [...enrolled],
+    },
+    handmade: handmade.length === 0 ? null : {
+      sql: `SELECT d.id AS inv_id, NULL AS device_id, ${presence}, d.agent_version AS inv_version FROM devices d WHERE d.id IN (${marks(handmade.length)})`,
+      params: [...handmade],
+    },
+  };
+}
+
+/** The page's ids split by where their rows are read from. */
+export function pageIds(order: readonly Row[]): { enrolled: string[]; handmade: string[] } {
+  const enrolled = order.filter((r) => r.arm !== 'handmade').map((r) => String(r.inv_id));
+  const handmade = order.filter((r) => r.arm === 'handmade').map((r) => String(r.inv_id));
+  return { enrolled, handmade };
+}
+
+/** The page's rows in the page's order. */
+export function inventoryRows(order: readonly Row[], rows: readonly Row[]): InventoryRow[] {
+  const byId = new Map(rows.map((r) => [String(r.inv_id), r]));
+  return order.flatMap((o) => {
+    const r = byId.get(String(o.inv_id));
+    return r ? [{ deviceId: String(r.inv_id), fleet: r.device_id === null ? null : fleetDeviceOf(r), ...presenceOf(r) }] : [];
+  });
 }
 
 /** The counts by fleet state (and of hand-made logins), for all groups or those of some domains. */
@@ -154,7 +226,7 @@ export function countByStateStatements(domains: readonly string[] | undefined): 
   if (domains === undefined) {
     return {
       states: { sql: 'SELECT state, COUNT(*) AS n FROM fleet_devices GROUP BY state', params: [] },
-      unenrolled: { sql: `SELECT COUNT(*) AS n FROM ${UNENROLLED_FROM}`, params: [] },
+      unenrolled: { sql: `SELECT COUNT(*) AS n FROM ${FROM.handmade}`, params: [] },
     };
   }
   const g = domainGroups(domains);

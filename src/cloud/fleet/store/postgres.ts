@@ -7,10 +7,10 @@
  */
 import type pg from 'pg';
 import { num, storeError } from '../../store/rows.ts';
-import { countByStateStatements, escapeLike, inventoryStatements } from './inventory.ts';
+import { countByStateStatements, escapeLike, inventoryRows, inventoryRowStatements, inventoryStatements, pageIds } from './inventory.ts';
 import type { InventoryDialect } from './inventory.ts';
 import {
-  auditOf, devicePatchSets, encodeJsonValue, FLEET_DEVICE_COLUMNS, fleetDeviceOf, fleetDeviceValues, groupOf, keyOf, operatorOf, operatorPatchSets, presenceOf,
+  auditOf, devicePatchSets, encodeJsonValue, FLEET_DEVICE_COLUMNS, fleetDeviceOf, fleetDeviceValues, groupOf, keyOf, operatorOf, operatorPatchSets,
   webSessionOf,
 } from './rows.ts';
 import type { Row } from './rows.ts';
@@ -65,9 +65,10 @@ const MIGRATIONS: readonly string[] = [
      updated_at_ms BIGINT NOT NULL,
      enrolments INTEGER NOT NULL
    );
-   CREATE INDEX fleet_devices_group ON fleet_devices (group_id, device_id);
+   CREATE INDEX fleet_devices_group ON fleet_devices (group_id COLLATE "C", device_id COLLATE "C");
    CREATE INDEX fleet_devices_state ON fleet_devices (state, device_id);
-   CREATE INDEX fleet_devices_name ON fleet_devices (name, device_id);
+   -- The inventory sorts names without regard to case, ids byte-wise.
+   CREATE INDEX fleet_devices_name ON fleet_devices (lower(name) COLLATE "C", device_id COLLATE "C");
    CREATE INDEX fleet_devices_version ON fleet_devices (agent_version);
    CREATE INDEX fleet_devices_tags ON fleet_devices USING gin (tags jsonb_path_ops);
    -- The search is a case-insensitive prefix: lower(column) LIKE 'prefix%' uses these whatever the collation.
@@ -103,6 +104,13 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX audit_log_actor ON audit_log (actor, seq);
    CREATE INDEX audit_log_target ON audit_log (target, seq);`,
+  // The inventory sorts by presence and last-seen, and searches ids, over the server's devices: these
+  // give each arm its order or its matches without reading every router (the reason the fleet
+  // migrates after the server). Ids and
+  // statuses compare byte-wise (COLLATE "C"), as the inventory orders them.
+  `CREATE INDEX fleet_inventory_devices_last_seen ON devices (last_seen_ms, id COLLATE "C");
+   CREATE INDEX fleet_inventory_devices_status ON devices (status COLLATE "C", id COLLATE "C");
+   CREATE INDEX fleet_inventory_devices_search ON devices (lower(id) text_pattern_ops);`,
 ];
 
 /** Advisory lock key of the fleet's migrations (differs from the server store's keys). */
@@ -282,12 +290,12 @@ export class PostgresFleetStore implements FleetStore {
     // One snapshot for the count and the page, so that they agree.
     return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (db) => {
       const total = num(((await db.query(numbered(s.count.sql), s.count.params)).rows[0] as Row).total);
-      const rows = ((await db.query(numbered(s.page.sql), s.page.params)).rows as Row[]).map((r) => ({
-        deviceId: String(r.inv_id),
-        fleet: r.device_id === null ? null : fleetDeviceOf(r),
-        ...presenceOf(r),
-      }));
-      return { total, rows };
+      const order = (await db.query(numbered(s.page.sql), s.page.params)).rows as Row[];
+      const ids = pageIds(order);
+      const reads = inventoryRowStatements(ids.enrolled, ids.handmade);
+      const rows: Row[] = [];
+      for (const st of [reads.enrolled, reads.handmade]) if (st) rows.push(...((await db.query(numbered(st.sql), st.params)).rows as Row[]));
+      return { total, rows: inventoryRows(order, rows) };
     });
   }
 

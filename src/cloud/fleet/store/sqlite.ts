@@ -7,10 +7,10 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { num, storeError } from '../../store/rows.ts';
-import { countByStateStatements, escapeLike, inventoryStatements } from './inventory.ts';
+import { countByStateStatements, escapeLike, inventoryRows, inventoryRowStatements, inventoryStatements, pageIds } from './inventory.ts';
 import type { InventoryDialect } from './inventory.ts';
 import {
-  auditOf, devicePatchSets, encodeJsonValue, FLEET_DEVICE_COLUMNS, fleetDeviceOf, fleetDeviceValues, groupOf, keyOf, operatorOf, operatorPatchSets, presenceOf,
+  auditOf, devicePatchSets, encodeJsonValue, FLEET_DEVICE_COLUMNS, fleetDeviceOf, fleetDeviceValues, groupOf, keyOf, operatorOf, operatorPatchSets,
   webSessionOf,
 } from './rows.ts';
 import type { Row } from './rows.ts';
@@ -67,7 +67,8 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX fleet_devices_group ON fleet_devices (group_id, device_id);
    CREATE INDEX fleet_devices_state ON fleet_devices (state, device_id);
-   CREATE INDEX fleet_devices_name ON fleet_devices (name, device_id);
+   -- The inventory sorts names without regard to case.
+   CREATE INDEX fleet_devices_name ON fleet_devices (lower(name), device_id);
    CREATE INDEX fleet_devices_version ON fleet_devices (agent_version);
    -- The search is a case-insensitive prefix (LIKE): SQLite serves it from NOCASE indexes.
    CREATE INDEX fleet_devices_search_id ON fleet_devices (device_id COLLATE NOCASE);
@@ -102,6 +103,12 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX audit_log_actor ON audit_log (actor, seq);
    CREATE INDEX audit_log_target ON audit_log (target, seq);`,
+  // The inventory sorts by presence and last-seen, and searches ids, over the server's devices: these
+  // give each arm its order or its matches without reading every router (the reason the fleet
+  // migrates after the server).
+  `CREATE INDEX fleet_inventory_devices_last_seen ON devices (last_seen_ms, id);
+   CREATE INDEX fleet_inventory_devices_status ON devices (status, id);
+   CREATE INDEX fleet_inventory_devices_search ON devices (id COLLATE NOCASE);`,
 ];
 
 const SQLITE_INVENTORY: InventoryDialect = {
@@ -260,12 +267,11 @@ export class SqliteFleetStore implements FleetStore {
     const s = inventoryStatements(query, SQLITE_INVENTORY);
     // Synchronous, on one connection: the count and the page see the same data.
     const total = num((this.q(s.count.sql).get(...s.count.params) as Row).total);
-    const rows = (this.q(s.page.sql).all(...s.page.params) as Row[]).map((r) => ({
-      deviceId: String(r.inv_id),
-      fleet: r.device_id === null ? null : fleetDeviceOf(r),
-      ...presenceOf(r),
-    }));
-    return { total, rows };
+    const order = this.q(s.page.sql).all(...s.page.params) as Row[];
+    const ids = pageIds(order);
+    const reads = inventoryRowStatements(ids.enrolled, ids.handmade);
+    const rows = [reads.enrolled, reads.handmade].flatMap((st) => (st ? (this.q(st.sql).all(...st.params) as Row[]) : []));
+    return { total, rows: inventoryRows(order, rows) };
   }
 
   // ---- operators and sessions ---------------------------------------------------------------
