@@ -6,7 +6,7 @@ import noUnusedResult from './scripts/eslint/no-unused-result.mjs';
 export default tseslint.config(
   { ignores: ['scripts/eslint/fixtures/**', 'dist/**', 'node_modules/**', 'bench/results/**', 'data/**', '.ci/reports/**', 'test/system/fixtures/**'] },
   {
-    files: ['**/*.ts', '**/*.mts', '**/*.mjs'],
+    files: ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.mjs'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: { allowDefaultProject: ['*.mjs', '.ci/*.mjs'] }, tsconfigRootDir: import.meta.dirname },

@@ -3,7 +3,7 @@
 // QuickJS's built-in modules `std` and `os` stay external imports; nothing else may be left
 // unresolved, and the bundle must not mention a Node built-in (checked after the build).
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,11 +80,39 @@ export async function buildNodeAgentBundle(outfile = join(root, 'dist', 'agent',
   return { file: outfile, bytes: statSync(outfile).size };
 }
 
+/**
+ * The operator dashboard for the browser (src/dashboard/): app.js, app.css (its own styles and
+ * uPlot's) and index.html in dist/dashboard/, which the cloud program serves at /. Everything is
+ * bundled: the page loads nothing from elsewhere, so it works with no internet.
+ */
+export async function buildDashboard(outdir = join(root, 'dist', 'dashboard')) {
+  mkdirSync(outdir, { recursive: true });
+  const source = join(root, 'src', 'dashboard');
+  await build({
+    entryPoints: { app: join(source, 'main.tsx') },
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(source, 'index.html'), join(outdir, 'index.html'));
+  const bytes = ['app.js', 'app.css'].reduce((sum, name) => sum + statSync(join(outdir, name)).size, 0);
+  return { dir: outdir, bytes };
+}
+
 // The sizes go to standard error: standard output is for what runs after the build
 // (`npm run -s render | nft -c -f -` reads the batch alone).
 async function main() {
   const cloud = await buildCloudBundle();
   console.error(`${relative(root, cloud.file)}: ${(cloud.bytes / 1024).toFixed(1)} KiB`);
+  const dashboard = await buildDashboard();
+  console.error(`${relative(root, dashboard.dir)}/: ${(dashboard.bytes / 1024).toFixed(1)} KiB`);
   const outfile = join(root, 'dist', 'agent', 'callqos-agent.js');
   const size = await buildQuickjsBundle(join(root, 'src', 'agent', 'entry', 'quickjs.ts'), outfile);
   const report = { file: relative(root, outfile), version: pkg.version, ...size };

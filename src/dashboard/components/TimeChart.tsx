@@ -1,0 +1,85 @@
+/**
+ * A time-series chart drawn by uPlot: x is Unix time in seconds, one line per series. The chart is
+ * made once per set of series, fed new data with setData, and follows its box's width.
+ */
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+
+export interface ChartSeries {
+  readonly label: string;
+  readonly color: string;
+  /** Series on another scale get the right-hand axis (e.g. kbit/s beside a count). */
+  readonly scale?: 'count' | 'rate';
+  /** How a value reads in the legend and on the axis. */
+  readonly format?: (value: number) => string;
+}
+
+interface Props {
+  readonly title: string;
+  readonly series: readonly ChartSeries[];
+  /** [x seconds[], ...one array per series] */
+  readonly data: uPlot.AlignedData;
+  readonly height?: number;
+}
+
+export function TimeChart({ title, series, data, height = 220 }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
+  const latest = useRef(data);
+  latest.current = data;
+  const shape = series.map((s) => `${s.label}/${s.scale ?? 'count'}`).join('|');
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const rateFormat = series.find((s) => s.scale === 'rate')?.format;
+    const usesRate = series.some((s) => s.scale === 'rate');
+    const options: uPlot.Options = {
+      width: Math.max(el.clientWidth, 200),
+      height,
+      cursor: { drag: { x: false, y: false } },
+      legend: { live: true },
+      scales: { x: { time: true }, count: { range: (_u, _min, max) => [0, Math.max(1, max)] }, rate: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          scale: s.scale ?? 'count',
+          stroke: s.color,
+          width: 2,
+          fill: `${s.color}1a`,
+          value: (_u: uPlot, v: number | null) => (v === null ? '–' : s.format ? s.format(v) : String(v)),
+          points: { show: false },
+        })),
+      ],
+      axes: [
+        { stroke: '#5b6474', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#d9dde3' } },
+        { scale: 'count', stroke: '#5b6474', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#d9dde3' }, values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? String(t) : '')) },
+        ...(usesRate
+          ? [{ scale: 'rate', side: 1 as const, stroke: '#5b6474', grid: { show: false }, ticks: { stroke: '#d9dde3' }, size: 70, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (rateFormat ? rateFormat(t) : String(t))) }]
+          : []),
+      ],
+    };
+    const plot = new uPlot(options, latest.current, el);
+    chart.current = plot;
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+      chart.current = null;
+    };
+    // The series' shape and the height make a new chart; their colours and formats ride along.
+  }, [shape, height]);
+
+  useEffect(() => {
+    chart.current?.setData(data);
+  }, [data]);
+
+  return (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      <div ref={box} class="chart-box" />
+    </figure>
+  );
+}
