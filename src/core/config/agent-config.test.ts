@@ -26,6 +26,14 @@ describe('the default config the package installs', () => {
     expect(r.config.gates).toEqual([]);
     expect(r.config.qos.uplinkKbit).toBe(20000);
   });
+
+  it('has only real options with valid values in its commented-out examples', () => {
+    const uncommented = readFileSync(SHIPPED_DEFAULT, 'utf8').replace(/^\t#option /gm, '\toption ');
+    const r = read(uncommented);
+    expect(r.warnings).toEqual([]);
+    expect(r.config.cloud.enrolKey).toBe('k3y1.replace-with-the-secret-from-the-dashboard');
+    expect(r.config.cloud.credentialsDir).toBe('/etc/callqos');
+  });
 });
 
 describe('the example config openwrt/examples/callqos.uci', () => {
