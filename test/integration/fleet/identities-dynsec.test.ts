@@ -77,6 +77,22 @@ describe('dynsec identities on a real Mosquitto 2.0 with the dynamic-security pl
     expect((await identities.removeDevice('owrt-k')).ok).toBe(true);
   });
 
+  it('reports a wrong admin login, and a login that is no dynsec admin, as E_DYNSEC_UNREACHABLE with the reason', async () => {
+    for (const [username, password, reason] of [
+      ['admin', 'wrong-password', /not authori[sz]ed|bad user name or password/i],
+      ['observer', 'observer-secret', /is this login a dynsec admin/],
+    ] as const) {
+      const other = createDynsecIdentities({ url: `mqtt://127.0.0.1:${broker.port}`, username, password, timeoutMs: 700 });
+      try {
+        const r = await other.prepare();
+        expect(r.ok ? undefined : r.error.code, username).toBe('E_DYNSEC_UNREACHABLE');
+        expect(r.ok ? '' : r.error.message, username).toMatch(reason);
+      } finally {
+        await other.close();
+      }
+    }
+  });
+
   it('refuses the admin login\'s own name as a device id', async () => {
     const r = await identities.upsertDevice('admin', 'some-password-123456789');
     expect(r.ok ? undefined : r.error.code).toBe('E_INVALID_ID');
