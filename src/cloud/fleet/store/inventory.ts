@@ -144,7 +144,7 @@ const SORT_KEYS: Readonly<Record<InventorySort, { connected: string; waiting: st
   name: { connected: 'lower(f.name)', waiting: 'lower(f.name)', handmade: 'lower(d.id)', text: true, connectedId: 'f.device_id' },
   group: { connected: 'f.group_id', waiting: 'f.group_id', handmade: 'NULL', text: true, connectedId: 'f.device_id' },
   status: { connected: 'd.status', waiting: 'NULL', handmade: 'd.status', text: true, connectedId: 'd.id' },
-  lastSeen: { connected: 'd.last_seen_ms', waiting: 'NULL', handmade: 'd.last_seen_ms', text: false, connectedId: 'd.id' },
+  lastSeen: { connected: 'd.last_seen_ms', waiting: 'CAST(NULL AS BIGINT)', handmade: 'd.last_seen_ms', text: false, connectedId: 'd.id' },
   version: { connected: 'COALESCE(d.agent_version, f.agent_version)', waiting: 'f.agent_version', handmade: 'd.agent_version', text: true, connectedId: 'd.id' },
 };
 
@@ -168,15 +168,23 @@ export function inventoryStatements(q: InventoryQuery, dialect: InventoryDialect
   // Byte-wise text order is applied inside each arm: PostgreSQL orders a UNION by output columns only.
   const sortKey = (expr: string) => (key.text && expr !== 'NULL' ? dialect.textOrder(expr) : expr);
   const pageArms = (['connected', 'waiting', 'handmade'] as const).filter((n) => !a[n].never);
-  const selects = pageArms.map((n) => {
-    const id = n === 'connected' ? key.connectedId : n === 'waiting' ? 'f.device_id' : 'd.id';
-    return `SELECT ${dialect.textOrder(id)} AS inv_id, ${sortKey(key[n])} AS sort_key, '${n}' AS arm FROM ${FROM[n]}${whereOf(n, a[n])}`;
-  });
   const dir = q.descending ? 'DESC' : 'ASC';
-  const params = pageArms.flatMap((n) => a[n].params);
+  const order = `ORDER BY sort_key ${dir} NULLS LAST, inv_id ${dir}`;
+  // Each arm sorted and cut to offset + limit on its own, then merged: an arm's order comes from an
+  // index and stops early (PostgreSQL plans a sorted UNION of joins as one big sort otherwise). An
+  // arm orders by NULLS LAST only where its key can be null: the clause is not an index's order.
+  const armOrder = (n: 'connected' | 'waiting' | 'handmade') =>
+    key[n].startsWith('NULL') || key[n].startsWith('CAST(NULL') ? `ORDER BY inv_id ${dir}`
+    : n === 'handmade' && q.sort === 'version' ? order
+    : `ORDER BY sort_key ${dir}, inv_id ${dir}`;
+  const selects = pageArms.map((n, i) => {
+    const id = n === 'connected' ? key.connectedId : n === 'waiting' ? 'f.device_id' : 'd.id';
+    return `SELECT * FROM (SELECT ${dialect.textOrder(id)} AS inv_id, ${sortKey(key[n])} AS sort_key, '${n}' AS arm FROM ${FROM[n]}${whereOf(n, a[n])} ${armOrder(n)} LIMIT ?) a${i}`;
+  });
+  const params = pageArms.flatMap((n) => [...a[n].params, q.offset + q.limit]);
   const page = selects.length === 0
     ? { sql: 'SELECT NULL AS inv_id, NULL AS arm WHERE 1 = 0', params: [] }
-    : { sql: `${selects.join(' UNION ALL ')} ORDER BY sort_key ${dir} NULLS LAST, inv_id ${dir} LIMIT ? OFFSET ?`, params: [...params, q.limit, q.offset] };
+    : { sql: `${selects.join(' UNION ALL ')} ${order} LIMIT ? OFFSET ?`, params: [...params, q.limit, q.offset] };
 
   const fleetFrom = fleetReadsDevices ? FROM.fleet : 'fleet_devices f';
   const counts: string[] = [];

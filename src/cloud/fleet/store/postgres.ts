@@ -44,10 +44,12 @@ const MIGRATIONS: readonly string[] = [
      last_used_at_ms BIGINT
    );
    CREATE INDEX enrolment_keys_group ON enrolment_keys (group_id);
+   -- Ids compare byte-wise (COLLATE "C"), as the inventory orders them and SQLite compares: its
+   -- indexes then give that order.
    CREATE TABLE fleet_devices (
-     device_id TEXT PRIMARY KEY,
+     device_id TEXT COLLATE "C" PRIMARY KEY,
      hardware_id TEXT NOT NULL UNIQUE,
-     group_id TEXT NOT NULL,
+     group_id TEXT COLLATE "C" NOT NULL,
      name TEXT NOT NULL,
      tags JSONB NOT NULL,
      site TEXT,
@@ -65,10 +67,10 @@ const MIGRATIONS: readonly string[] = [
      updated_at_ms BIGINT NOT NULL,
      enrolments INTEGER NOT NULL
    );
-   CREATE INDEX fleet_devices_group ON fleet_devices (group_id COLLATE "C", device_id COLLATE "C");
+   CREATE INDEX fleet_devices_group ON fleet_devices (group_id, device_id);
    CREATE INDEX fleet_devices_state ON fleet_devices (state, device_id);
    -- The inventory sorts names without regard to case, ids byte-wise.
-   CREATE INDEX fleet_devices_name ON fleet_devices (lower(name) COLLATE "C", device_id COLLATE "C");
+   CREATE INDEX fleet_devices_name ON fleet_devices (lower(name) COLLATE "C", device_id);
    CREATE INDEX fleet_devices_version ON fleet_devices (agent_version);
    CREATE INDEX fleet_devices_tags ON fleet_devices USING gin (tags jsonb_path_ops);
    -- The search is a case-insensitive prefix: lower(column) LIKE 'prefix%' uses these whatever the collation.
@@ -110,7 +112,8 @@ const MIGRATIONS: readonly string[] = [
   // statuses compare byte-wise (COLLATE "C"), as the inventory orders them.
   `CREATE INDEX fleet_inventory_devices_last_seen ON devices (last_seen_ms, id COLLATE "C");
    CREATE INDEX fleet_inventory_devices_status ON devices (status COLLATE "C", id COLLATE "C");
-   CREATE INDEX fleet_inventory_devices_search ON devices (lower(id) text_pattern_ops);`,
+   CREATE INDEX fleet_inventory_devices_search ON devices (lower(id) text_pattern_ops);
+   CREATE INDEX fleet_inventory_devices_id ON devices (id COLLATE "C");`,
 ];
 
 /** Advisory lock key of the fleet's migrations (differs from the server store's keys). */
