@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openFleetStore } from '../../../src/cloud/fleet/store/index.ts';
 import type { DeviceGroup, EnrolmentKey, FleetDevice, FleetStore, InventoryQuery, Operator, WebSession } from '../../../src/cloud/fleet/store/types.ts';
 import type { DeviceOpen, Store } from '../../../src/cloud/store/types.ts';
+import { prng } from '../../support/random.ts';
 
 export interface FleetStores {
   readonly store: Store;
@@ -332,6 +333,62 @@ export function fleetStoreContract(name: string, backend: FleetStoreBackend): vo
       expect(await both.fleet.queryInventory(query({ offset: 1, limit: 1, status: 'offline', descending: true }))).toMatchObject({ total: 2, rows: [{ deviceId: 'rt-002' }] });
       const { fleet } = await fresh();
       expect(await fleet.queryInventory(query())).toEqual({ total: 0, rows: [] });
+    });
+
+    it('pages every sort of a larger random inventory as one sorted list would, across the three kinds of router', async () => {
+      const both = await fresh();
+      const rand = prng(15);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      await both.fleet.putGroup(group('gA', null));
+      await both.fleet.putGroup(group('gB', null));
+      // The reference: each router's sort keys as the inventory documents them, written out here.
+      type Ref = { id: string; name: string | null; group: string | null; status: string | null; lastSeen: number | null; version: string | null };
+      const refs: Ref[] = [];
+      for (let i = 0; i < 45; i++) {
+        const id = `r${pick(['a', 'B', 'c'])}${String(Math.floor(rand() * 1000)).padStart(3, '0')}-${i}`;
+        const kind = pick(['connected', 'waiting', 'handmade', 'connected'] as const);
+        const lastSeen = T0 + Math.floor(rand() * 5) * 10;
+        const version = pick(['0.1.0', '0.2.0', '0.10.0']);
+        const name = pick(['alpha', 'Alpha', 'beta', 'Gamma', 'gamma']);
+        const grp = pick(['gA', 'gB']);
+        if (kind !== 'handmade') await both.fleet.putFleetDevice(device(id, { name, group: grp, versions: { agent: version, quickjs: 'q' } }));
+        let status: string | null = null;
+        let seen: number | null = null;
+        let runs: string | null = kind === 'handmade' ? null : version;
+        if (kind !== 'waiting') {
+          if (rand() < 0.5) {
+            runs = pick(['0.1.0', '0.3.0']);
+            await both.store.upsertDeviceOpen(open(id, runs, lastSeen));
+            status = 'online';
+          } else {
+            await both.store.setDeviceStatus(id, 'offline', lastSeen);
+            status = 'offline';
+          }
+          seen = lastSeen;
+        }
+        refs.push({ id, name: kind === 'handmade' ? id.toLowerCase() : name.toLowerCase(), group: kind === 'handmade' ? null : grp, status, lastSeen: seen, version: runs });
+      }
+      const compare = (sort: InventoryQuery['sort'], descending: boolean) => (x: Ref, y: Ref): number => {
+        const a = sort === 'id' ? x.id : x[sort];
+        const b = sort === 'id' ? y.id : y[sort];
+        if (a === null && b === null) return x.id < y.id === !descending ? -1 : 1;
+        if (a === null) return 1;
+        if (b === null) return -1;
+        if (a !== b) return (a < b) === !descending ? -1 : 1;
+        return (x.id < y.id) === !descending ? -1 : 1;
+      };
+      for (const sort of ['id', 'name', 'group', 'status', 'lastSeen', 'version'] as const) {
+        for (const descending of [false, true]) {
+          const want = [...refs].sort(compare(sort, descending)).map((r) => r.id);
+          const pages: string[] = [];
+          for (let offset = 0; offset < refs.length + 7; offset += 7) {
+            const page = await both.fleet.queryInventory(query({ sort, descending, offset, limit: 7 }));
+            expect(page.total).toBe(refs.length);
+            pages.push(...page.rows.map((r) => r.deviceId));
+          }
+          expect(pages, `${sort} ${descending ? 'descending' : 'ascending'}`).toEqual(want);
+        }
+      }
     });
 
     it('refuses a bad inventory query, naming the field', async () => {
