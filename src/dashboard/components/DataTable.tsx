@@ -72,7 +72,8 @@ export function DataTable<T>({ columns, rows, rowKey, empty, caption, sort, onSo
             <tr key={rowKey(row)}>
               {columns.map((c) => (
                 <td key={c.key} data-label={c.label} class={[c.numeric ? 'num' : '', c.primary ? 'primary' : ''].join(' ').trim() || undefined}>
-                  {c.render(row)}
+                  {/* One child per cell: at a phone's width the cell is a two-column grid (label, value). */}
+                  <div class="cell">{c.render(row)}</div>
                 </td>
               ))}
             </tr>

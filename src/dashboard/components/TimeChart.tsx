@@ -14,6 +14,8 @@ export interface ChartSeries {
   readonly format?: (value: number) => string;
 }
 
+const MIN_SPAN_S = 60;
+
 interface Props {
   readonly title: string;
   readonly series: readonly ChartSeries[];
@@ -39,7 +41,8 @@ export function TimeChart({ title, series, data, height = 220 }: Props) {
       height,
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
-      scales: { x: { time: true }, count: { range: (_u, _min, max) => [0, Math.max(1, max)] }, rate: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      // At least a minute wide, so that the first points do not spread over milliseconds.
+      scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - MIN_SPAN_S), max] }, count: { range: (_u, _min, max) => [0, Math.max(1, max)] }, rate: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       series: [
         {},
         ...series.map((s) => ({
@@ -47,16 +50,15 @@ export function TimeChart({ title, series, data, height = 220 }: Props) {
           scale: s.scale ?? 'count',
           stroke: s.color,
           width: 2,
-          fill: `${s.color}1a`,
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : s.format ? s.format(v) : String(v)),
-          points: { show: false },
+          // uPlot shows points by itself while they are few and far apart (the first samples).
         })),
       ],
       axes: [
         { stroke: '#5b6474', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#d9dde3' } },
         { scale: 'count', stroke: '#5b6474', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#d9dde3' }, values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? String(t) : '')) },
         ...(usesRate
-          ? [{ scale: 'rate', side: 1 as const, stroke: '#5b6474', grid: { show: false }, ticks: { stroke: '#d9dde3' }, size: 70, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (rateFormat ? rateFormat(t) : String(t))) }]
+          ? [{ scale: 'rate', side: 1 as const, stroke: '#5b6474', grid: { show: false }, ticks: { stroke: '#d9dde3' }, size: 84, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (rateFormat ? rateFormat(t) : String(t))) }]
           : []),
       ],
     };

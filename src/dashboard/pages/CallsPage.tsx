@@ -41,7 +41,12 @@ function CallDetail({ session }: { readonly session: SessionView }) {
   const usage = useResource(`usage-call:${session.callId}`, (signal) => endpoints.usage({ callId: session.callId, limit: 200 }, signal));
   const byGate = latestUsageByGate(usage.data?.rows ?? []);
   return (
-    <div class="call-detail">
+    <div class="call-detail" data-testid="call-detail">
+      <h3>
+        Call <span class="call-id">{session.callId}</span>
+        {session.line > 0 ? ` · line ${session.line}` : ''}
+      </h3>
+      {session.reason ? <p>Reason: {session.reason}</p> : null}
       <p class="muted small">
         Asked {formatTime(session.createdAtMs)} by <code>{session.client}</code>
         {session.activeAtMs ? `; QoS active after ${formatDuration(session.activeAtMs - session.createdAtMs)}` : ''}
@@ -88,7 +93,8 @@ export function CallsPage() {
       label: 'Call',
       primary: true,
       render: (s) => (
-        <button type="button" class="link" aria-expanded={open === key(s)} onClick={() => setOpen(open === key(s) ? null : key(s))}>
+        <button type="button" class="link" aria-expanded={open === key(s)} title="Show the gates and usage" onClick={() => setOpen(open === key(s) ? null : key(s))}>
+          <span aria-hidden="true" class="disclosure">{open === key(s) ? '▾' : '▸'}</span>
           <span class="call-id">{s.callId}</span>
           {s.line > 0 ? <span class="muted"> · line {s.line}</span> : null}
         </button>

@@ -38,6 +38,17 @@ function filtersOf(query: URLSearchParams): DeviceFilters & { sort: string; orde
   };
 }
 
+/** The sort choices at a phone's width, where the table has no column headers to click. */
+const SORT_CHOICES: readonly (readonly [string, string])[] = [
+  ['id:asc', 'id'],
+  ['name:asc', 'name'],
+  ['group:asc', 'group'],
+  ['status:asc', 'status'],
+  ['lastSeen:desc', 'last seen, newest first'],
+  ['lastSeen:asc', 'last seen, oldest first'],
+  ['version:desc', 'agent version, newest first'],
+];
+
 const columns: readonly Column<InventoryRowView>[] = [
   {
     key: 'device',
@@ -142,6 +153,16 @@ export function DevicesPage({ route }: { readonly route: Route }) {
         <label class="filter">
           <span>Agent version</span>
           <input key={`version:${filters.version ?? ''}`} defaultValue={filters.version ?? ''} placeholder="any" onChange={(e) => setQuery({ version: valueOf(e).trim() || undefined })} />
+        </label>
+        <label class="filter phone-only">
+          <span>Sort by</span>
+          <select value={`${filters.sort}:${filters.order}`} onChange={(e) => { const [sort, order] = valueOf(e).split(':'); setQuery({ sort, order }); }}>
+            {SORT_CHOICES.map(([value, text]) => (
+              <option key={value} value={value}>
+                {text}
+              </option>
+            ))}
+          </select>
         </label>
         {filtered ? (
           <button
