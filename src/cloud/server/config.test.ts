@@ -35,4 +35,19 @@ describe('server arguments', () => {
     const byId = parseServerArgs(['--id', 'qos-x', '--topic-tree', 'domain']);
     expect(byId.ok && ownRoot(byId.value)).toBe('qos-x/callqos/v1');
   });
+
+  it('chooses where enrolled routers get their logins, and refuses a choice that does not fit the broker', () => {
+    expect(parseServerArgs(['--identities', 'embedded', '--credentials', 'data/c.jsonl', '--enrol-retry-s', '30'])).toMatchObject({ ok: true, value: { identities: 'embedded', credentialsFile: 'data/c.jsonl', enrolRetryS: 30 } });
+    expect(parseServerArgs(['--identities', 'dynsec', '--broker', 'mqtt://127.0.0.1:1883', '--dynsec-login', 'admin.login'])).toMatchObject({ ok: true, value: { identities: 'dynsec', dynsecLoginFile: 'admin.login' } });
+    const cases: Array<[string[], string]> = [
+      [['--identities', 'ldap'], '--identities'],
+      [['--identities', 'embedded'], '--credentials'],
+      [['--identities', 'embedded', '--credentials', 'c', '--broker', 'mqtt://h:1'], '--identities'],
+      [['--identities', 'dynsec', '--dynsec-login', 'f'], '--broker'],
+      [['--identities', 'dynsec', '--broker', 'mqtt://h:1'], '--dynsec-login'],
+      [['--dynsec-login', 'f'], '--dynsec-login'],
+      [['--enrol-retry-s', '0'], '--enrol-retry-s'],
+    ];
+    for (const [argv, flag] of cases) expect(parseServerArgs(argv)).toMatchObject({ ok: false, error: { code: 'E_ARGS', path: flag } });
+  });
 });

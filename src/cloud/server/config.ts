@@ -76,6 +76,16 @@ export interface ServerConfig {
    * VPN or MPLS): located by longest prefix over what the routers report (core/control/routed-scope.ts).
    */
   readonly routedScopes: readonly RoutedScope[];
+  /**
+   * Where routers' own broker logins are made when they enrol (docs/fleet.md): `off` (no
+   * enrolment; logins by hand), `embedded` (the embedded broker's credentials file, --credentials),
+   * `dynsec` (Mosquitto's dynamic-security plugin on --broker, as the admin in --dynsec-login).
+   */
+  readonly identities: 'off' | 'embedded' | 'dynsec';
+  /** A file holding `user:password` of the dynamic-security admin (mode 0600 or stricter). */
+  readonly dynsecLoginFile: string | null;
+  /** What a router waiting for approval is told to wait before asking again. */
+  readonly enrolRetryS: number;
   readonly logLevel: LogLevel;
   /** text (`level: message key=value`) or json (one object per line). */
   readonly logFormat: LogFormat;
@@ -106,6 +116,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   peers: [],
   topicTree: 'plain',
   routedScopes: [],
+  identities: 'off',
+  dynsecLoginFile: null,
+  enrolRetryS: 5,
   logLevel: DEFAULT_LOG_SETTINGS.level,
   logFormat: DEFAULT_LOG_SETTINGS.format,
 };
@@ -135,6 +148,9 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { name: 'peer', value: '<domain>=<server>@<prefix>[,<prefix>...]', help: "another domain's policy server and the prefixes it serves: a call's end\nthere is installed by it, asked by this server (repeatable)" },
   { name: 'topic-tree', value: '<plain|domain>', help: `plain: callqos/v1/... (this domain's own broker, or bridged brokers);\ndomain: <domain>/callqos/v1/... on a broker several domains share (the\ndomain's routers and call control are set to it too) (default ${DEFAULT_CONFIG.topicTree})` },
   { name: 'routed-scope', value: '<name>=<prefix>[,<prefix>...][@<device>[,...]]', help: 'private prefixes routed without NAT and unique among the routers\n(all of this server\'s, or the devices named; a trailing * matches any\nrest): located by longest prefix whatever the signalling source (repeatable)' },
+  { name: 'identities', value: '<off|embedded|dynsec>', help: `routers enrol with a key and get a broker login of their own, made in the\nembedded broker's --credentials file or in Mosquitto's dynamic security\n(default ${DEFAULT_CONFIG.identities}: no enrolment)` },
+  { name: 'dynsec-login', value: '<file>', help: 'with --identities dynsec: file (mode 0600) holding the dynamic-security\nadmin login as user:password' },
+  { name: 'enrol-retry-s', value: '<s>', help: `how long a router waiting for approval waits before asking again\n(default ${DEFAULT_CONFIG.enrolRetryS})` },
   ...LOG_OPTIONS,
 ];
 
@@ -260,6 +276,16 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
         if (value !== 'plain' && value !== 'domain') return fail({ code: 'E_ARGS', message: '--topic-tree is plain or domain', path: flag });
         c.topicTree = value;
         break;
+      case '--identities':
+        if (value !== 'off' && value !== 'embedded' && value !== 'dynsec') return fail({ code: 'E_ARGS', message: '--identities is off, embedded or dynsec', path: flag });
+        c.identities = value;
+        break;
+      case '--dynsec-login':
+        c.dynsecLoginFile = value;
+        break;
+      case '--enrol-retry-s':
+        problem = set(wholeNumber(value, flag, 1, 3600), (v) => (c.enrolRetryS = v));
+        break;
       case '--log-level':
         problem = set(parseLogLevel(value), (v) => (c.logLevel = v));
         break;
@@ -271,7 +297,23 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
     }
     if (problem) return problem as Result<never>;
   }
-  return ok(c);
+  const identities = checkIdentities(c);
+  return identities.ok ? ok(c) : identities;
+}
+
+/** The identities chosen fit the broker: embedded logins need the embedded broker's file, dynsec a Mosquitto. */
+function checkIdentities(c: ServerConfig): Result<void> {
+  const bad = (message: string, path: string): Result<never> => fail({ code: 'E_ARGS', message, path });
+  if (c.identities === 'embedded') {
+    if (c.brokerUrl !== null) return bad('--identities embedded makes logins in the embedded broker; with --broker use --identities dynsec', '--identities');
+    if (c.credentialsFile === null) return bad('--identities embedded needs --credentials <file>, where the routers\' logins are kept', '--credentials');
+  }
+  if (c.identities === 'dynsec') {
+    if (c.brokerUrl === null) return bad('--identities dynsec needs --broker (a Mosquitto with the dynamic-security plugin)', '--broker');
+    if (c.dynsecLoginFile === null) return bad('--identities dynsec needs --dynsec-login <file> (user:password of the dynamic-security admin)', '--dynsec-login');
+  }
+  if (c.dynsecLoginFile !== null && c.identities !== 'dynsec') return bad('--dynsec-login is for --identities dynsec', '--dynsec-login');
+  return ok(undefined);
 }
 
 /** The tree this server's own devices and call control are in. */

@@ -16,6 +16,7 @@ import type { ServerConfig } from './config.ts';
 import { admissionCheck, controlPlanner } from './planner.ts';
 import { QosServer } from './server.ts';
 import { readPasswordFile } from '../cli/broker-login.ts';
+import { setUpFleet } from '../fleet/setup.ts';
 
 const SERVICE = 'callqos-cloud';
 
@@ -39,16 +40,33 @@ async function startBroker(config: ServerConfig, log: Logger): Promise<{ broker:
   const own = ownLogin(config);
   let credentials: Map<string, CredentialEntry> | 'open' = 'open';
   let password = own.password;
+  let runLogin: CredentialEntry | null = null;
   if (config.credentialsFile !== null) {
     credentials = loadCredentials(config.credentialsFile);
     if (!credentials.has(own.user) && password === undefined) {
       password = generatePassword();
-      credentials.set(own.user, { user: own.user, kind: 'server', hash: hashPassword(password) });
+      runLogin = { user: own.user, kind: 'server', hash: hashPassword(password) };
+      credentials.set(own.user, runLogin);
     }
   }
   // The broker logs its own "listening" line, open mode included.
-  const broker = await startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, credentials, log: libraryLog(log, 'broker') });
-  return { broker, password };
+  const started = await startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, credentials, log: libraryLog(log, 'broker') });
+  return { broker: runLogin === null ? started : keepingLogin(started, runLogin), password };
+}
+
+/**
+ * The broker, with the server's login made for this run kept in every set of logins handed to it
+ * later (enrolment's embedded identities hand it the credentials file's logins after each change):
+ * without it, the server could not log in again after a reconnect.
+ */
+function keepingLogin(broker: EmbeddedBroker, login: CredentialEntry): EmbeddedBroker {
+  return {
+    host: broker.host,
+    port: broker.port,
+    setCredentials: (credentials) => broker.setCredentials(credentials.has(login.user) ? credentials : new Map([...credentials, [login.user, login]])),
+    disconnectUser: (username) => broker.disconnectUser(username),
+    close: () => broker.close(),
+  };
 }
 
 /** Starts the broker (when embedded), the store and the server, and says where they are. */
@@ -70,13 +88,17 @@ async function start(config: ServerConfig, settings: LogSettings, log: Logger): 
     log: libraryLog(log, 'mqtt'),
   });
   const verifierFor = config.clearinghouseKeysFile === null ? null : loadPublicKeys(config.clearinghouseKeysFile);
-  const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log, verifierFor });
+  const fleet = await setUpFleet(config, { store, broker, brokerUrl });
+  if (!fleet.ok) throw new Error(`${fleet.error.code}: ${fleet.error.message}`);
+  const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log, verifierFor, ...(fleet.value ? { fleet: fleet.value.part } : {}) });
   const { http } = await server.start();
   const api = http ? `http://${urlHost(http.host)}:${http.port}/v1/sessions` : 'off';
-  announce(settings, SERVICE, `callqos-cloud ${config.serverId}: MQTT ${brokerUrl}${broker ? ' (embedded)' : ''}, session API ${api}, store ${config.storeUrl}`);
-  // In order: the server (no new work, answers sent), the store, the broker.
+  const enrolment = config.identities === 'off' ? '' : `, enrolment on (${config.identities} logins)`;
+  announce(settings, SERVICE, `callqos-cloud ${config.serverId}: MQTT ${brokerUrl}${broker ? ' (embedded)' : ''}, session API ${api}, store ${config.storeUrl}${enrolment}`);
+  // In order: the server (no new work, answers sent), the fleet's broker link, the store, the broker.
   return async () => {
     await server.stop();
+    await fleet.value?.close();
     await store.close();
     await broker?.close();
   };
