@@ -3,13 +3,17 @@
  * `devices` joined both ways, so that a router with a hand-made login (a `devices` row, no fleet
  * record) and a router enrolled but never connected (a fleet record, no `devices` row) both show.
  *
- * It is written as two arms joined by UNION ALL rather than one FULL OUTER JOIN: each arm gets
- * only the filters that can match it (a group, tag, feature, fleet state or domain filter leaves
- * out the second arm altogether), and each filter lands on an indexed column of the arm's driving
- * table (fleet_devices' group, state, and the case-insensitive search indexes).
+ * It is written as arms joined by UNION ALL rather than one FULL OUTER JOIN (see `arms` below):
+ * each arm gets only the filters that can match it (a group, tag, feature, fleet state or domain
+ * filter leaves out the hand-made logins altogether), each filter lands on an indexed column of
+ * the arm's driving table, and each arm is sorted and cut to offset + limit on its own before the
+ * merge, so that a page of an unfiltered inventory comes from indexes instead of a sort of every
+ * router. The page statement returns ids only; the rows are then read by key. The count sums the
+ * fleet's records and the hand-made logins (two statements' worth of index scans).
  *
- *   arm "fleet":   fleet_devices f LEFT JOIN devices d ON d.id = f.device_id
- *   arm "unenrolled": devices d WHERE NOT EXISTS (a fleet record of d.id)
+ * The version filter and the version sort are the exceptions: "the version it runs" is the
+ * server's (its last open) or else the enrolled one, a COALESCE over two tables that no index
+ * serves, so they read every candidate row.
  *
  * Every value is a parameter (`?` here; the PostgreSQL store numbers them): filter values never
  * become SQL text, and the few names that do (sort keys, feature names) are checked against fixed
@@ -156,7 +160,7 @@ export interface Statement {
 }
 
 export interface InventoryStatements {
-  /** The page's ids in order (columns inv_id, arm), narrow so that sorting many rows stays cheap; inventoryRows then reads the rows. */
+  /** The page's ids in order (columns inv_id, arm); inventoryRowStatements then reads their rows. */
   readonly page: Statement;
   readonly count: Statement;
 }
