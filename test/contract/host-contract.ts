@@ -200,6 +200,22 @@ const fileCases: ContractCase[] = [
     },
   },
   {
+    name: 'files: readBytes reads at most the count asked, from a file or from a device that never ends',
+    async run({ host, tempDir }) {
+      const raw = await capture(host, ['sh', '-c', `printf 'a\\000\\377b' > ${tempDir}/bytes`]);
+      checkEqual(raw.status.code, 0, 'raw write');
+      const two = host.files.readBytes(`${tempDir}/bytes`, 2);
+      checkEqual(two.ok ? [...two.value] : two.error.code, [0x61, 0x00], 'the first two bytes');
+      const all = host.files.readBytes(`${tempDir}/bytes`, 100);
+      checkEqual(all.ok ? [...all.value] : all.error.code, [0x61, 0x00, 0xff, 0x62], 'a short file: all of it');
+      const random = host.files.readBytes('/dev/urandom', 64);
+      checkEqual(random.ok ? random.value.length : random.error.code, 64, '/dev/urandom: exactly the count');
+      const missing = host.files.readBytes(`${tempDir}/missing`, 4);
+      checkEqual(missing.ok ? 'read' : missing.error.code, 'ENOENT', 'a missing file');
+      checkEqual(host.files.remove(`${tempDir}/bytes`).ok, true, 'clean up');
+    },
+  },
+  {
     name: 'files: a large file and invalid UTF-8 read back the same on every host',
     async run({ host, tempDir }) {
       const big = 'line ☎\n'.repeat(200_000);
