@@ -42,6 +42,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // The dashboard in Debian's chromium (test/support/browser.ts) against the real cloud program.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // One chromium at a time: two cores.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
