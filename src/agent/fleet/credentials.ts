@@ -5,6 +5,9 @@
  *
  *   enrolled-password   the password the router chose, one line, mode 0600
  *   enrolled.json       {"deviceId", "username", "hardwareId", "broker", "enrolledAtMs"}, mode 0600
+ *   enrolling-password  while enrolment is under way: the password the requests carry, mode 0600,
+ *                       so that a restart while pending asks with the same one (the server may
+ *                       have kept it); removed once enrolled
  *
  * The password is written first and the JSON last, so an interrupted save leaves no JSON and the
  * router enrols again. Each file appears whole (renamed into place) and is never readable by
@@ -12,13 +15,14 @@
  */
 import type { Host } from '../../core/host/index.ts';
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
-import { HARDWARE_ID } from '../../core/protocol/messages/enrol.ts';
+import { BROKER_PASSWORD, HARDWARE_ID } from '../../core/protocol/messages/enrol.ts';
 import { parseStrictJson } from '../../core/protocol/strict-json.ts';
 import { fail, ok, type CoreError, type Result } from '../../core/result.ts';
 import { describeFailure, execute } from '../exec.ts';
 
 export const PASSWORD_FILE = 'enrolled-password';
 export const LOGIN_FILE = 'enrolled.json';
+export const PENDING_PASSWORD_FILE = 'enrolling-password';
 
 export interface EnrolledLogin {
   readonly deviceId: string;
@@ -98,4 +102,22 @@ export async function saveLogin(host: Host, dir: string, login: EnrolledLogin, p
   const savedJson = await writePrivate(host, `${dir}/${LOGIN_FILE}`, `${json}\n`);
   if (!savedJson.ok) return savedJson;
   return ok({ ...login, passwordFile });
+}
+
+/** The password of an enrolment under way, if one was kept and is still a valid password. */
+export function readPendingPassword(host: Host, dir: string): string | undefined {
+  const read = host.files.readText(`${dir}/${PENDING_PASSWORD_FILE}`);
+  const password = read.ok ? read.value.trim() : '';
+  return BROKER_PASSWORD.test(password) ? password : undefined;
+}
+
+export async function savePendingPassword(host: Host, dir: string, password: string): Promise<Result<void>> {
+  const made = host.files.makeDir(dir);
+  if (!made.ok) return err('E_CREDENTIALS_SAVE', made.error.message, dir);
+  return writePrivate(host, `${dir}/${PENDING_PASSWORD_FILE}`, `${password}\n`);
+}
+
+export function removePendingPassword(host: Host, dir: string): Result<void> {
+  const removed = host.files.remove(`${dir}/${PENDING_PASSWORD_FILE}`);
+  return removed.ok ? ok(undefined) : err('E_CREDENTIALS_SAVE', removed.error.message, removed.error.path);
 }

@@ -28,7 +28,7 @@ import {
   type EnrolTimings,
 } from '../../core/fleet/router/enrol-steps.ts';
 import { execute } from '../exec.ts';
-import { saveLogin, type SavedLogin } from './credentials.ts';
+import { readPendingPassword, removePendingPassword, saveLogin, savePendingPassword, type SavedLogin } from './credentials.ts';
 import { probeRouter, ROUTER_PATHS, type ProbePaths, type RouterProbe } from './probe.ts';
 
 export interface EnrolmentSettings {
@@ -115,16 +115,30 @@ export class Enrolment {
       this.fail('E_NO_HARDWARE_ID', 'no usable MAC address on eth*, lan* or wan* and no device-tree serial: this router cannot enrol');
       return;
     }
-    const random = this.host.files.readBytes(this.options.randomSource ?? '/dev/urandom', PASSWORD_LENGTH);
-    if (!random.ok || random.value.length < PASSWORD_LENGTH) {
-      this.fail('E_RANDOM', random.ok ? 'too few random bytes' : random.error.message);
-      return;
-    }
+    const password = await this.choosePassword();
+    if (password === null || this.stopped) return;
     this.probe = probe;
-    this.password = passwordFromBytes(random.value);
+    this.password = password;
     const { hardwareId, hostname, hardware, versions, features } = probe;
     this.log.info('enrolling', { hardware_id: hardwareId, broker: `${this.settings.broker}:${this.settings.port}`, model: hardware.model, features: JSON.stringify(features) });
     this.request();
+  }
+
+  /** The password kept from an enrolment under way, else a new one from random bytes, kept for the next start. */
+  private async choosePassword(): Promise<string | null> {
+    const dir = this.settings.credentialsDir;
+    const kept = readPendingPassword(this.host, dir);
+    if (kept !== undefined) return kept;
+    const random = this.host.files.readBytes(this.options.randomSource ?? '/dev/urandom', PASSWORD_LENGTH);
+    if (!random.ok || random.value.length < PASSWORD_LENGTH) {
+      this.fail('E_RANDOM', random.ok ? 'too few random bytes' : random.error.message);
+      return null;
+    }
+    const password = passwordFromBytes(random.value);
+    const saved = await savePendingPassword(this.host, dir, password);
+    // Not fatal: a restart before acceptance would then ask with a new password.
+    if (!saved.ok) this.log.warn('cannot keep the enrolment password for a restart', { code: saved.error.code, reason: saved.error.message });
+    return password;
   }
 
   /** A stop that needs the operator: logged at error and kept in the status. */
@@ -325,6 +339,8 @@ export class Enrolment {
       this.failed(saved.error.code, saved.error.message);
       return;
     }
+    const forgotten = removePendingPassword(this.host, this.settings.credentialsDir);
+    if (!forgotten.ok) this.log.warn('cannot remove the enrolment password file', { reason: forgotten.error.message });
     this.log.info('enrolled', { device_id: deviceId, username, hardware_id: hardwareId, saved_in: this.settings.credentialsDir });
     this.hooks.onStatus({ state: 'enrolled', deviceId, hardwareId });
     this.hooks.onEnrolled(saved.value);

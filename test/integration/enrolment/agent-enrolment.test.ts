@@ -3,7 +3,7 @@
 // that answers as the test says: pending then accepted (the saved login, its file modes, and that
 // it really logs in), and a final refusal (stops, says why).
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, type CredentialEntry } from '../../../src/cloud/broker/credentials.ts';
@@ -166,6 +166,7 @@ describe('agent enrolment against the embedded broker', () => {
     expect(saved).toEqual({ deviceId: 'dev-000042', username: 'dev-000042', hardwareId: FAKE_ROUTER_HARDWARE_ID, broker: '127.0.0.1', enrolledAtMs: expect.any(Number) as unknown as number });
     expect(statSync(join(credentials, 'enrolled-password')).mode & 0o777).toBe(0o600);
     expect(statSync(join(credentials, 'enrolled.json')).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(credentials, 'enrolling-password'))).toBe(false);
 
     // The link: the enrolled login and device id, the password file the saved one.
     const link = agent.started[0]!;
@@ -188,6 +189,21 @@ describe('agent enrolment against the embedded broker', () => {
     expect(again.started[0]!.config.cloud.passwordFile).toBe(join(credentials, 'enrolled-password'));
     await sleep(timings.settleMs * 2);
     expect(server.requests.length).toBe(before);
+  });
+
+  it('a restart while pending asks again with the same password, kept with mode 0600', async () => {
+    server = new ScriptedEnrolServer([{ outcome: 'pending', retryS: 60 }]);
+    await server.connect(`mqtt://127.0.0.1:${broker.port}`);
+    const first = runAgent('restarted');
+    await until(() => first.statuses.some((s) => s.state === 'pending'), 'pending', 30_000, () => first.lines.join('\n'));
+    stopAgent?.();
+    const kept = join(dir.path, 'restarted', 'credentials', 'enrolling-password');
+    expect(statSync(kept).mode & 0o777).toBe(0o600);
+    expect(readFileSync(kept, 'utf8')).toBe(`${server.requests[0]!.body.password}\n`);
+    const second = runAgent('restarted');
+    await until(() => server!.requests.length >= 2, 'the second request', 30_000, () => second.lines.join('\n'));
+    expect(server.requests[1]!.body.password).toBe(server.requests[0]!.body.password);
+    expect(server.requests[1]!.id).not.toBe(server.requests[0]!.id);
   });
 
   it('stops for good on a final refusal, logging the code at error and showing it in the status', async () => {
