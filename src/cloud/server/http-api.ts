@@ -19,7 +19,7 @@
  * (a call-control id), checked against the configured API keys when there are any.
  */
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
@@ -107,13 +107,18 @@ export class HttpApi {
     private readonly options: HttpApiOptions,
   ) {}
 
-  async start(): Promise<{ host: string; port: number }> {
-    const server = createServer((req, res) => {
+  /** The request handler alone, for a server that also serves other paths (the fleet API mounts /v1/ on its port). */
+  listener(): RequestListener {
+    return (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.options.onError?.('http request failed', { error: String(err) });
         if (!res.headersSent) sendError(res, 500, 'E_INTERNAL', 'internal error');
       });
-    });
+    };
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    const server = createServer(this.listener());
     // Answers go out at once: a session API call is a few hundred bytes, Nagle would hold it.
     server.on('connection', (socket) => socket.setNoDelay(true));
     server.keepAliveTimeout = 30_000;

@@ -17,6 +17,8 @@ import { admissionCheck, controlPlanner } from './planner.ts';
 import { QosServer } from './server.ts';
 import { readPasswordFile } from '../cli/broker-login.ts';
 import { setUpFleet } from '../fleet/setup.ts';
+import { fleetMount } from '../http/mount.ts';
+import { CLOUD_VERSION } from '../version.ts';
 
 const SERVICE = 'callqos-cloud';
 
@@ -90,13 +92,19 @@ async function start(config: ServerConfig, settings: LogSettings, log: Logger): 
   const verifierFor = config.clearinghouseKeysFile === null ? null : loadPublicKeys(config.clearinghouseKeysFile);
   const fleet = await setUpFleet(config, { store, broker, brokerUrl });
   if (!fleet.ok) throw new Error(`${fleet.error.code}: ${fleet.error.message}`);
-  const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log, verifierFor, ...(fleet.value ? { fleet: fleet.value.part } : {}) });
+  // The operators' API and dashboard share the HTTP port with the session API (src/cloud/http/mount.ts).
+  let actions = (): QosServer['fleetActions'] => null;
+  const operatorsHttp = fleetMount({ store, fleet: fleet.value?.part.store ?? null, actions: () => actions(), host: config.httpHost, port: config.httpPort ?? 0, version: CLOUD_VERSION, log: log.child('http') });
+  const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log, verifierFor, ...(fleet.value ? { fleet: fleet.value.part } : {}), mountHttp: operatorsHttp.mountHttp });
+  actions = () => server.fleetActions;
   const { http } = await server.start();
-  const api = http ? `http://${urlHost(http.host)}:${http.port}/v1/sessions` : 'off';
+  const api = http ? `http://${urlHost(http.host)}:${http.port}/v1/sessions, dashboard http://${urlHost(http.host)}:${http.port}/` : 'off';
   const enrolment = config.identities === 'off' ? '' : `, enrolment on (${config.identities} logins)`;
   announce(settings, SERVICE, `callqos-cloud ${config.serverId}: MQTT ${brokerUrl}${broker ? ' (embedded)' : ''}, session API ${api}, store ${config.storeUrl}${enrolment}`);
   // In order: the server (no new work, answers sent), the fleet's broker link, the store, the broker.
   return async () => {
+    // The HTTP port first: no new requests (the session API's included) while the server stops.
+    await operatorsHttp.close();
     await server.stop();
     await fleet.value?.close();
     await store.close();

@@ -4,6 +4,7 @@
  * devices, index refresh), and the HTTP front. The broker connection and the store are given, so
  * that tests and `main.ts` choose them.
  */
+import type { RequestListener } from 'node:http';
 import { detach } from '../../core/detach.ts';
 import { allCcFilter, allDevicesFilter, allEnrolFilter, chTopic } from '../../core/protocol/topics.ts';
 import { decodeMessage, type Message } from '../../core/protocol/envelope.ts';
@@ -59,6 +60,11 @@ export interface QosServerParts {
   readonly verifierFor?: VerifierFor | null;
   /** With it: enrolment requests are taken and answered, and `fleetActions` is there. */
   readonly fleet?: FleetParts;
+  /**
+   * Serves the session API's handler on a server of the caller's (the fleet API's port) instead of
+   * a listener of its own; returns where that server listens.
+   */
+  readonly mountHttp?: (listener: RequestListener) => Promise<{ host: string; port: number }>;
 }
 
 const SWEEP_MS = 100;
@@ -204,7 +210,7 @@ export class QosServer {
     let http: { host: string; port: number } | null = null;
     if (config.httpPort !== null) {
       this.http = new HttpApi(this.sessions, { host: config.httpHost, port: config.httpPort, onError: (m, f) => log.error(m, { error: String(f.error) }), log: log.child('http'), routedScopes: async () => scopesView(config.routedScopes, await this.index.claims()) });
-      http = await this.http.start();
+      http = this.parts.mountHttp ? await this.parts.mountHttp(this.http.listener()) : await this.http.start();
     }
     log.info('QoS control server running', { id: config.serverId, http: http ? `${http.host}:${http.port}` : 'off', store: this.parts.store.backend, enrolment: this.parts.fleet ? this.parts.fleet.identities.kind : 'off' });
     return { http };
