@@ -8,7 +8,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { hashPassword, saveCredentials, loadCredentials } from '../../../src/cloud/broker/credentials.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/cloud/broker/embedded.ts';
 import type { Actor } from '../../../src/cloud/fleet/actions.ts';
@@ -22,92 +21,19 @@ import { QosServer } from '../../../src/cloud/server/server.ts';
 import { openStore } from '../../../src/cloud/store/index.ts';
 import type { Store } from '../../../src/cloud/store/types.ts';
 import { createLogger } from '../../../src/core/log.ts';
-import { ENROL_PASSWORD, ENROL_USERNAME } from '../../../src/core/protocol/acl.ts';
-import { decodeMessage, encodeMessage, makeMessage } from '../../../src/core/protocol/envelope.ts';
 import type { SessionAddBody, SessionStateBody } from '../../../src/core/protocol/messages/cc.ts';
-import type { EnrolAnswerBody, EnrolRequestBody } from '../../../src/core/protocol/messages/enrol.ts';
-import { enrolTopic } from '../../../src/core/protocol/topics.ts';
+import type { MqttClient } from 'mqtt';
+import type { EnrolAnswerBody } from '../../../src/core/protocol/messages/enrol.ts';
 import { makeTempDir } from '../../support/temp.ts';
-import { EXPECTED_WITHIN_MS, until } from '../../support/wait.ts';
+import { until } from '../../support/wait.ts';
+import { EnrollingRouter, loginAs, routerPassword } from './enrolling-router.ts';
 import { lanInterfaces, ScriptedRouter } from '../server/scripted-router.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
 const admin: Actor = { name: 'operator:root', domain: null };
 const SERVER_PASSWORD = 'server-password-for-this-test';
 
-/** A router without a login of its own: the shared enrolment login, its own answer topic. */
-class EnrollingRouter {
-  private client!: MqttClient;
-  private seq = 0;
-  private readonly answers = new Map<string, (body: EnrolAnswerBody) => void>();
-
-  constructor(readonly hardwareId: string) {}
-
-  async connect(url: string): Promise<void> {
-    this.client = await mqtt.connectAsync(url, { clientId: `enrol-${this.hardwareId}`, username: ENROL_USERNAME, password: ENROL_PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
-    this.client.on('message', (_topic, payload) => {
-      const m = decodeMessage(payload.toString());
-      if (!m.ok || m.value.type !== 'enrol.answer' || m.value.corr === undefined) return;
-      this.answers.get(m.value.corr)?.(m.value.body);
-    });
-    const granted = await this.client.subscribeAsync(enrolTopic(this.hardwareId, 'res'), { qos: 1 });
-    expect(granted[0]?.qos).toBe(1);
-  }
-
-  /** Sends one enrol.request and waits for its answer. */
-  async enrol(key: string, password: string, over: Partial<EnrolRequestBody> = {}): Promise<EnrolAnswerBody> {
-    this.seq += 1;
-    const body: EnrolRequestBody = {
-      key,
-      hardwareId: this.hardwareId,
-      password,
-      hostname: `gw-${this.hardwareId}`,
-      hardware: { model: 'Lab Router', boardName: 'lab,router', release: '23.05.3', target: 'x86/64', kernel: '5.15.150' },
-      versions: { agent: '0.1.0', quickjs: '2021-03-27' },
-      features: { cake: false, fqCodel: true, ctinfo: false, flowOffload: false, nft: '1.0.8' },
-      ...over,
-    };
-    const id = `${this.hardwareId}:1:${this.seq}`;
-    const header = { id, device: this.hardwareId, session: 1, seq: this.seq, ts: Date.now() };
-    const built = makeMessage('enrol.request', header, body);
-    if (!built.ok) {
-      // Sent as it is: the server is to answer a request that does not validate too.
-      return this.publish(id, JSON.stringify({ v: 1, type: 'enrol.request', ...header, body }));
-    }
-    const text = encodeMessage(built.value);
-    if (!text.ok) throw new Error(text.error.message);
-    return this.publish(id, text.value);
-  }
-
-  private async publish(id: string, text: string): Promise<EnrolAnswerBody> {
-    const answered = new Promise<EnrolAnswerBody>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.hardwareId}: no enrol.answer within ${EXPECTED_WITHIN_MS} ms`)), EXPECTED_WITHIN_MS);
-      this.answers.set(id, (answer) => {
-        clearTimeout(timer);
-        resolve(answer);
-      });
-    });
-    await this.client.publishAsync(enrolTopic(this.hardwareId, 'req'), text, { qos: 1 });
-    return answered;
-  }
-
-  async close(): Promise<void> {
-    await this.client.endAsync();
-  }
-}
-
-/** Connects with a device login; resolves to the client, or to the refusal's message. */
-async function loginAs(url: string, user: string, password: string): Promise<MqttClient | string> {
-  try {
-    return await mqtt.connectAsync(url, { clientId: `dev-${user}-${Math.random().toString(36).slice(2, 8)}`, username: user, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
-  } catch (error) {
-    return String(error);
-  }
-}
-
-function password(n: string): string {
-  return `${n}-${'x'.repeat(30)}`.slice(0, 32);
-}
+const password = routerPassword;
 
 describe('fleet enrolment (embedded broker with credentials, QoS server with its fleet part, SQLite)', () => {
   const temp = makeTempDir('fleet-enrolment');
