@@ -119,6 +119,14 @@ describe('EnrolmentService', () => {
     expect(store.writes).toEqual([]);
   });
 
+  it('refuses a message that is not an enrolment request, answering its id', async () => {
+    const made = makeMessage('keepalive', { id: 'hw-1:1:99', device: 'hw-1', session: 1, seq: 99, ts: 1 }, {});
+    if (!made.ok) throw new Error(made.error.message);
+    await service.handle('hw-1', made.value);
+    expect(answers.at(-1)).toMatchObject({ corr: 'hw-1:1:99', body: { outcome: 'refused', code: 'E_UNEXPECTED_TYPE' } });
+    expect(store.writes).toEqual([]);
+  });
+
   it('holds a router of an approve group (no password stored) and accepts it once approved', async () => {
     await store.putGroup({ ...group, enrolPolicy: 'approve' });
     store.writes.length = 0;

@@ -47,6 +47,32 @@ describe(`server inbound (FUZZ_SEED=${SEED})`, () => {
     expect(inbound.stats.rejectedBy.E_TOPIC).toBe(8);
   });
 
+  it('takes enrolment requests only with an enrolment handler, and hands an invalid one to be answered', async () => {
+    const text = JSON.stringify({ v: 1, type: 'enrol.request', id: 'hw-1:1:1', device: 'hw-1', session: 1, seq: 1, ts: 1, body: { key: 'short' } });
+    const without = new Inbound(recorder().handlers, createLogger(() => {}, 'error'));
+    await without.receive('callqos/v1/enrol/hw-1/req', text);
+    expect(without.stats.rejectedBy.E_TOPIC).toBe(1);
+
+    const enrolled: Array<{ from: string; type: string }> = [];
+    const invalid: Array<{ from: string; path: string | undefined }> = [];
+    const inbound = new Inbound(
+      {
+        ...recorder().handlers,
+        enrol: async (from, message) => void enrolled.push({ from, type: message.type }),
+        invalidEnrol: (from, _text, error) => void invalid.push({ from, path: error.path }),
+      },
+      createLogger(() => {}, 'error'),
+    );
+    await inbound.receive('callqos/v1/enrol/hw-1/req', text);
+    expect(invalid).toEqual([{ from: 'hw-1', path: expect.stringMatching(/^body\./) as string }]);
+    const open = fixtures.find((f) => f.name === 'open')!;
+    await inbound.receive('callqos/v1/enrol/hw-1/req', open.text);
+    expect(enrolled).toEqual([{ from: 'hw-1', type: 'open' }]);
+    // Answers are the server's to send, never a request to take.
+    await inbound.receive('callqos/v1/enrol/hw-1/res', open.text);
+    expect(inbound.stats.rejectedBy.E_TOPIC).toBe(1);
+  });
+
   it('survives 100,000 mutated messages: only valid messages reach a handler, and a rejection is logged at most once a second per code', async () => {
     const rand = prng(SEED);
     const r = recorder();
