@@ -6,6 +6,7 @@
  *   callqos-cloud sip run <...>          the built-in SIP proxy
  *   callqos-cloud clearinghouse <...>    the clearinghouse: keys, service, settlement
  *   callqos-cloud credentials <...>      broker logins
+ *   callqos-cloud operators <...>        operator accounts of the dashboard and its API
  *   callqos-cloud help [command]         the help of the program or of a command
  *   callqos-cloud --version
  *
@@ -15,6 +16,7 @@
 import { ArgsError, optionTable, parseOrExit, processIo, type CliIo } from './cli/args.ts';
 import { CREDENTIALS_COMMAND, runCredentialsCli } from './broker/credentials-cli.ts';
 import { CLEARINGHOUSE_COMMAND, runClearinghouseCli } from './clearinghouse/cli.ts';
+import { OPERATORS_COMMAND, runOperatorsCli } from './http/operators-cli.ts';
 import { SIP_RUN_COMMAND, runSipCli } from './sip/cli.ts';
 import { parseServerArgs, SERVER_COMMAND, SERVER_OPTIONS } from './server/config.ts';
 import { serve } from './server/serve.ts';
@@ -29,6 +31,7 @@ commands (each with --help):
                              ${CLEARINGHOUSE_COMMAND.summary}
   credentials <add|rotate|remove|list>
                              ${CREDENTIALS_COMMAND.summary}
+  operators <add|list>       ${OPERATORS_COMMAND.summary}
   help [command]             this help, or a command's (help sip run)
 
 ${SERVER_COMMAND.summary}
@@ -42,6 +45,8 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   switch (first) {
     case 'credentials':
       return runCredentialsCli(rest, io);
+    case 'operators':
+      return runOperatorsCli(rest, io);
     case 'sip':
       return runSipCli(rest, io);
     case 'clearinghouse':
@@ -57,7 +62,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       break;
   }
   if (first !== undefined && !first.startsWith('-')) {
-    io.err(`callqos-cloud: unknown command ${JSON.stringify(first)} (sip, clearinghouse, credentials, help; see callqos-cloud --help)`);
+    io.err(`callqos-cloud: unknown command ${JSON.stringify(first)} (sip, clearinghouse, credentials, operators, help; see callqos-cloud --help)`);
     return 2;
   }
   if (argv.includes('--help') || argv.includes('-h')) {
