@@ -409,3 +409,34 @@ describe('first admin through the setup link', () => {
     }
   });
 });
+
+describe('session expiry', () => {
+  it('ends after idleMs without a request, and absoluteMs after login however busy', async () => {
+    let clock = Date.now();
+    const minute = 60_000;
+    const timed = await startRig({ extra: { now: () => clock, auth: { idleMs: 30 * minute, absoluteMs: 120 * minute } } });
+    try {
+      const c = new Client(timed.base);
+      expect((await c.login('viewer')).status).toBe(200);
+      // Requests within the idle time move its end on.
+      for (let i = 0; i < 3; i++) {
+        clock += 29 * minute;
+        expect((await c.send('GET', '/api/v1/auth/me')).status).toBe(200);
+      }
+      clock += 31 * minute;
+      expect((await c.send('GET', '/api/v1/auth/me')).status).toBe(401);
+
+      const busy = new Client(timed.base);
+      const loginAt = clock;
+      expect((await busy.login('viewer')).status).toBe(200);
+      while (clock + 20 * minute < loginAt + 120 * minute) {
+        clock += 20 * minute;
+        expect((await busy.send('GET', '/api/v1/auth/me')).status).toBe(200);
+      }
+      clock = loginAt + 120 * minute;
+      expect((await busy.send('GET', '/api/v1/auth/me')).status).toBe(401);
+    } finally {
+      await timed.close();
+    }
+  });
+});
