@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { CSRF_HEADER, EVENTS, ROUTES, SESSION_COOKIE, roleAllows, statusOf, type LoginBody, type RouteSpec, type SessionInfo, type SetupBody } from '../../core/fleet/api.ts';
+import { CSRF_HEADER, EVENTS, ROUTES, SESSION_COOKIE, roleAllows, statusOf, type LoginBody, type Overview, type RouteSpec, type SessionInfo, type SetupBody } from '../../core/fleet/api.ts';
 import { describe, validate, type Schema } from '../../core/protocol/schema.ts';
 import { detach } from '../../core/detach.ts';
 import type { Logger } from '../../core/log.ts';
@@ -213,10 +213,23 @@ export function createFleetHttp(options: FleetHttpOptions): FleetHttp {
     },
   };
 
+  // Open dashboards of one scope share one overview per poll: the store is read once a second,
+  // not once a second per browser tab.
+  const overviews = new Map<string, { atMs: number; view: Promise<Overview> }>();
+  function sharedOverview(domain: string | null): Promise<Overview> {
+    const key = domain ?? '';
+    const cached = overviews.get(key);
+    const at = now();
+    if (cached !== undefined && at - cached.atMs < (options.eventsPollMs ?? 1000) / 2) return cached.view;
+    const view = overview(options.store, options.fleet, new Scope(options.fleet, domain), at);
+    overviews.set(key, { atMs: at, view });
+    view.catch(() => overviews.delete(key));
+    return view;
+  }
+
   /** `overview` whenever it changes (looked at every eventsPollMs), a comment every heartbeatMs; ends with the session. */
   function streamOverview(req: FastifyRequest, reply: FastifyReply): void {
     const who = req.who!;
-    const scope = () => new Scope(options.fleet, who.operator.domain);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -242,7 +255,7 @@ export function createFleetHttp(options: FleetHttpOptions): FleetHttp {
         const session = await options.fleet.getWebSession(who.session.tokenHash, now());
         const operator = session === null ? null : await options.fleet.getOperator(session.operatorId);
         if (operator === null || operator.disabledAtMs !== null) return end();
-        const view = await overview(options.store, options.fleet, scope(), now());
+        const view = await sharedOverview(who.operator.domain);
         const key = JSON.stringify({ ...view, atMs: 0 });
         if (key !== last && !res.writableEnded) {
           last = key;
