@@ -17,7 +17,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isPrincipalKind, PRINCIPAL_KINDS } from '../../core/protocol/acl.ts';
+import { isPrincipalKind, PRINCIPAL_KINDS, type PrincipalKind } from '../../core/protocol/acl.ts';
 import { lastValue, parseOrExit, type CliIo, type CommandSpec } from '../cli/args.ts';
 import { addCredential, loadCredentials, removeCredential, rotateCredential } from './credentials.ts';
 import { renderMosquittoAcl } from './mosquitto-acl.ts';
@@ -26,7 +26,10 @@ import { removeMosquittoUser, setMosquittoPassword } from './mosquitto-passwd.ts
 /** Where logins are kept unless --file says otherwise: beside npm start's store, data/callqos.db. */
 export const DEFAULT_CREDENTIALS_FILE = 'data/credentials.jsonl';
 
-const KINDS = PRINCIPAL_KINDS.join('|');
+// The enrolment login is made by the server itself (--identities), with rights the file-based
+// Mosquitto ACL cannot give; it is not offered here.
+const HAND_MADE_KINDS: readonly PrincipalKind[] = PRINCIPAL_KINDS.filter((kind) => kind !== 'enrol');
+const KINDS = HAND_MADE_KINDS.join('|');
 
 export const CREDENTIALS_COMMAND: CommandSpec = {
   name: 'callqos-cloud credentials',
@@ -70,7 +73,7 @@ export function runCredentialsCli(argv: readonly string[], io: CliIo): number {
     switch (command) {
       case 'add': {
         const [kind, id] = args;
-        if (args.length !== 2 || !isPrincipalKind(kind)) return usage(`add: expected <${KINDS}> <id> [--domain <domain>]`);
+        if (args.length !== 2 || !isPrincipalKind(kind) || !HAND_MADE_KINDS.includes(kind)) return usage(`add: expected <${KINDS}> <id> [--domain <domain>]`);
         // A fresh clone has no data/ yet: make the file's directory, as npm start does for its store.
         mkdirSync(dirname(file), { recursive: true });
         const password = addCredential(file, kind, id!, domain);
