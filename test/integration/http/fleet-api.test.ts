@@ -11,46 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, roleAllows, type DeviceDetail, type DevicesPage, type Overview, type RouteName, type RouteSpec } from '../../../src/core/fleet/api.ts';
 import { makeTempDir } from '../../support/temp.ts';
 import { Client, PASSWORD, startRig, type Answer, type Rig } from './fleet-rig.ts';
-
-interface Request {
-  readonly method: string;
-  readonly path: string;
-  readonly body?: unknown;
-}
-
-/** A valid request of each role-checked route, and what it should return when allowed. */
-const VALID: Partial<Record<RouteName, Request>> = {
-  me: { method: 'GET', path: '/api/v1/auth/me' },
-  overview: { method: 'GET', path: '/api/v1/overview' },
-  listDevices: { method: 'GET', path: '/api/v1/devices?limit=10&sort=name&order=desc&status=accepted' },
-  getDevice: { method: 'GET', path: '/api/v1/devices/rt-a1' },
-  patchDevice: { method: 'PATCH', path: '/api/v1/devices/rt-a1', body: { tags: ['lab'], site: 'Berlin' } },
-  approveDevice: { method: 'POST', path: '/api/v1/devices/rt-a-pend/approve' },
-  rejectDevice: { method: 'POST', path: '/api/v1/devices/rt-a-rej/reject', body: { reason: 'unknown router' } },
-  revokeDevice: { method: 'POST', path: '/api/v1/devices/rt-a-rev/revoke', body: { reason: 'stolen' } },
-  listGroups: { method: 'GET', path: '/api/v1/groups' },
-  createGroup: { method: 'POST', path: '/api/v1/groups', body: { id: 'g-new', name: 'New', domain: null, enrolPolicy: 'auto', reenrolPolicy: 'replace' } },
-  listKeys: { method: 'GET', path: '/api/v1/enrolment-keys' },
-  createKey: { method: 'POST', path: '/api/v1/enrolment-keys', body: { group: 'g-a', label: 'batch 7', expiresAtMs: null } },
-  revokeKey: { method: 'POST', path: '/api/v1/enrolment-keys/keyaaaa1/revoke' },
-  listOperators: { method: 'GET', path: '/api/v1/operators' },
-  createOperator: { method: 'POST', path: '/api/v1/operators', body: { username: 'newop', role: 'viewer', domain: null } },
-  patchOperator: { method: 'PATCH', path: '/api/v1/operators/op-spare', body: { role: 'operator' } },
-  listSessions: { method: 'GET', path: '/api/v1/sessions?limit=10' },
-  listUsage: { method: 'GET', path: '/api/v1/usage?callId=call-ab' },
-  listAudit: { method: 'GET', path: '/api/v1/audit?limit=5' },
-};
-
-/** Another domain's resource for each domain-scoped route: an admin of dom-a gets 404 for it. */
-const OTHER_DOMAIN: Partial<Record<RouteName, Request>> = {
-  getDevice: { method: 'GET', path: '/api/v1/devices/rt-b1' },
-  patchDevice: { method: 'PATCH', path: '/api/v1/devices/rt-b1', body: { name: 'mine now' } },
-  approveDevice: { method: 'POST', path: '/api/v1/devices/rt-b-pend/approve' },
-  rejectDevice: { method: 'POST', path: '/api/v1/devices/rt-b-pend/reject', body: { reason: 'x' } },
-  revokeDevice: { method: 'POST', path: '/api/v1/devices/rt-b1/revoke', body: { reason: 'x' } },
-  revokeKey: { method: 'POST', path: '/api/v1/enrolment-keys/keybbbb1/revoke' },
-  patchOperator: { method: 'PATCH', path: '/api/v1/operators/op-spare-b', body: { role: 'admin' } },
-};
+import { OTHER_DOMAIN, VALID, type Request } from './route-cases.ts';
 
 const ROLE_CHECKED = (ROUTES as readonly RouteSpec[]).filter((r) => r.access !== 'public' && r.name !== 'logout' && r.name !== 'events');
 

@@ -29,8 +29,8 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(options: { seed?: boolean; extra?: Partial<FleetHttpOptions> } = {}): Promise<Rig> {
-  const store = await openStore('sqlite::memory:');
+export async function startRig(options: { seed?: boolean; extra?: Partial<FleetHttpOptions>; storeUrl?: string } = {}): Promise<Rig> {
+  const store = await openStore(options.storeUrl ?? 'sqlite::memory:');
   await store.migrate();
   const fleet = openFleetStore(store);
   await fleet.migrate();
