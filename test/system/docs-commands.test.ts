@@ -53,6 +53,8 @@ const STEPS: readonly Step[] = [
   { serve: 'node dist/cloud/callqos-cloud.mjs', up: /session API http:\/\/127\.0\.0\.1:8080\/v1\/sessions/ },
   { stop: 'node dist/cloud/callqos-cloud.mjs' },
 
+  { run: 'node dist/cloud/callqos-cloud.mjs operators add admin --role admin', stdout: /^[A-Za-z0-9_-]{32}\n$/ },
+  { run: 'node dist/cloud/callqos-cloud.mjs operators list', stdout: /^admin\tadmin\t-\n$/ },
   { run: 'node dist/cloud/callqos-cloud.mjs clearinghouse keygen --id ch-1 --key data/ch.pem --public data/ch-keys.json', stdout: /^key \S+ for issuer ch-1/ },
   { serve: 'node dist/cloud/callqos-cloud.mjs --authorization required --domain domain-a --clearinghouse-keys data/ch-keys.json', up: /session API/ },
   { serve: 'node dist/cloud/callqos-cloud.mjs clearinghouse run --id ch-1 --key data/ch.pem --policy deploy/clearinghouse/policy.json --broker mqtt://127.0.0.1:1884', up: /callqos clearinghouse ch-1: key \S+, 2 domain\(s\)/ },
