@@ -87,6 +87,24 @@ function clientAddress(req: FastifyRequest): string {
   return req.ip;
 }
 
+/**
+ * An action's error names a field of the input (`domain`, `id`) as FleetActions sees it; the
+ * client sent it in the body or the path, so it is named there, as schema errors are.
+ */
+function withPart(route: RouteSpec, error: CoreError): CoreError {
+  const path = error.path;
+  if (path === undefined || path === '' || /^(body|query|params)([.[]|$)/.test(path)) return error;
+  const first = /^[A-Za-z_$][A-Za-z0-9_$]*/.exec(path)?.[0] ?? '';
+  const has = (schema: Schema<unknown> | undefined): boolean => {
+    const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
+    return shape !== undefined && Object.prototype.hasOwnProperty.call(shape, first);
+  };
+  if (has(route.body)) return { ...error, path: `body.${path}` };
+  if (has(route.params)) return { ...error, path: `params.${path}` };
+  if (has(route.query)) return { ...error, path: `query.${path}` };
+  return error;
+}
+
 export interface FleetHttp {
   readonly app: FastifyInstance;
   readonly auth: Auth;
@@ -296,7 +314,8 @@ export function createFleetHttp(options: FleetHttpOptions): FleetHttp {
           scope: new Scope(options.fleet, who.operator.domain),
           actor: { name: `operator:${who.operator.username}`, domain: who.operator.domain },
         };
-        return unwrap(await handler(deps, call as Call<never, never, never>));
+        const r = await handler(deps, call as Call<never, never, never>);
+        return unwrap(r.ok ? r : { ok: false, error: withPart(route, r.error) });
       },
     });
   }
@@ -311,7 +330,12 @@ export function createFleetHttp(options: FleetHttpOptions): FleetHttp {
     return reply.code(file.status).type(file.type).header('cache-control', file.cache).send(file.body);
   });
 
+  // Expired sessions are refused when read; this only keeps the table small.
+  const sweep = setInterval(() => detach(options.fleet.deleteExpiredSessions(now()), (error) => log.warn('removing expired sessions failed', { error: String(error) })), 10 * 60_000);
+  sweep.unref();
+
   app.addHook('onClose', async () => {
+    clearInterval(sweep);
     for (const res of [...streams]) res.end();
     streams.clear();
   });

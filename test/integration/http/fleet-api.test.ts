@@ -136,6 +136,18 @@ describe('what each role sees', () => {
     expect(JSON.stringify(listed.body)).not.toContain(key.split('.')[1]!);
   });
 
+  it('an action\'s refusal names the field where the client sent it', async () => {
+    const otherDomain = await clients['admin-a']!.send('POST', '/api/v1/groups', { body: { id: 'g-b2', name: 'b2', domain: 'dom-b', enrolPolicy: 'auto', reenrolPolicy: 'hold' } });
+    expect(otherDomain.status).toBe(400);
+    expect(errorOf(otherDomain)).toMatchObject({ code: 'E_INPUT', path: 'body.domain' });
+    const past = await clients['admin']!.send('POST', '/api/v1/enrolment-keys', { body: { group: 'g-a', label: 'old', expiresAtMs: 1000 } });
+    expect(past.status).toBe(400);
+    expect(errorOf(past)).toMatchObject({ code: 'E_INPUT', path: 'body.expiresAtMs' });
+    const twice = await clients['admin']!.send('POST', '/api/v1/enrolment-keys/keyaaaa1/revoke');
+    expect(twice.status).toBe(409);
+    expect(errorOf(twice).code).toBe('E_STATE');
+  });
+
   it('a created operator with no password gets one generated and can log in with it', async () => {
     const created = await clients['admin']!.send('POST', '/api/v1/operators', { body: { username: 'gen-pass', role: 'viewer', domain: 'dom-a' } });
     const { password } = created.body as { password: string };
