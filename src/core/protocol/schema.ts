@@ -31,7 +31,10 @@ export type ErrorCode = (typeof Code)[keyof typeof Code];
 export interface Schema<T> {
   /** Validates `input` found at `path` (`''` for the root). */
   readonly check: (input: unknown, path: string) => Result<T>;
-  /** What the schema accepts as JSON Schema (2020-12), for documents such as OpenAPI; see `describe`. */
+  /**
+   * What the schema accepts as JSON Schema (2020-12), for documents such as OpenAPI; see `describe`.
+   * Containers compute it when read, so that a router loading its schemas builds none of it.
+   */
   readonly jsonSchema?: JsonSchema;
 }
 /** A JSON Schema (2020-12) object, as plain data. */
@@ -237,12 +240,20 @@ export function oneOf<const V extends string | number>(values: readonly V[]): Sc
 // ---- modifiers -----------------------------------------------------------------------------
 
 export function optional<T>(schema: Schema<T>): OptionalSchema<T> {
-  return withDoc({ check: schema.check, optional: true as const }, schema.jsonSchema);
+  return {
+    check: schema.check,
+    optional: true,
+    get jsonSchema() {
+      return schema.jsonSchema;
+    },
+  };
 }
 
 export function nullable<T>(schema: Schema<T>): Schema<T | null> {
   return {
-    jsonSchema: { anyOf: [describe(schema), { type: 'null' }] },
+    get jsonSchema(): JsonSchema {
+      return { anyOf: [describe(schema), { type: 'null' }] };
+    },
     check(input, path) {
       return input === null ? ok(null) : schema.check(input, path);
     },
@@ -251,14 +262,17 @@ export function nullable<T>(schema: Schema<T>): Schema<T | null> {
 
 /** Adds a check over an already validated value; `rule` returns an error or undefined. */
 export function refine<T>(schema: Schema<T>, rule: (value: T, path: string) => CoreError | undefined): Schema<T> {
-  return withDoc({
+  return {
+    get jsonSchema() {
+      return schema.jsonSchema;
+    },
     check(input, path) {
       const r = schema.check(input, path);
       if (!r.ok) return r;
       const error = rule(r.value, path);
       return error === undefined ? r : fail(error);
     },
-  }, schema.jsonSchema);
+  };
 }
 
 // ---- containers ----------------------------------------------------------------------------
@@ -307,7 +321,9 @@ export function arr<T>(item: Schema<T>, options: ArrOptions<T>): Schema<T[]> {
   const min = options.min ?? 0;
   const unique = options.unique;
   return {
-    jsonSchema: { type: 'array', items: describe(item), minItems: min, maxItems: options.max, ...(unique === undefined ? {} : { uniqueItems: true }) },
+    get jsonSchema(): JsonSchema {
+      return { type: 'array', items: describe(item), minItems: min, maxItems: options.max, ...(unique === undefined ? {} : { uniqueItems: true }) };
+    },
     check(input, path) {
       if (!Array.isArray(input)) return failAt(Code.TYPE, `expected an array, got ${typeName(input)}`, path);
       const length = input.length;
@@ -345,7 +361,9 @@ export interface RecordOptions {
 /** An object used as a map: keys checked by `key`, any count up to `max`. */
 export function record<V>(key: Schema<string>, value: Schema<V>, options: RecordOptions): Schema<Record<string, V>> {
   return {
-    jsonSchema: { type: 'object', propertyNames: describe(key), additionalProperties: describe(value), maxProperties: options.max },
+    get jsonSchema(): JsonSchema {
+      return { type: 'object', propertyNames: describe(key), additionalProperties: describe(value), maxProperties: options.max };
+    },
     check(input, path) {
       if (!isPlainObject(input)) return failAt(Code.TYPE, `expected an object, got ${typeName(input)}`, path);
       const keys = Object.keys(input);
@@ -490,8 +508,4 @@ function describeObject(shape: Shape): JsonSchema {
     if (field.optional !== true) required.push(key);
   }
   return { type: 'object', properties, required, additionalProperties: false };
-}
-
-function withDoc<S extends Schema<unknown>>(schema: S, doc: JsonSchema | undefined): S {
-  return doc === undefined ? schema : { ...schema, jsonSchema: doc };
 }
