@@ -12,9 +12,20 @@ export interface ChartSeries {
   readonly scale?: 'count' | 'rate';
   /** How a value reads in the legend and on the axis. */
   readonly format?: (value: number) => string;
+  /** A dashed line: a series that often equals another stays visible over it. */
+  readonly dashed?: boolean;
 }
 
 const MIN_SPAN_S = 60;
+
+/**
+ * The top of a y scale: a quarter above the largest value, so that lines of different scales at
+ * their maxima do not lie on one another at the top edge; whole numbers for counts.
+ */
+function headroom(max: number | null, whole: boolean): number {
+  const top = Math.max(1, (max ?? 0) * 1.25);
+  return whole ? Math.ceil(top) : top;
+}
 
 interface Props {
   readonly title: string;
@@ -42,7 +53,7 @@ export function TimeChart({ title, series, data, height = 220 }: Props) {
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
       // At least a minute wide, so that the first points do not spread over milliseconds.
-      scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - MIN_SPAN_S), max] }, count: { range: (_u, _min, max) => [0, Math.max(1, max)] }, rate: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - MIN_SPAN_S), max] }, count: { range: (_u, _min, max) => [0, headroom(max, true)] }, rate: { range: (_u, _min, max) => [0, headroom(max, false)] } },
       series: [
         {},
         ...series.map((s) => ({
@@ -50,6 +61,7 @@ export function TimeChart({ title, series, data, height = 220 }: Props) {
           scale: s.scale ?? 'count',
           stroke: s.color,
           width: 2,
+          ...(s.dashed ? { dash: [8, 6] } : {}),
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : s.format ? s.format(v) : String(v)),
           // uPlot shows points by itself while they are few and far apart (the first samples).
         })),

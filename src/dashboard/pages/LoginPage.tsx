@@ -33,7 +33,7 @@ export function LoginPage({ onDone }: { readonly onDone: (info: SessionInfo) => 
           {login.busy ? 'Logging in…' : 'Log in'}
         </button>
         <p class="muted small-print">
-          No account yet? The first admin is made with the one-time setup link that <code>npm start</code> prints, or with the cloud program's <code>operator</code> command.
+          No account yet? The first admin is made with the one-time setup link that <code>npm start</code> prints, or with <code>callqos-cloud operators add &lt;name&gt; --role admin</code>.
         </p>
       </form>
     </div>

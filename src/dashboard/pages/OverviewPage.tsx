@@ -19,7 +19,8 @@ const SAMPLE_MS = 5000;
 const SERIES: readonly ChartSeries[] = [
   { label: 'Live calls', color: '#2563eb', scale: 'count', format: (v) => formatCount(v) },
   { label: 'EF up', color: '#16a34a', scale: 'rate', format: formatKbps },
-  { label: 'EF down', color: '#d97706', scale: 'rate', format: formatKbps },
+  // Dashed: a call admits as much down as up, so this line usually lies on EF up.
+  { label: 'EF down', color: '#d97706', scale: 'rate', format: formatKbps, dashed: true },
 ];
 
 function Stat({ label, value, tone, href, testId }: { readonly label: string; readonly value: string; readonly tone?: string; readonly href?: string; readonly testId: string }) {

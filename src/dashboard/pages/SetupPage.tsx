@@ -30,7 +30,7 @@ export function SetupPage({ onDone }: { readonly onDone: (info: SessionInfo) => 
         <h1>Create the first admin</h1>
         {token === '' ? (
           <div class="notice error" role="alert">
-            This page needs the one-time link that <code>npm start</code> prints (it ends in <code>/setup#…</code>). Open that link, or make the first admin with the cloud program's <code>operator</code> command.
+            This page needs the one-time link that <code>npm start</code> prints (it ends in <code>/setup#…</code>). Open that link, or make the first admin with <code>callqos-cloud operators add &lt;name&gt; --role admin</code>.
           </div>
         ) : (
           <p class="muted">This link works once. The account you make here is an admin: it can add operators, enrolment keys and approve routers.</p>

@@ -1,0 +1,295 @@
+/**
+ * The operator dashboard in Debian's chromium against the real cloud program: the first admin is
+ * made with the one-time setup link the server prints; a router enrols with a key made on the
+ * Enrolment page and is approved there; a call between it and a router with a hand-made login
+ * shows live; every page is visited at a desktop's and a phone's width, checked for its content
+ * (texts, table rows, a drawn chart) and saved as a screenshot under .ci/reports/screenshots/.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, openPage, screenshot, type BrowserPage } from '../support/browser.ts';
+import { until } from '../support/wait.ts';
+import { FleetLab, waitForLog } from './fleet-lab.ts';
+
+const PASSWORD = 'a long enough password';
+const CALL_ID = 'browser-call-1@callqos';
+
+let lab: FleetLab;
+let browser: Browser;
+let desktop: BrowserPage;
+let enrolledId = '';
+
+/**
+ * Console errors other than the failed requests the test causes on purpose, which the browser
+ * logs by itself: the 401 of the first /auth/me (no session yet) and the 400s of the bad input.
+ */
+function unexpectedErrors(page: BrowserPage): string[] {
+  return page.errors.filter((e) => !/^console: Failed to load resource: the server responded with a status of 40[01] /.test(e));
+}
+
+async function visit(page: Page, path: string, ready: string): Promise<void> {
+  await page.goto(path);
+  await page.waitForSelector(ready, { timeout: 15_000 });
+}
+
+/**
+ * Pixels of a colour (within a tolerance) on the overview chart's canvas: a series uPlot drew.
+ * The expression runs in the page (the test's own types have no DOM); -1 without a canvas.
+ */
+async function chartPixels(page: Page, rgb: readonly [number, number, number]): Promise<number> {
+  const [r, g, b] = rgb;
+  return Number(
+    await page.evaluate(`(() => {
+      const canvas = document.querySelector('.chart-box canvas');
+      const ctx = canvas && canvas.getContext('2d');
+      if (!ctx) return -1;
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - ${r}) < 30 && Math.abs(data[i + 1] - ${g}) < 30 && Math.abs(data[i + 2] - ${b}) < 30 && data[i + 3] > 200) n += 1;
+      }
+      return n;
+    })()`),
+  );
+}
+
+/** How far the page is wider than the window (0: no sideways scrolling). */
+async function overflowX(page: Page): Promise<number> {
+  return Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
+}
+
+async function rows(page: Page, testId: string): Promise<string[]> {
+  return page.locator(`[data-testid="${testId}"] tbody tr`).allInnerTexts();
+}
+
+// Without chromium the browser fails to launch with what to install: a failure, never a skip.
+describe('operator dashboard in chromium', () => {
+  beforeAll(async () => {
+    lab = new FleetLab();
+    await lab.build();
+    const passwordFile = lab.addDeviceLogin('rt-hand');
+    await lab.startCloud();
+    // A router with a login made by hand (credentials add device), online from the start.
+    lab.startRouter({ name: 'hand', wan: '10.99.2.2', lan: '198.18.2.1', login: { user: 'rt-hand', passwordFile } });
+    browser = await launchBrowser();
+    desktop = await openPage(browser, 'desktop', { baseURL: lab.httpBase });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    lab?.close();
+  });
+
+  it('npm start prints the one-time setup link; it makes the first admin and logs in', async () => {
+    expect(lab.setupUrl, lab.cloud?.log).toMatch(/\/setup#/);
+    const { page } = desktop;
+    await page.goto(lab.setupUrl!);
+    await page.waitForSelector('text=Create the first admin');
+    await screenshot(page, 'setup-desktop');
+    await page.fill('input[name=password]', PASSWORD);
+    await page.fill('input[name=repeat]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=operator]');
+    expect(await page.textContent('[data-testid=operator]')).toContain('admin');
+    // The token is gone from the address bar: the page moved to the overview.
+    expect(new URL(page.url()).hash).toBe('');
+    // The link works once.
+    const again = await fetch(`${lab.httpBase}/api/v1/auth/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: lab.httpBase },
+      body: JSON.stringify({ token: new URL(lab.setupUrl!).hash.slice(1), username: 'second', password: PASSWORD }),
+    });
+    expect(again.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('overview: the router with a hand-made login counts, and the live stream is up', async () => {
+    const { page } = desktop;
+    await visit(page, '/', '[data-testid=stat-online]');
+    await until(async () => (await page.textContent('[data-testid=stat-unenrolled] .stat-value')) === '1', 'the hand-made router counted', 30_000);
+    await page.waitForSelector('[data-testid=live-state]:has-text("Live")');
+    await screenshot(page, 'overview-one-router-desktop');
+  });
+
+  it('enrolment: an admin makes a group and a key; the whole key is shown once; a bad group id is refused with its field', async () => {
+    const { page } = desktop;
+    await visit(page, '/enrolment', 'text=Device groups');
+    expect(await page.textContent('body')).toContain('No router is waiting for approval');
+    // Bad input: the server's error names the field, shown beside it.
+    await page.fill('[data-testid=create-group] input[name=id]', 'bad id!');
+    await page.click('[data-testid=create-group] button[type=submit]');
+    await page.waitForSelector('[data-testid=error-id]');
+    await screenshot(page, 'enrolment-bad-group-desktop');
+    await page.fill('[data-testid=create-group] input[name=id]', 'lab');
+    await page.fill('[data-testid=create-group] input[name=name]', 'Lab routers');
+    await page.click('[data-testid=create-group] button[type=submit]');
+    await until(async () => (await rows(page, 'groups-table')).some((r) => r.includes('Lab routers')), 'the group listed');
+    await page.fill('[data-testid=create-key] input[name=label]', 'browser test');
+    await page.click('[data-testid=create-key] button[type=submit]');
+    await page.waitForSelector('[data-testid=new-key]');
+    const key = (await page.textContent('#new-key-text'))!.trim();
+    expect(key).toMatch(/^[A-Za-z0-9]+\.[A-Za-z0-9_-]+$/);
+    await until(async () => (await rows(page, 'keys-table')).some((r) => r.includes('browser test')), 'the key listed');
+    await screenshot(page, 'enrolment-new-key-desktop');
+
+    // A router set up with the key asks to enrol and waits for approval (the group's policy).
+    const router = { name: 'enrolled', wan: '10.99.1.2', lan: '198.18.1.1', login: { enrolKey: key } };
+    const enrolment = lab.enrol(router);
+    await until(async () => (await rows(page, 'pending-table')).length === 1, 'the router in the approval queue (live)', 30_000, () => JSON.stringify(enrolment.statuses));
+    expect((await rows(page, 'pending-table'))[0]).toContain('COVR-X1860');
+    await screenshot(page, 'enrolment-pending-desktop');
+    const pendingLink = page.locator('[data-testid=pending-table] tbody tr a').first();
+    enrolledId = decodeURIComponent((await pendingLink.getAttribute('href'))!.replace('/devices/', ''));
+    await page.click('[data-testid=pending-table] button:has-text("Approve")');
+    await until(async () => (await rows(page, 'pending-table')).length === 0, 'the queue emptied', 15_000);
+    expect(await page.textContent('body')).toContain('No router is waiting for approval');
+    // At its next request the router gets its login and keeps it; its agent then connects with it.
+    expect(await enrolment.enrolled).toBe(enrolledId);
+    enrolment.stop();
+    lab.startRouter(router);
+  });
+
+  it('devices: the approved router connects with its own login and is listed online beside the hand-made one', async () => {
+    const { page } = desktop;
+    await waitForLog(lab.routers.get('enrolled')!, /resynchronised/, 'the enrolled router connects', 60_000);
+    await visit(page, '/devices', '[data-testid=devices-table]');
+    await until(async () => {
+      const list = await rows(page, 'devices-table');
+      return list.length === 2 && list.every((r) => r.includes('online'));
+    }, 'both routers online in the table', 30_000);
+    const list = await rows(page, 'devices-table');
+    expect(list.join('\n')).toContain(enrolledId);
+    expect(list.join('\n')).toContain('rt-hand');
+    // The filter asks the server: searching the hand-made router leaves one row.
+    await page.fill('input[type=search]', 'rt-h');
+    await until(async () => (await rows(page, 'devices-table')).length === 1, 'the search filters on the server');
+    expect(page.url()).toContain('search=rt-h');
+    await page.fill('input[type=search]', '');
+    await until(async () => (await rows(page, 'devices-table')).length === 2, 'the search cleared');
+    await screenshot(page, 'devices-desktop');
+  });
+
+  it('calls and device page: a call between the two routers is live with both gates installed, and its gate shows on the router', async () => {
+    const answer = await lab.sessionApi('POST', '/v1/sessions', {
+      callId: CALL_ID,
+      caller: { source: '10.99.1.2' },
+      callee: { source: '10.99.2.2' },
+      wait: true,
+      media: [{ line: 0, type: 'audio', direction: 'sendrecv', offer: { address: '198.18.1.20', port: 40002 }, answer: { address: '198.18.2.20', port: 40003 }, codec: { name: 'PCMU', clockRate: 8000, ptimeMs: 20 } }],
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(300);
+    const { page } = desktop;
+    await visit(page, '/calls', 'text=Live');
+    await until(async () => (await rows(page, 'live-calls')).some((r) => r.includes(CALL_ID) && (r.match(/installed/g) ?? []).length === 2), 'the live call with both gates installed', 30_000);
+    await page.click(`[data-testid=live-calls] button:has-text("${CALL_ID}")`);
+    await page.waitForSelector('[data-testid=call-detail]');
+    await screenshot(page, 'calls-live-desktop');
+
+    await visit(page, `/devices/${encodeURIComponent(enrolledId)}`, '[data-testid=identity]');
+    expect(await page.textContent('[data-testid=identity]')).toContain('lab');
+    await until(async () => (await rows(page, 'gates-table')).some((r) => r.includes(CALL_ID)), 'the live gate on the device page', 30_000);
+    expect((await rows(page, 'interfaces-table')).join('\n')).toContain('198.18.1.1/24');
+    // An admin may revoke an accepted router.
+    expect(await page.locator('button:has-text("Revoke")').count()).toBe(1);
+    await screenshot(page, 'device-desktop');
+  });
+
+  it('overview: live calls and EF, and the chart draws them as the server sends updates', async () => {
+    const { page } = desktop;
+    await visit(page, '/', '[data-testid=stat-calls]');
+    await until(async () => (await page.textContent('[data-testid=stat-calls] .stat-value')) === '1', 'one live call', 30_000);
+    expect(await page.textContent('[data-testid=stat-ef-up] .stat-value')).toMatch(/kbit\/s|Mbit\/s/);
+    // Blue: live calls; green: EF up (components/TimeChart colours in OverviewPage).
+    const drawn = async () => ({ calls: await chartPixels(page, [0x25, 0x63, 0xeb]), efUp: await chartPixels(page, [0x16, 0xa3, 0x4a]) });
+    let seen = { calls: 0, efUp: 0 };
+    try {
+      await until(async () => ((seen = await drawn()), seen.calls > 50 && seen.efUp > 50), 'the chart lines drawn', 30_000, () => JSON.stringify(seen));
+    } finally {
+      await screenshot(page, 'overview-desktop');
+    }
+  });
+
+  it('operators: an admin adds a viewer, the generated password is shown once; a bad username names its field', async () => {
+    const { page } = desktop;
+    await visit(page, '/operators', '[data-testid=operators-table]');
+    await page.fill('[data-testid=add-operator] input[name=username]', 'no spaces allowed');
+    await page.click('[data-testid=add-operator] button[type=submit]');
+    await page.waitForSelector('[data-testid=error-username]');
+    await page.fill('[data-testid=add-operator] input[name=username]', 'watcher');
+    await page.click('[data-testid=add-operator] button[type=submit]');
+    await page.waitForSelector('[data-testid=new-operator] #new-password');
+    expect((await page.textContent('#new-password'))!.trim().length).toBeGreaterThanOrEqual(12);
+    await until(async () => (await rows(page, 'operators-table')).some((r) => r.includes('watcher') && r.includes('viewer')), 'the new operator listed');
+    await screenshot(page, 'operators-desktop');
+  });
+
+  it('audit: the key, the approval and the new operator are recorded with who did them', async () => {
+    const { page } = desktop;
+    await visit(page, '/audit', '[data-testid=audit-table]');
+    const text = (await rows(page, 'audit-table')).join('\n');
+    for (const action of ['enrolment-key.create', 'device.approve', 'operator.create']) expect(text).toContain(action);
+    expect(text).toContain('operator:admin');
+    await screenshot(page, 'audit-desktop');
+    expect(unexpectedErrors(desktop)).toEqual([]);
+  });
+
+  it('at a phone’s width: log in, the navigation folds into a menu, tables become cards, every page reads', async () => {
+    const phone = await openPage(browser, 'phone', { baseURL: lab.httpBase });
+    const { page } = phone;
+    await page.goto('/devices');
+    await page.waitForSelector('input[name=username]');
+    await screenshot(page, 'login-phone');
+    await page.fill('input[name=username]', 'admin');
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=devices-table]');
+    // The navigation is folded: the menu button opens it.
+    expect(await page.locator('#nav').isVisible()).toBe(false);
+    await page.click('.menu-toggle');
+    expect(await page.locator('#nav').isVisible()).toBe(true);
+    await screenshot(page, 'menu-phone');
+    await page.click('#nav a:has-text("Calls")');
+    await page.waitForSelector('[data-testid=live-calls]');
+    expect(await page.locator('#nav').isVisible()).toBe(false);
+
+    const pages: [name: string, path: string, ready: string, expectText: string][] = [
+      ['overview', '/', '[data-testid=stat-calls]', 'Live calls and EF admitted'],
+      ['devices', '/devices', '[data-testid=devices-table]', 'rt-hand'],
+      ['device', `/devices/${encodeURIComponent(enrolledId)}`, '[data-testid=gates-table]', CALL_ID],
+      ['calls', '/calls', '[data-testid=live-calls]', CALL_ID],
+      ['enrolment', '/enrolment', '[data-testid=keys-table]', 'browser test'],
+      ['audit', '/audit', '[data-testid=audit-table]', 'device.approve'],
+      ['operators', '/operators', '[data-testid=operators-table]', 'watcher'],
+    ];
+    for (const [name, path, ready, expectText] of pages) {
+      await visit(page, path, ready);
+      expect(await page.textContent('main'), name).toContain(expectText);
+      // Nothing wider than the phone: no sideways scrolling of the page.
+      const overflow = await overflowX(page);
+      expect(overflow, `${name} is wider than the phone`).toBeLessThanOrEqual(0);
+      await screenshot(page, `${name}-phone`);
+    }
+    // A table row is a card: its header row is hidden and each cell carries its column's name.
+    await visit(page, '/devices', '[data-testid=devices-table]');
+    expect(await page.locator('[data-testid=devices-table] thead').isVisible()).toBe(false);
+    expect(await page.locator('[data-testid=devices-table] td[data-label="Status"]').first().isVisible()).toBe(true);
+    expect(unexpectedErrors(phone)).toEqual([]);
+    await phone.context.close();
+  });
+
+  it('calls: after hang-up the call moves to recent with its end', async () => {
+    const ended = await lab.sessionApi('DELETE', `/v1/sessions/${encodeURIComponent(CALL_ID)}`);
+    expect(ended.status).toBeLessThan(300);
+    const { page } = desktop;
+    await visit(page, '/calls', 'text=Recent');
+    await until(async () => (await rows(page, 'recent-calls')).some((r) => r.includes(CALL_ID) && r.includes('ended')), 'the call in recent, ended', 30_000);
+    await screenshot(page, 'calls-ended-desktop');
+  });
+
+  it('logout ends the session: the login page shows and the API answers 401', async () => {
+    const { page } = desktop;
+    await page.click('button:has-text("Log out")');
+    await page.waitForSelector('input[name=username]');
+    const status = Number(await page.evaluate("fetch('/api/v1/overview').then((r) => r.status)"));
+    expect(status).toBe(401);
+  });
+});
