@@ -18,6 +18,7 @@ let lab: FleetLab;
 let browser: Browser;
 let desktop: BrowserPage;
 let enrolledId = '';
+let handLogin = '';
 
 /**
  * Console errors other than the failed requests the test causes on purpose, which the browser
@@ -69,8 +70,7 @@ describe('operator dashboard in chromium', () => {
     await lab.build();
     const passwordFile = lab.addDeviceLogin('rt-hand');
     await lab.startCloud();
-    // A router with a login made by hand (credentials add device), online from the start.
-    lab.startRouter({ name: 'hand', wan: '10.99.2.2', lan: '198.18.2.1', login: { user: 'rt-hand', passwordFile } });
+    handLogin = passwordFile;
     browser = await launchBrowser();
     desktop = await openPage(browser, 'desktop', { baseURL: lab.httpBase });
   }, 180_000);
@@ -102,7 +102,22 @@ describe('operator dashboard in chromium', () => {
     expect(again.status).toBeGreaterThanOrEqual(400);
   });
 
-  it('overview: the router with a hand-made login counts, and the live stream is up', async () => {
+  it('with no router yet, each page says what to do', async () => {
+    const { page } = desktop;
+    await visit(page, '/', '[data-testid=stat-online]');
+    expect(await page.textContent('[data-testid=empty]')).toContain('No routers yet');
+    expect(await page.textContent('[data-testid=empty]')).toContain('npm run demo');
+    await screenshot(page, 'overview-empty-desktop');
+    await visit(page, '/devices', '[data-testid=empty]');
+    expect(await page.textContent('[data-testid=empty]')).toContain('cloud.enrol_key');
+    await visit(page, '/calls', '[data-testid=empty]');
+    expect(await page.textContent('[data-testid=empty]')).toContain('No calls yet');
+    await screenshot(page, 'calls-empty-desktop');
+  });
+
+  it('overview: a router with a hand-made login counts, and the live stream is up', async () => {
+    // Its login made by hand (credentials add device) before the server started.
+    lab.startRouter({ name: 'hand', wan: '10.99.2.2', lan: '198.18.2.1', login: { user: 'rt-hand', passwordFile: handLogin } });
     const { page } = desktop;
     await visit(page, '/', '[data-testid=stat-online]');
     await until(async () => (await page.textContent('[data-testid=stat-unenrolled] .stat-value')) === '1', 'the hand-made router counted', 30_000);
@@ -282,6 +297,9 @@ describe('operator dashboard in chromium', () => {
     const { page } = desktop;
     await visit(page, '/calls', 'text=Recent');
     await until(async () => (await rows(page, 'recent-calls')).some((r) => r.includes(CALL_ID) && r.includes('ended')), 'the call in recent, ended', 30_000);
+    // Opened, it shows what each router counted for the call, per direction, from their usage reports.
+    await page.click(`[data-testid=recent-calls] button:has-text("${CALL_ID}")`);
+    await until(async () => ((await page.textContent('[data-testid=call-detail]')) ?? '').includes('pkts'), 'the usage of the ended call', 30_000);
     await screenshot(page, 'calls-ended-desktop');
   });
 

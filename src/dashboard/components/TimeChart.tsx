@@ -18,12 +18,15 @@ export interface ChartSeries {
 
 const MIN_SPAN_S = 60;
 
+/** The least top of the rate scale, kbit/s: about one voice call, so an idle fleet's axis reads 0..100, not 0..1. */
+const MIN_RATE_TOP = 100;
+
 /**
  * The top of a y scale: a quarter above the largest value, so that lines of different scales at
  * their maxima do not lie on one another at the top edge; whole numbers for counts.
  */
 function headroom(max: number | null, whole: boolean): number {
-  const top = Math.max(1, (max ?? 0) * 1.25);
+  const top = Math.max(whole ? 1 : MIN_RATE_TOP, (max ?? 0) * 1.25);
   return whole ? Math.ceil(top) : top;
 }
 

@@ -23,6 +23,11 @@ const SERIES: readonly ChartSeries[] = [
   { label: 'EF down', color: '#d97706', scale: 'rate', format: formatKbps, dashed: true },
 ];
 
+/** How many seconds the samples cover: below one sample interval the lines are too short to see. */
+function spanS(series: OverviewSeries): number {
+  return series.t.length < 2 ? 0 : series.t[series.t.length - 1]! - series.t[0]!;
+}
+
 function Stat({ label, value, tone, href, testId }: { readonly label: string; readonly value: string; readonly tone?: string; readonly href?: string; readonly testId: string }) {
   const body = (
     <>
@@ -100,7 +105,7 @@ export function OverviewPage() {
       </div>
       <div class="card">
         <TimeChart title="Live calls and EF admitted since this page was opened" series={SERIES} data={data} />
-        {series.t.length < 2 ? <p class="muted small">The chart fills in as the server sends updates (every change, and a point every {SAMPLE_MS / 1000} s).</p> : null}
+        {spanS(series) < SAMPLE_MS / 1000 ? <p class="muted small">The chart fills in as the server sends updates (every change, and a point every {SAMPLE_MS / 1000} s).</p> : null}
       </div>
     </section>
   );

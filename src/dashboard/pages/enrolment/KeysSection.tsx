@@ -9,6 +9,7 @@ import { EmptyState, ErrorNotice, Loading } from '../../components/feedback.tsx'
 import { Field, FormError, valueOf } from '../../components/Form.tsx';
 import { formatAgo, formatTime } from '../../format.ts';
 import { useAction, useResource } from '../../hooks.ts';
+import { brokerGuess, keyState } from './keys.ts';
 
 const DAY_MS = 86_400_000;
 const EXPIRY_CHOICES: readonly (readonly [string, number | null])[] = [
@@ -19,17 +20,11 @@ const EXPIRY_CHOICES: readonly (readonly [string, number | null])[] = [
   ['in 1 year', 365 * DAY_MS],
 ];
 
-export function keyState(key: EnrolmentKeyView, nowMs: number): 'revoked' | 'expired' | 'active' {
-  if (key.revokedAtMs !== null) return 'revoked';
-  if (key.expiresAtMs !== null && key.expiresAtMs <= nowMs) return 'expired';
-  return 'active';
-}
-
 function NewKey({ created, onClose }: { readonly created: CreatedKey; readonly onClose: () => void }) {
   const commands = [
     'uci set callqos.cloud=cloud',
     'uci set callqos.cloud.enabled=1',
-    `uci set callqos.cloud.broker='${location.hostname}'`,
+    `uci set callqos.cloud.broker='${brokerGuess(location.hostname)}'`,
     `uci set callqos.cloud.enrol_key='${created.key}'`,
     'uci commit callqos && /etc/init.d/callqos reload',
   ].join('\n');
