@@ -188,6 +188,29 @@ describe('bad input is refused naming the field, and changes nothing', () => {
     });
   }
 
+  it('every route with a body or query refuses an unknown field by name', async () => {
+    const public_: Partial<Record<RouteName, Request>> = {
+      login: { method: 'POST', path: '/api/v1/auth/login', body: { username: 'admin', password: PASSWORD } },
+      setup: { method: 'POST', path: '/api/v1/auth/setup', body: { token: 'x'.repeat(32), username: 'root', password: 'a long password' } },
+    };
+    let checked = 0;
+    for (const route of ROUTES as readonly RouteSpec[]) {
+      const req = VALID[route.name as RouteName] ?? public_[route.name as RouteName];
+      if (route.body !== undefined) {
+        const a = await clients['admin']!.send(route.method, req!.path, { body: { ...(req!.body as object), surplus: 1 } });
+        expect(a.status, route.name).toBe(400);
+        expect(errorOf(a), route.name).toMatchObject({ code: 'E_UNKNOWN_FIELD', path: 'body.surplus' });
+        checked++;
+      }
+      if (route.query !== undefined) {
+        const a = await clients['admin']!.send('GET', `${route.path}?surplus=1`);
+        expect(errorOf(a), route.name).toMatchObject({ code: 'E_UNKNOWN_FIELD', path: 'query.surplus' });
+        checked++;
+      }
+    }
+    expect(checked).toBe((ROUTES as readonly RouteSpec[]).filter((r) => r.body !== undefined).length + (ROUTES as readonly RouteSpec[]).filter((r) => r.query !== undefined).length);
+  });
+
   it('malformed JSON is 400 E_JSON', async () => {
     const a = await clients['admin']!.send('POST', '/api/v1/groups', { body: undefined, headers: { 'content-type': 'application/json' } });
     expect(a.status).toBe(400);
