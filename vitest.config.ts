@@ -49,8 +49,10 @@ export default defineConfig({
           include: ['test/browser/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // One chromium at a time: two cores.
+          // One chromium at a time, and after the system tests (npm run test:system runs both):
+          // two cores, and the system tests' timings are not to share them with a browser.
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
