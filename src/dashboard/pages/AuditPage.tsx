@@ -61,6 +61,7 @@ export function AuditPage() {
             rowKey={(e) => String(e.seq)}
             empty={<EmptyState title="Nothing in the audit log yet">Every change an operator, the CLI or the server makes to the fleet (keys, approvals, revocations, operators) is recorded here.</EmptyState>}
           />
+          {cursors.length === 1 && page.data.nextBeforeSeq === null ? null : (
           <nav class="pager" aria-label="Pages">
             <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
               ← Newer
@@ -70,6 +71,7 @@ export function AuditPage() {
               Older →
             </button>
           </nav>
+          )}
         </>
       )}
     </section>

@@ -153,7 +153,11 @@ export function KeysSection({ groups }: { readonly groups: readonly GroupView[] 
           columns={columns}
           rows={keys.data.rows}
           rowKey={(k) => k.id}
-          empty={<EmptyState title="No enrolment keys yet">Create one above, then set it on a router as <code>cloud.enrol_key</code>.</EmptyState>}
+          empty={
+            <EmptyState title="No enrolment keys yet">
+              {groups.length === 0 ? 'Create a group below, then a key here' : 'Create one above'}, then set it on a router as <code>cloud.enrol_key</code>.
+            </EmptyState>
+          }
         />
       )}
     </div>
