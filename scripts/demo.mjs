@@ -90,6 +90,9 @@ class Demo {
     await this.until(this.server, 'session API', 20_000, 'the cloud program');
     const line = this.server.log.split('\n').find((l) => l.includes('session API'));
     say(`cloud:    ${line.replace(/^info: callqos-cloud \S+: /, '').replace(/ service=\S+$/, '')}`);
+    // The routers and their calls show in the dashboard; its first admin comes from this link.
+    const setup = /url=(http:\/\/\S+\/setup#\S+)/.exec(this.server.log);
+    if (setup) say(`cloud:    first dashboard admin: open ${setup[1]}${this.real ? ' (from inside the demo\'s cloud namespace)' : ''}`);
     if (!this.real) {
       const mqtt = /MQTT mqtt:\/\/([^:]+):(\d+)/.exec(line);
       this.broker = { host: mqtt[1], port: Number(mqtt[2]) };
