@@ -19,6 +19,7 @@ let browser: Browser;
 let desktop: BrowserPage;
 let enrolledId = '';
 let handLogin = '';
+let watcherPassword = '';
 
 /**
  * Console errors other than the failed requests the test causes on purpose, which the browser
@@ -232,7 +233,8 @@ describe('operator dashboard in chromium', () => {
     await page.fill('[data-testid=add-operator] input[name=username]', 'watcher');
     await page.click('[data-testid=add-operator] button[type=submit]');
     await page.waitForSelector('[data-testid=new-operator] #new-password');
-    expect((await page.textContent('#new-password'))!.trim().length).toBeGreaterThanOrEqual(12);
+    watcherPassword = (await page.textContent('#new-password'))!.trim();
+    expect(watcherPassword.length).toBeGreaterThanOrEqual(12);
     await until(async () => (await rows(page, 'operators-table')).some((r) => r.includes('watcher') && r.includes('viewer')), 'the new operator listed');
     await screenshot(page, 'operators-desktop');
   });
@@ -289,6 +291,28 @@ describe('operator dashboard in chromium', () => {
     expect(await page.locator('[data-testid=devices-table] td[data-label="Status"]').first().isVisible()).toBe(true);
     expect(unexpectedErrors(phone)).toEqual([]);
     await phone.context.close();
+  });
+
+  it('a viewer sees the fleet but no admin actions: no Operators section, no approve, revoke or keys', async () => {
+    const viewer = await openPage(browser, 'desktop', { baseURL: lab.httpBase });
+    const { page } = viewer;
+    await page.goto('/');
+    await page.fill('input[name=username]', 'watcher');
+    await page.fill('input[name=password]', watcherPassword);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=operator]:has-text("viewer")');
+    expect(await page.locator('#nav a').allInnerTexts()).toEqual(['Overview', 'Devices', 'Calls', 'Enrolment', 'Audit']);
+    await visit(page, `/devices/${encodeURIComponent(enrolledId)}`, '[data-testid=identity]');
+    expect(await page.locator('button:has-text("Revoke")').count()).toBe(0);
+    await visit(page, '/enrolment', 'text=No router is waiting for approval');
+    expect(await page.locator('text=Enrolment keys').count()).toBe(0);
+    expect(await page.locator('[data-testid=create-group]').count()).toBe(0);
+    await screenshot(page, 'enrolment-viewer-desktop');
+    // The server refuses what the page does not offer: the API answers 403 to a viewer.
+    const status = Number(await page.evaluate("fetch('/api/v1/operators').then((r) => r.status)"));
+    expect(status).toBe(403);
+    expect(unexpectedErrors(viewer).filter((e) => !/status of 403/.test(e))).toEqual([]);
+    await viewer.context.close();
   });
 
   it('calls: after hang-up the call moves to recent with its end', async () => {
