@@ -80,6 +80,10 @@ export class FleetLab {
   }
 
   async build(): Promise<void> {
+    // The routers' MQTT link, as on OpenWrt (Debian: mosquitto-clients, which .ci/run installs).
+    for (const tool of ['mosquitto_sub', 'mosquitto_pub']) {
+      if (spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status !== 0) throw new Error(`the simulated routers need ${tool}: apt-get install -y mosquitto-clients`);
+    }
     const [cloud, agent] = await Promise.all([
       buildCloudBundle(join(OUT, 'cloud', 'callqos-cloud.mjs')),
       buildNodeAgentBundle(join(OUT, 'agent', 'callqos-agent-node.mjs')),
