@@ -44,13 +44,11 @@ export interface RunningMosquitto {
 
 /** Starts Mosquitto on a free port with a generated password file and ACL for `logins`. */
 export async function startMosquitto(dir: string, logins: readonly Login[]): Promise<RunningMosquitto> {
-  const port = await freePort();
   const passwordFile = join(dir, 'passwd');
   for (const login of logins) setMosquittoPassword(passwordFile, login.user, login.password);
   const aclFile = join(dir, 'callqos.acl');
   writeFileSync(aclFile, renderMosquittoAcl(logins));
-  const confFile = join(dir, 'mosquitto.conf');
-  writeFileSync(confFile, [
+  return startMosquittoConf(dir, (port) => [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous false',
     'per_listener_settings false',
@@ -58,7 +56,19 @@ export async function startMosquitto(dir: string, logins: readonly Login[]): Pro
     `acl_file ${aclFile}`,
     'set_tcp_nodelay true',
     'persistence false',
-    // Started as root, Mosquitto would drop to the "mosquitto" user, which cannot read the 0600 files.
+  ].join('\n'));
+}
+
+/**
+ * Starts Mosquitto on a free port with the configuration `conf(port)` (the user and logging are
+ * added) and waits until it listens.
+ */
+export async function startMosquittoConf(dir: string, conf: (port: number) => string): Promise<RunningMosquitto> {
+  const port = await freePort();
+  const confFile = join(dir, 'mosquitto.conf');
+  writeFileSync(confFile, [
+    conf(port),
+    // Started as root, Mosquitto would drop to the "mosquitto" user, which cannot read the test's 0600 files.
     `user ${userInfo().username}`,
     'log_dest stderr',
     'log_type all',
@@ -68,7 +78,6 @@ export async function startMosquitto(dir: string, logins: readonly Login[]): Pro
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // Ready when it accepts a TCP connection.
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`mosquitto exited: ${output}`);
