@@ -15,6 +15,7 @@
 import type { Result } from '../result.ts';
 import type { InterfaceEntry } from '../protocol/messages/interfaces.ts';
 import type { Direction, EndReason, Gate } from '../protocol/messages/gates.ts';
+import type { AgentVersions, HardwareInfo, KernelFeatures } from '../protocol/messages/enrol.ts';
 import { DEVICE_ID } from '../protocol/fields.ts';
 import { Code, arr, bool, failAt, int, nullable, obj, oneOf, optional, str, typeName, type Infer, type JsonSchema, type Schema } from '../protocol/schema.ts';
 import { ok } from '../result.ts';
@@ -104,7 +105,21 @@ export function queryInt(options: { readonly min: number; readonly max: number }
 export const loginBody = obj({ username, password: anyPassword });
 export const setupBody = obj({ token: str({ min: 16, max: 128, pattern: /^[A-Za-z0-9_-]+$/, format: 'setup token' }), username, password: newPassword });
 
-export const DEVICE_STATUS_FILTERS = ['online', 'offline', 'pending', 'approved', 'accepted', 'rejected', 'revoked'] as const;
+/** auto: a router with a valid key is accepted at once (OpenWISP); approve: it waits for an operator. */
+export const ENROL_POLICIES = ['auto', 'approve'] as const;
+export type EnrolPolicy = (typeof ENROL_POLICIES)[number];
+/** A known hardware id enrolling again (a reflashed router): replace its login and keep its history, or hold it for approval. */
+export const REENROL_POLICIES = ['replace', 'hold'] as const;
+export type ReenrolPolicy = (typeof REENROL_POLICIES)[number];
+/**
+ * pending: asked, waiting for an operator; approved: an operator said yes, the login is made at
+ * the router's next request (its password is never stored); accepted: it has its login;
+ * rejected: an operator said no; revoked: its login is disabled.
+ */
+export const FLEET_STATES = ['pending', 'approved', 'accepted', 'rejected', 'revoked'] as const;
+export type FleetState = (typeof FLEET_STATES)[number];
+
+export const DEVICE_STATUS_FILTERS = ['online', 'offline', ...FLEET_STATES] as const;
 export const DEVICE_FEATURES = ['cake', 'fqCodel', 'ctinfo', 'flowOffload'] as const;
 export const DEVICE_SORTS = ['id', 'name', 'group', 'status', 'lastSeen', 'version'] as const;
 export const ORDERS = ['asc', 'desc'] as const;
@@ -134,8 +149,8 @@ export const groupBody = obj({
   id: groupId,
   name: shortText(64, 1),
   domain: nullable(domainName),
-  enrolPolicy: oneOf(['auto', 'approve'] as const),
-  reenrolPolicy: oneOf(['replace', 'hold'] as const),
+  enrolPolicy: oneOf(ENROL_POLICIES),
+  reenrolPolicy: oneOf(REENROL_POLICIES),
 });
 
 export const keyBody = obj({
@@ -233,10 +248,11 @@ export interface Overview {
   readonly efKbps: { readonly up: number; readonly down: number };
 }
 
-export type FleetState = 'pending' | 'approved' | 'accepted' | 'rejected' | 'revoked';
 export type DeviceStatus = 'online' | 'offline';
 
+/** An enrolled router as the fleet keeps it (the fleet store's record is this type). */
 export interface FleetDeviceView {
+  /** The device id (and broker username) it has or will have; stable across re-enrolment. */
   readonly deviceId: string;
   readonly hardwareId: string;
   readonly group: string;
@@ -244,16 +260,19 @@ export interface FleetDeviceView {
   readonly tags: readonly string[];
   readonly site: string | null;
   readonly state: FleetState;
+  /** Why it is in its state (E_CODE: detail), for rejected, revoked and held re-enrolments. */
   readonly stateReason: string | null;
   readonly keyId: string;
   readonly hostname: string | null;
-  readonly hardware: { readonly model: string; readonly boardName: string; readonly release: string; readonly target: string; readonly kernel: string };
-  readonly versions: { readonly agent: string; readonly quickjs: string };
-  readonly features: { readonly cake: boolean; readonly fqCodel: boolean; readonly ctinfo: boolean; readonly flowOffload: boolean; readonly nft: string };
+  readonly hardware: HardwareInfo;
+  readonly versions: AgentVersions;
+  readonly features: KernelFeatures;
+  /** The address its last enrolment request came from, where the broker tells it; null otherwise. */
   readonly sourceAddress: string | null;
   readonly requestedAtMs: number;
   readonly enrolledAtMs: number | null;
   readonly updatedAtMs: number;
+  /** How many times it enrolled (re-enrolments of a reflashed router add one). */
   readonly enrolments: number;
 }
 

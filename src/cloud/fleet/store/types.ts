@@ -9,17 +9,15 @@
  */
 import type { AgentVersions, HardwareInfo, KernelFeatures } from '../../../core/protocol/messages/enrol.ts';
 import type { DeviceStatus, JsonValue } from '../../store/types.ts';
+import { DEVICE_SORTS, ENROL_POLICIES, FLEET_STATES, REENROL_POLICIES, ROLES } from '../../../core/fleet/api.ts';
+import type { EnrolPolicy, FleetDeviceView, FleetState, ReenrolPolicy, Role } from '../../../core/fleet/api.ts';
+
+export { ENROL_POLICIES, FLEET_STATES, REENROL_POLICIES, ROLES };
+export type { EnrolPolicy, FleetState, ReenrolPolicy, Role };
 
 export type { AgentVersions, HardwareInfo, KernelFeatures };
 
 // ---- groups and enrolment keys ------------------------------------------------------------
-
-/** auto: a router with a valid key is accepted at once (OpenWISP); approve: it waits for an operator. */
-export const ENROL_POLICIES = ['auto', 'approve'] as const;
-export type EnrolPolicy = (typeof ENROL_POLICIES)[number];
-/** A known hardware id enrolling again (a reflashed router): replace its login and keep its history, or hold it for approval. */
-export const REENROL_POLICIES = ['replace', 'hold'] as const;
-export type ReenrolPolicy = (typeof REENROL_POLICIES)[number];
 
 export interface DeviceGroup {
   readonly id: string;
@@ -48,38 +46,8 @@ export interface EnrolmentKey {
 
 // ---- enrolled routers ---------------------------------------------------------------------
 
-/**
- * pending: asked, waiting for an operator; approved: an operator said yes, the login is made at
- * the router's next request (its password is never stored); accepted: it has its login;
- * rejected: an operator said no; revoked: its login is disabled.
- */
-export const FLEET_STATES = ['pending', 'approved', 'accepted', 'rejected', 'revoked'] as const;
-export type FleetState = (typeof FLEET_STATES)[number];
-
-export interface FleetDevice {
-  /** The device id (and broker username) it has or will have; stable across re-enrolment. */
-  readonly deviceId: string;
-  readonly hardwareId: string;
-  readonly group: string;
-  readonly name: string;
-  readonly tags: readonly string[];
-  readonly site: string | null;
-  readonly state: FleetState;
-  /** Why it is in its state (E_CODE: detail), for rejected, revoked and held re-enrolments. */
-  readonly stateReason: string | null;
-  readonly keyId: string;
-  readonly hostname: string | null;
-  readonly hardware: HardwareInfo;
-  readonly versions: AgentVersions;
-  readonly features: KernelFeatures;
-  /** The address its last enrolment request came from, where the broker tells it; null otherwise. */
-  readonly sourceAddress: string | null;
-  readonly requestedAtMs: number;
-  readonly enrolledAtMs: number | null;
-  readonly updatedAtMs: number;
-  /** How many times it enrolled (re-enrolments of a reflashed router add one). */
-  readonly enrolments: number;
-}
+/** An enrolled router (one source for its shape: the API's view of it). */
+export type FleetDevice = FleetDeviceView;
 
 /** The fields an operator may change on a device. */
 export interface FleetDevicePatch {
@@ -100,7 +68,7 @@ export interface FleetStateChange {
 
 // ---- inventory ----------------------------------------------------------------------------
 
-export const INVENTORY_SORTS = ['id', 'name', 'group', 'status', 'lastSeen', 'version'] as const;
+export const INVENTORY_SORTS = DEVICE_SORTS;
 export type InventorySort = (typeof INVENTORY_SORTS)[number];
 
 /** A page of the inventory: every filter optional; `offset`/`limit` page it on the server. */
@@ -140,9 +108,6 @@ export interface InventoryPage {
 
 // ---- operators ----------------------------------------------------------------------------
 
-/** viewer reads; operator also runs commands and changes configuration; admin also manages operators, keys, approval, revocation. */
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
 
 export interface Operator {
   readonly id: string;
