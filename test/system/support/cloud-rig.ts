@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,21 @@ export interface RigOptions {
    * in its own topic tree: the routers are set to their domains, `domain-a` and `domain-b`.
    */
   readonly twoDomains?: { readonly bridge: readonly string[] | null; readonly serverArgs: readonly string[] };
+  /**
+   * Fleet enrolment as deployed with deploy/mosquitto/callqos-dynsec.conf: Mosquitto with the
+   * dynamic-security plugin (its file made by `mosquitto_ctrl dynsec init` with the admin login)
+   * beside the password and ACL files, which hold the server's own login and router B's hand-made
+   * one; the server runs with `--identities dynsec --dynsec-login <0600 file> --enrol-retry-s 1`.
+   * start() starts router B only: router A enrols, with a key made after the server runs, through
+   * startEnrollingAgent('A', key).
+   */
+  readonly enrolment?: boolean;
 }
+
+/** With enrolment: router A's hardware id comes from this factory-style MAC on its wan port (RFC 7042 documentation range). */
+export const ROUTER_A_MAC = '00:00:5e:00:53:0a';
+export const ROUTER_A_HARDWARE_ID = 'mac-00005e00530a';
+export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 
 export function start(ns: Namespace, argv: string[], env: Record<string, string> = {}): Running {
   const child = spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -84,10 +99,15 @@ export function stop(running: Running | undefined, signal: NodeJS.Signals = 'SIG
 
 export const count = (text: string, what: string): number => text.split(what).length - 1;
 
-function agentConfig(stateDir: string, device: string, options: RigOptions, passwordFile: string | null, port: number, domain: string | null): string {
+/** `login`: a hand-made one (device id and password file), an enrolment key with its credentials directory, or none (open broker). */
+type AgentLogin = { readonly passwordFile: string } | { readonly enrolKey: string; readonly credentialsDir: string } | null;
+
+function agentConfig(stateDir: string, device: string, options: RigOptions, login: AgentLogin, port: number, domain: string | null): string {
+  const enrols = login !== null && 'enrolKey' in login;
   return [
     "config agent 'agent'",
-    `\toption device_id '${device}'`,
+    // An enrolling router takes the device id the server gives it (its hardware id).
+    ...(enrols ? [] : [`\toption device_id '${device}'`]),
     `\toption state_dir '${stateDir}'`,
     "config qos 'qos'",
     `\toption uplink_kbit '${options.uplinkKbit}'`,
@@ -101,7 +121,7 @@ function agentConfig(stateDir: string, device: string, options: RigOptions, pass
     "\toption tls '0'",
     "\toption keepalive_s '10'",
     ...(domain === null ? [] : [`\toption domain '${domain}'`]),
-    ...(passwordFile === null ? [] : [`\toption username '${device}'`, `\toption password_file '${passwordFile}'`]),
+    ...(login === null ? [] : 'enrolKey' in login ? [`\toption enrol_key '${login.enrolKey}'`, `\toption credentials_dir '${login.credentialsDir}'`] : [`\toption username '${device}'`, `\toption password_file '${login.passwordFile}'`]),
     '',
   ].join('\n');
 }
@@ -156,7 +176,9 @@ export class CloudRig {
     this.temp = mkdtempSync(join(tmpdir(), 'callqos-cp-'));
     // Inside the checkout, so that its packages resolve from node_modules.
     this.cloudBundle = (await buildCloudBundle(join(repoRoot, 'dist', 'test', 'callqos-cloud.mjs'))).file;
-    const access = this.options.perDeviceLogins ? this.makeLogins() : 'allow_anonymous true\n';
+    const enrolment = this.options.enrolment === true;
+    if (enrolment) this.lab.routerA.run(['ip', 'link', 'set', 'dev', 'wan', 'address', ROUTER_A_MAC]);
+    const access = enrolment ? this.dynsecAccess() : this.options.perDeviceLogins ? this.makeLogins() : 'allow_anonymous true\n';
     const domains = this.options.twoDomains;
     const ownBrokerB = domains?.bridge != null;
     const bridge = domains?.bridge ? ['connection domain-b', `address 127.0.0.1:${MQTT_PORT_B}`, 'cleansession true', ...domains.bridge.map((t) => `topic ${t}`), ''].join('\n') : '';
@@ -167,7 +189,8 @@ export class CloudRig {
       await new Promise((r) => setTimeout(r, 300));
     }
     this.startBroker();
-    await this.startServer(serverArgs);
+    const identities = enrolment ? ['--identities', 'dynsec', '--dynsec-login', this.dynsecLoginFile, '--enrol-retry-s', '1'] : [];
+    await this.startServer([...identities, ...serverArgs]);
     if (domains) {
       this.serverB = start(this.lab.cloud, [
         process.execPath, this.cloudBundle, '--id', 'qos-b', '--broker', `mqtt://127.0.0.1:${ownBrokerB ? MQTT_PORT_B : MQTT_PORT}`, '--store', `sqlite:${join(this.temp, 'server-b.db')}`,
@@ -175,27 +198,71 @@ export class CloudRig {
       ]);
       await waitFor(this.serverB, 'QoS control server running');
     }
-    for (const [name, dump] of [['A', 'dump-cloud-lab-a.json'], ['B', 'dump-cloud-lab-b.json']] as const) {
-      const dir = join(this.temp, `rt${name}`);
-      mkdirSync(join(dir, 'ubus'), { recursive: true });
-      writeFileSync(join(dir, 'ubus', 'dump'), dump);
-      writeFileSync(join(dir, 'ubus', 'board'), 'board.json');
-      const passwordFile = this.options.perDeviceLogins ? this.passwordFile(`rt${name}`) : null;
+    const routers = enrolment ? (['B'] as const) : (['A', 'B'] as const);
+    for (const name of routers) {
+      const passwordFile = this.options.perDeviceLogins || enrolment ? this.passwordFile(`rt${name}`) : null;
       const port = name === 'B' && ownBrokerB ? MQTT_PORT_B : MQTT_PORT;
       const domain = domains && !ownBrokerB ? `domain-${name.toLowerCase()}` : null;
-      writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options, passwordFile, port, domain));
+      this.writeAgentConfig(name, passwordFile === null ? null : { passwordFile }, port, domain);
       this.startAgent(name);
     }
-    await waitFor(this.agents.A!, 'cloud session accepted');
-    await waitFor(this.agents.B!, 'cloud session accepted');
-    await waitFor(this.server!, 'device=rtA desired=');
+    for (const name of routers) await waitFor(this.agents[name]!, 'cloud session accepted');
+    if (!enrolment) await waitFor(this.server!, 'device=rtA desired=');
     await waitFor(domains ? this.serverB! : this.server!, 'device=rtB desired=');
   }
 
+  private writeAgentConfig(name: RouterName, login: AgentLogin, port: number, domain: string | null): void {
+    const dir = join(this.temp, `rt${name}`);
+    mkdirSync(join(dir, 'ubus'), { recursive: true });
+    writeFileSync(join(dir, 'ubus', 'dump'), name === 'A' ? 'dump-cloud-lab-a.json' : 'dump-cloud-lab-b.json');
+    writeFileSync(join(dir, 'ubus', 'board'), 'board.json');
+    writeFileSync(join(dir, 'callqos'), agentConfig(join(dir, 'state'), `rt${name}`, this.options, login, port, domain));
+  }
+
+  /** With enrolment: the router's agent, set up with `enrolKey` and a credentials directory and no login; returns at once. */
+  startEnrollingAgent(name: RouterName, enrolKey: string): Running {
+    // The key goes into a UCI line between quotes: it must be the key's own characters.
+    if (!/^[A-Za-z0-9._-]{1,200}$/.test(enrolKey)) throw new Error(`enrolment key ${JSON.stringify(enrolKey)} has unexpected characters`);
+    this.writeAgentConfig(name, { enrolKey, credentialsDir: this.credentialsDir(name) }, MQTT_PORT, null);
+    return this.startAgent(name);
+  }
+
+  /** Where an enrolling router's agent saves the login it was given (UCI cloud.credentials_dir). */
+  credentialsDir(name: RouterName): string {
+    return join(this.temp, `rt${name}`, 'credentials');
+  }
+
+  /** The dynamic-security admin login, `user:password`, that the server reads (mode 0600). */
+  get dynsecLoginFile(): string {
+    return join(this.temp, 'dynsec-admin.login');
+  }
+
+  /** The built cloud program, for its commands (operators, credentials). */
+  get cloudProgram(): string {
+    return this.cloudBundle;
+  }
+
+  /**
+   * The broker lines for enrolment: the dynamic-security plugin with its file made by
+   * `mosquitto_ctrl dynsec init` (the admin login the server is given), and the password and ACL
+   * files with the server's login and router B's (as callqos-dynsec.conf says). Logged to stderr,
+   * where the rig reads it: connections name their user, and a cut connection shows.
+   */
+  private dynsecAccess(): string {
+    const dynsecFile = join(this.temp, 'dynamic-security.json');
+    const adminPassword = randomBytes(18).toString('base64url');
+    // Nothing runs yet whose output this could hold up.
+    const init = spawnSync('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, 'callqos-admin', adminPassword], { encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`mosquitto_ctrl dynsec init: ${init.stderr}${init.stdout}`);
+    writeFileSync(this.dynsecLoginFile, `callqos-admin:${adminPassword}\n`, { mode: 0o600 });
+    const files = this.makeLogins([['device', 'rtB'], ['server', 'qos-server-1']]);
+    return `allow_anonymous false\nplugin ${DYNSEC_PLUGIN}\nplugin_opt_config_file ${dynsecFile}\n${files}log_dest stderr\n`;
+  }
+
   /** Logins for both routers and the server through the cloud program's credentials command; the Mosquitto lines that use them. */
-  private makeLogins(): string {
+  private makeLogins(logins: ReadonlyArray<readonly ['device' | 'server', string]> = [['device', 'rtA'], ['device', 'rtB'], ['server', 'qos-server-1']]): string {
     const files = ['--file', join(this.temp, 'credentials.jsonl'), '--mosquitto-passwd', join(this.temp, 'mosquitto.passwd'), '--mosquitto-acl', join(this.temp, 'mosquitto.acl')];
-    for (const [kind, id] of [['device', 'rtA'], ['device', 'rtB'], ['server', 'qos-server-1']] as const) {
+    for (const [kind, id] of logins) {
       // Nothing runs yet whose output this could hold up.
       const made = spawnSync(process.execPath, [this.cloudBundle, 'credentials', ...files, 'add', kind, id], { encoding: 'utf8' });
       if (made.status !== 0) throw new Error(`credentials add ${kind} ${id}: ${made.stderr}`);
@@ -218,7 +285,7 @@ export class CloudRig {
   }
 
   async startServer(extra: string[] = []): Promise<Running> {
-    const login = this.options.perDeviceLogins ? ['--broker-user', 'qos-server-1', '--broker-password-file', this.passwordFile('qos-server-1')] : [];
+    const login = this.options.perDeviceLogins || this.options.enrolment ? ['--broker-user', 'qos-server-1', '--broker-password-file', this.passwordFile('qos-server-1')] : [];
     const argv = [process.execPath, this.cloudBundle, '--broker', `mqtt://127.0.0.1:${MQTT_PORT}`, ...login, '--store', `sqlite:${this.dbPath}`, '--http', `127.0.0.1:${HTTP_PORT}`, '--deadline-ms', '5000', '--log-level', 'debug', ...extra];
     this.server = start(this.lab.cloud, argv);
     await waitFor(this.server, 'QoS control server running');
