@@ -17,7 +17,7 @@ import {
   acceptBody, accountingBody, authRequestBody, authResponseBody, closeBody, commandBody, deleteBody, desiredBody, failureBody, installBody, interfacesBody,
   keepaliveBody, modifyBody, openBody, removeBody, requestBody, resultBody, sessionAddBody, sessionDeleteBody,
   sessionModifyBody, sessionStateBody, statusBody, successBody,
-  syncCompleteBody, syncRequestBody, usageConfirmationBody, usageIndicationBody, enrolRequestBody, enrolAnswerBody,
+  syncCompleteBody, syncRequestBody, usageConfirmationBody, usageIndicationBody, enrolRequestBody, enrolAnswerBody, configApplyBody, configReportBody,
 } from './messages/index.ts';
 import {
   Code, MAX_SAFE, failAt, int, isPlainObject, literal, obj, optional, union, validate, type Infer, type Schema,
@@ -80,6 +80,8 @@ const messages = union(
     reply('usage.confirmation', usageConfirmationBody),
     message('enrol.request', enrolRequestBody),
     reply('enrol.answer', enrolAnswerBody),
+    message('config.apply', configApplyBody),
+    message('config.report', configReportBody),
   ],
   Code.UNKNOWN_TYPE,
 );
@@ -93,7 +95,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install',
   'decision.modify', 'decision.remove', 'report.success', 'report.failure', 'report.accounting',
   'delete', 'sync.request', 'sync.complete', 'desired', 'command', 'result', 'session.add', 'session.modify',
-  'session.delete', 'session.state', 'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation', 'enrol.request', 'enrol.answer',
+  'session.delete', 'session.state', 'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation', 'enrol.request', 'enrol.answer', 'config.apply', 'config.report',
 ];
 
 export type OpenMessage = MessageOf<'open'>;
@@ -121,6 +123,8 @@ export type SessionDeleteMessage = MessageOf<'session.delete'>;
 export type SessionStateMessage = MessageOf<'session.state'>;
 export type EnrolRequestMessage = MessageOf<'enrol.request'>;
 export type EnrolAnswerMessage = MessageOf<'enrol.answer'>;
+export type ConfigApplyMessage = MessageOf<'config.apply'>;
+export type ConfigReportMessage = MessageOf<'config.report'>;
 
 /** The whole envelope: version before anything else, then the type's own schema. */
 const envelope: Schema<Message> = {

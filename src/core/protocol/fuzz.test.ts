@@ -54,7 +54,7 @@ const TYPES = [
   'open', 'accept', 'close', 'keepalive', 'status', 'interfaces', 'request', 'decision.install', 'decision.modify',
   'decision.remove', 'report.success', 'report.failure', 'report.accounting', 'delete', 'sync.request', 'sync.complete',
   'desired', 'command', 'result', 'session.add', 'session.modify', 'session.delete', 'session.state',
-  'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation', 'enrol.request', 'enrol.answer',
+  'auth.request', 'auth.response', 'usage.indication', 'usage.confirmation', 'enrol.request', 'enrol.answer', 'config.apply', 'config.report',
 ];
 const REPLIES = ['accept', 'report.success', 'report.failure', 'sync.complete', 'result', 'auth.response', 'usage.confirmation', 'enrol.answer'];
 const HEADER_KEYS = ['v', 'type', 'id', 'corr', 'device', 'session', 'seq', 'ts', 'body'];
@@ -69,6 +69,7 @@ const BODY_KEYS = new Set([
   'startMs', 'connectMs', 'endMs', 'termination', 'sipStatus', 'releasedBy', 'lost', 'recorded', 'uri',
   'key', 'hardwareId', 'password', 'hostname', 'hardware', 'boardName', 'kernel', 'versions', 'quickjs', 'features', 'cake', 'fqCodel',
   'ctinfo', 'flowOffload', 'nft', 'agent', 'outcome', 'deviceId', 'username', 'detail', 'retryS',
+  'sections', 'options', 'lists', 'linkCheckS', 'problems', 'path', 'selfTest', 'table', 'counters',
 ]);
 const wellFormed = (s: string): boolean => {
   try {
@@ -128,10 +129,14 @@ function walk(v: unknown, path: string, key = ''): string | undefined {
   if (typeof v !== 'object' || !plain(v)) return `${path}: not JSON`;
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
+    const freeKeys = path === 'body.args' || /^body\.sections\[\d+\]\.(options|lists)$/.test(path);
     if (path === 'body.args') {
       if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(k) || typeof o[k] !== 'string') return `${path}.${k}: argument`;
+    } else if (freeKeys) {
+      // UCI option names (libuci's rule).
+      if (!/^[A-Za-z0-9_]{1,64}$/.test(k)) return `${path}.${k}: UCI name`;
     } else if (!BODY_KEYS.has(k)) return `${path}.${k}: unknown key`;
-    const problem = walk(o[k], `${path}.${k}`, path === 'body.args' ? '' : k);
+    const problem = walk(o[k], `${path}.${k}`, freeKeys ? '' : k);
     if (problem !== undefined) return problem;
   }
   const lan = o.lan as { address?: string } | undefined;
@@ -263,14 +268,14 @@ function nodes(root: unknown): Node[] {
 }
 
 const insideData = (g: string): boolean => g.startsWith('body.data.') || g.startsWith('body.data[');
-const isArg = (g: string): boolean => g.startsWith('body.args.');
+const isArg = (g: string): boolean => g.startsWith('body.args.') || /^body\.sections\[\]\.(options|lists)\./.test(g);
 const OPTIONAL = new Set([
-  'body.hostname', 'body.retryS',
+  'body.hostname', 'body.retryS', 'body.problems', 'body.selfTest', 'body.sections',
   'body.handle', 'body.gates[].session', 'body.flows[].session', 'body.gates[].ended', 'body.wait', 'body.token', 'body.reason',
   'body.media[].codec.channels', 'body.media[].codec.ptimeMs', 'body.media[].codec.bandwidthKbps',
   'body.caller.uri', 'body.callee.uri', 'body.releasedBy', 'body.sipStatus',
 ]);
-const NULLABLE = new Set([
+const NULLABLE = new Set(['body.sections[].name', 
   'body.gates[].remote.address', 'body.gates[].remote.port', 'body.flows[].remote.address', 'body.flows[].remote.port',
   'body.interfaces[].device', 'body.gates[].firstSeen', 'body.gates[].lastSeen', 'body.data', 'body.caller.source',
   'body.callee.source', 'body.reason', 'body.lines[].reason',
@@ -344,7 +349,7 @@ const MUTATIONS: Record<string, Mutation> = {
     return mutated(msg, ['E_RANGE', 'E_TYPE', 'E_ENUM', 'E_VERSION'], `out of range ${n.g}`);
   },
   unknownKey(msg, rand) {
-    const n = nodes(msg).filter((x) => typeof x.value === 'object' && x.value !== null && !Array.isArray(x.value) && !insideData(x.g) && x.g !== 'body.data' && x.g !== 'body.args');
+    const n = nodes(msg).filter((x) => typeof x.value === 'object' && x.value !== null && !Array.isArray(x.value) && !insideData(x.g) && x.g !== 'body.data' && x.g !== 'body.args' && !/^body\.sections\[\]\.(options|lists)$/.test(x.g));
     const target = pick(rand, n).value as Record<string, unknown>;
     const key = pick(rand, ['x', 'extra', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '', ' ', 'ID', 'v2', `k${below(rand, 1e6)}`]);
     if (Object.prototype.hasOwnProperty.call(target, key)) return undefined;

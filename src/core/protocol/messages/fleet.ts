@@ -5,7 +5,15 @@ import { errorCode, text } from '../fields.ts';
 import { json, literal, obj, oneOf, record, str, union, type Infer } from '../schema.ts';
 import { REASON_MAX } from '../limits.ts';
 
-export const COMMANDS = ['status', 'reload', 'gates', 'stats', 'interfaces'] as const;
+/**
+ * status, gates, stats, interfaces: read the router's state; reload: re-read its config;
+ * resync: resynchronise its gates with the server; restart: restart the agent; rotate-credentials:
+ * the router chooses a new broker password and returns it (only servers read results);
+ * diagnostics: the rendered ruleset, `nft list table`, `tc -s`, the log tail and the interface
+ * dump, one bounded part per command (`part`); test-gate: install a gate for a given 5-tuple for
+ * some seconds, to check marking from the cloud.
+ */
+export const COMMANDS = ['status', 'reload', 'gates', 'stats', 'interfaces', 'resync', 'restart', 'rotate-credentials', 'diagnostics', 'test-gate'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Room for a gate table or counters, small enough for a router to build and send. */
