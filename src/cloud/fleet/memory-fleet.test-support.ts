@@ -5,6 +5,7 @@
  */
 import { coreError, fail, ok, type Result } from '../../core/result.ts';
 import type { BrokerIdentities } from './identities.ts';
+import type { FleetConfigStore } from './store/config-types.ts';
 import type {
   AuditEntry, AuditQuery, DeviceGroup, EnrolmentKey, FleetDevice, FleetDevicePatch, FleetState, FleetStateChange, FleetStore,
   InventoryPage, NewAuditEntry, Operator, WebSession,
@@ -24,6 +25,11 @@ export class MemoryFleetStore implements FleetStore {
   readonly writes: string[] = [];
   /** When set, every method throws this. */
   failWith: Error | null = null;
+
+  /** The enrolment and action services never touch configuration; the real stores cover it. */
+  get config(): FleetConfigStore {
+    throw new Error('the in-memory fleet store has no configuration tables');
+  }
 
   private check(write?: string): void {
     if (this.failWith) throw this.failWith;

@@ -9,6 +9,7 @@ import { openFleetStore } from '../../../src/cloud/fleet/store/index.ts';
 import type { DeviceGroup, EnrolmentKey, FleetDevice, FleetStore, InventoryQuery, Operator, WebSession } from '../../../src/cloud/fleet/store/types.ts';
 import type { DeviceOpen, Store } from '../../../src/cloud/store/types.ts';
 import { prng } from '../../support/random.ts';
+import { configStoreCases } from './config-store-cases.ts';
 
 export interface FleetStores {
   readonly store: Store;
@@ -114,6 +115,8 @@ export function fleetStoreContract(name: string, backend: FleetStoreBackend): vo
     });
 
     const ids = async (fleet: FleetStore, q: Partial<InventoryQuery>) => (await fleet.queryInventory(query(q))).rows.map((r) => r.deviceId);
+
+    configStoreCases(fresh);
 
     it('migrates idempotently after the server store, and what it stores is there for another handle', async () => {
       const { fleet } = await fresh();

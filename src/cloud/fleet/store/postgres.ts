@@ -9,6 +9,8 @@ import type pg from 'pg';
 import { num, storeError } from '../../store/rows.ts';
 import { countByStateStatements, escapeLike, inventoryRows, inventoryRowStatements, inventoryStatements, pageIds } from './inventory.ts';
 import type { InventoryDialect } from './inventory.ts';
+import { configMigration, numberPlaceholders, SqlConfigStore } from './config-sql.ts';
+import type { FleetConfigStore } from './config-types.ts';
 import {
   auditOf, devicePatchSets, encodeJsonValue, FLEET_DEVICE_COLUMNS, fleetDeviceOf, fleetDeviceValues, groupOf, keyOf, operatorOf, operatorPatchSets,
   webSessionOf,
@@ -114,6 +116,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX fleet_inventory_devices_status ON devices (status COLLATE "C", id COLLATE "C");
    CREATE INDEX fleet_inventory_devices_search ON devices (lower(id) text_pattern_ops);
    CREATE INDEX fleet_inventory_devices_id ON devices (id COLLATE "C");`,
+  // Configuration: layers, versions, status, drafts, rollouts (config-sql.ts).
+  configMigration('BIGINT'),
 ];
 
 /** Advisory lock key of the fleet's migrations (differs from the server store's keys). */
@@ -143,7 +147,16 @@ export class PostgresFleetStore implements FleetStore {
   readonly backend = 'postgres' as const;
 
   /** `pool`: the server store's pool (PostgresStore.sharedConnection()); that store closes it. */
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool) {
+    this.config = new SqlConfigStore({
+      one: (sql, params) => this.one(numberPlaceholders(sql), [...params]),
+      all: (sql, params) => this.all(numberPlaceholders(sql), [...params]),
+      run: async (sql, params) => (await this.pool.query(numberPlaceholders(sql), [...params])).rowCount ?? 0,
+      isUniqueViolation,
+    });
+  }
+
+  readonly config: FleetConfigStore;
 
   private async one(sql: string, params: unknown[]): Promise<Row | null> {
     return ((await this.pool.query(sql, params)).rows[0] as Row | undefined) ?? null;

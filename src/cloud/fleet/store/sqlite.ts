@@ -9,6 +9,8 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import { num, storeError } from '../../store/rows.ts';
 import { countByStateStatements, escapeLike, inventoryRows, inventoryRowStatements, inventoryStatements, pageIds } from './inventory.ts';
 import type { InventoryDialect } from './inventory.ts';
+import { configMigration, SqlConfigStore } from './config-sql.ts';
+import type { FleetConfigStore } from './config-types.ts';
 import {
   auditOf, devicePatchSets, encodeJsonValue, FLEET_DEVICE_COLUMNS, fleetDeviceOf, fleetDeviceValues, groupOf, keyOf, operatorOf, operatorPatchSets,
   webSessionOf,
@@ -109,6 +111,8 @@ const MIGRATIONS: readonly string[] = [
   `CREATE INDEX fleet_inventory_devices_last_seen ON devices (last_seen_ms, id);
    CREATE INDEX fleet_inventory_devices_status ON devices (status, id);
    CREATE INDEX fleet_inventory_devices_search ON devices (id COLLATE NOCASE);`,
+  // Configuration: layers, versions, status, drafts, rollouts (config-sql.ts).
+  configMigration('INTEGER'),
 ];
 
 const SQLITE_INVENTORY: InventoryDialect = {
@@ -136,7 +140,16 @@ export class SqliteFleetStore implements FleetStore {
   private readonly cache = new Map<string, Statement>();
 
   /** `db`: the server store's connection (SqliteStore.sharedConnection()). */
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.config = new SqlConfigStore({
+      one: async (sql, params) => (this.q(sql).get(...params) as Row | undefined) ?? null,
+      all: async (sql, params) => this.q(sql).all(...params) as Row[],
+      run: async (sql, params) => this.q(sql).run(...params).changes,
+      isUniqueViolation,
+    });
+  }
+
+  readonly config: FleetConfigStore;
 
   /** A cached prepared statement; refused inside the server store's open transaction. */
   private q(sql: string): Statement {

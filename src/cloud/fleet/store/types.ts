@@ -9,6 +9,7 @@
  */
 import type { AgentVersions, HardwareInfo, KernelFeatures } from '../../../core/protocol/messages/enrol.ts';
 import type { DeviceStatus, JsonValue } from '../../store/types.ts';
+import type { FleetConfigStore } from './config-types.ts';
 import { DEVICE_SORTS, ENROL_POLICIES, FLEET_STATES, REENROL_POLICIES, ROLES } from '../../../core/fleet/api.ts';
 import type { EnrolPolicy, FleetDeviceView, FleetState, ReenrolPolicy, Role } from '../../../core/fleet/api.ts';
 
@@ -215,4 +216,7 @@ export interface FleetStore {
 
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  /** Configuration: templates, overrides, versions, status, drafts, rollouts (config-types.ts). */
+  readonly config: FleetConfigStore;
 }
