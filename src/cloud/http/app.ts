@@ -20,12 +20,14 @@ import { detach } from '../../core/detach.ts';
 import type { Logger } from '../../core/log.ts';
 import type { CoreError, Result } from '../../core/result.ts';
 import type { FleetActions } from '../fleet/actions.ts';
+import type { ClearinghouseStore } from '../clearinghouse/store/types.ts';
 import type { FleetStore } from '../fleet/store/types.ts';
 import type { Store } from '../store/types.ts';
 import { Auth, DEFAULT_AUTH, sameText, tokenHash, type Authenticated, type AuthOptions, type SessionTicket } from './auth.ts';
 import { clearedCookie, readCookie, sessionCookie } from './cookies.ts';
 import { HANDLERS, type Call, type HandlerDeps } from './handlers.ts';
 import { openApiDocument } from './openapi.ts';
+import { RawReply } from './raw-reply.ts';
 import { overview } from './overview.ts';
 import { Scope } from './scope.ts';
 import { dashboardFile } from './static.ts';
@@ -46,6 +48,8 @@ export interface FleetHttpOptions {
   /** How often the event stream looks at the store, and how often it sends a heartbeat comment. */
   readonly eventsPollMs?: number;
   readonly heartbeatMs?: number;
+  /** The clearinghouse's CDR store, opened read-only by the caller (calls.ts says why); null: the Clearinghouse page says how to connect it. */
+  readonly clearinghouse?: ClearinghouseStore | null;
   /** The /v1 session API's request handler, mounted on the same port ahead of Fastify. */
   readonly sessionListener?: RequestListener;
 }
@@ -116,7 +120,7 @@ export interface FleetHttp {
 export function createFleetHttp(options: FleetHttpOptions): FleetHttp {
   const now = options.now ?? (() => Date.now());
   const auth = new Auth(options.fleet, now, { ...DEFAULT_AUTH, ...options.auth });
-  const deps: HandlerDeps = { store: options.store, fleet: options.fleet, actions: options.actions, now };
+  const deps: HandlerDeps = { store: options.store, fleet: options.fleet, actions: options.actions, now, clearinghouse: options.clearinghouse ?? null };
   const log = options.log;
   const streams = new Set<ServerResponse>();
   const sessionListener = options.sessionListener;
@@ -315,7 +319,9 @@ export function createFleetHttp(options: FleetHttpOptions): FleetHttp {
           actor: { name: `operator:${who.operator.username}`, domain: who.operator.domain },
         };
         const r = await handler(deps, call as Call<never, never, never>);
-        return unwrap(r.ok ? r : { ok: false, error: withPart(route, r.error) });
+        const value = unwrap(r.ok ? r : { ok: false, error: withPart(route, r.error) });
+        if (value instanceof RawReply) return reply.type(value.contentType).header('content-disposition', value.disposition).send(value.body);
+        return value;
       },
     });
   }

@@ -12,8 +12,10 @@ import type {
 import { fail, ok, type Result } from '../../core/result.ts';
 import type { Actor, FleetActions } from '../fleet/actions.ts';
 import type { FleetStore, Operator, OperatorPatch } from '../fleet/store/types.ts';
+import type { ClearinghouseStore } from '../clearinghouse/store/types.ts';
 import type { GateRecord, Store } from '../store/types.ts';
 import type { Authenticated } from './auth.ts';
+import { CALL_HANDLERS } from './calls.ts';
 import { hashOperatorPassword, generateOperatorPassword } from './passwords.ts';
 import { efKbps, heldGates, overview } from './overview.ts';
 import { Scope } from './scope.ts';
@@ -24,6 +26,8 @@ export interface HandlerDeps {
   readonly fleet: FleetStore;
   readonly actions: FleetActions;
   readonly now: () => number;
+  /** The clearinghouse's CDR store, read only; null: not connected (--clearinghouse-store). */
+  readonly clearinghouse?: ClearinghouseStore | null;
 }
 
 export interface Call<B = unknown, Q = unknown, P = unknown> {
@@ -202,4 +206,5 @@ export const HANDLERS: Partial<Record<RouteName, Handler>> = {
   listSessions,
   listUsage,
   listAudit,
+  ...CALL_HANDLERS,
 };

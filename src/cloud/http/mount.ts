@@ -12,6 +12,7 @@ import type { FleetActions } from '../fleet/actions.ts';
 import { openFleetStore } from '../fleet/store/index.ts';
 import type { FleetStore } from '../fleet/store/types.ts';
 import type { Store } from '../store/types.ts';
+import { openClearinghouseStore } from '../clearinghouse/store/index.ts';
 import { createFleetHttp, type FleetHttp } from './app.ts';
 
 /** Every action refused, naming the option: without enrolment there are no broker logins to make or disable. */
@@ -32,6 +33,8 @@ export interface FleetMountOptions {
   readonly log: Logger;
   /** dist/dashboard/ beside the program's bundle (dist/cloud/), unless given. */
   readonly dashboardDir?: string;
+  /** The clearinghouse's CDR store URL (--clearinghouse-store); opened here, only read. */
+  readonly clearinghouseStoreUrl?: string | null;
 }
 
 export interface FleetMount {
@@ -41,6 +44,11 @@ export interface FleetMount {
 
 export function fleetMount(options: FleetMountOptions): FleetMount {
   let http: FleetHttp | null = null;
+  // The clearinghouse keeps its CDRs in its own store; the dashboard reads that store (never
+  // writes or migrates it) rather than asking the clearinghouse over MQTT: the rows shown and
+  // exported are then exactly those `clearinghouse settlement --store` settles, with no new bus
+  // message and no copy to drift. A clearinghouse run by another party would need its own API.
+  const clearinghouse = options.clearinghouseStoreUrl ? openClearinghouseStore(options.clearinghouseStoreUrl) : null;
   return {
     async mountHttp(listener) {
       let fleet = options.fleet;
@@ -49,7 +57,7 @@ export function fleetMount(options: FleetMountOptions): FleetMount {
         await fleet.migrate();
       }
       const dashboardDir = options.dashboardDir ?? fileURLToPath(new URL('../dashboard/', import.meta.url));
-      http = createFleetHttp({ store: options.store, fleet, actions: options.actions() ?? enrolmentOff, log: options.log, version: options.version, dashboardDir, sessionListener: listener });
+      http = createFleetHttp({ store: options.store, fleet, actions: options.actions() ?? enrolmentOff, log: options.log, version: options.version, dashboardDir, sessionListener: listener, clearinghouse });
       const bound = await http.listen(options.host, options.port);
       if (bound.setupUrl !== null) {
         options.log.warn('no operator account yet: open this link within an hour to create the first admin (or run `callqos-cloud operators add <name> --role admin`)', { url: bound.setupUrl });
@@ -58,6 +66,7 @@ export function fleetMount(options: FleetMountOptions): FleetMount {
     },
     async close() {
       await http?.close();
+      await clearinghouse?.close();
     },
   };
 }

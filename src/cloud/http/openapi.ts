@@ -25,7 +25,9 @@ function responses(route: RouteSpec): JsonSchema {
   const error = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   const ok = route.stream
     ? { description: `text/event-stream of ${route.response}`, content: { 'text/event-stream': { schema: { type: 'string' } } } }
-    : { description: route.response, content: { 'application/json': { schema: { description: `${route.response} (src/core/fleet/api.ts)` } } } };
+    : route.response === 'CSV'
+      ? { description: 'CSV (RFC 4180) with a header row, as an attachment', content: { 'text/csv': { schema: { type: 'string' } } } }
+      : { description: route.response, content: { 'application/json': { schema: { description: `${route.response} (src/core/fleet/api.ts)` } } } };
   const out: Record<string, unknown> = { 200: ok };
   if (route.body !== undefined || route.query !== undefined || route.params !== undefined) out[400] = error;
   if (route.access !== 'public') {

@@ -36,6 +36,8 @@ export interface ServerConfig {
   readonly brokerPasswordFile: string | null;
   /** `sqlite:<file>`, `sqlite::memory:` or `postgres://…`. */
   readonly storeUrl: string;
+  /** The clearinghouse's CDR store, for the dashboard's Clearinghouse page (read only); null: not shown. */
+  readonly clearinghouseStoreUrl: string | null;
   readonly httpHost: string;
   /** null: no HTTP session API; 0: any free port. */
   readonly httpPort: number | null;
@@ -100,6 +102,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   brokerUser: null,
   brokerPasswordFile: null,
   storeUrl: 'sqlite:data/callqos.db',
+  clearinghouseStoreUrl: null,
   httpHost: '127.0.0.1',
   httpPort: 8080,
   shareGroup: null,
@@ -135,6 +138,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { name: 'broker-user', value: '<name>', help: "this server's login at the broker (default: its id)" },
   { name: 'broker-password-file', value: '<f>', help: "file holding that login's password (never on the command line)" },
   { name: 'store', value: '<url>', help: `sqlite:<file>, sqlite::memory: or postgres://... (default ${DEFAULT_CONFIG.storeUrl})` },
+  { name: 'clearinghouse-store', value: '<url>', help: "the clearinghouse's CDR store, read for the dashboard's usage and settlement\n(the URL the clearinghouse runs with; default: none)" },
   { name: 'http', value: '<host:port|off>', help: `session API over HTTP (default ${DEFAULT_CONFIG.httpHost}:${DEFAULT_CONFIG.httpPort})` },
   { name: 'share-group', value: '<name>', help: 'shared subscriptions for several instances (Mosquitto, EMQX)' },
   { name: 'deadline-ms', value: '<ms>', help: `time for routers to report an install (default ${DEFAULT_CONFIG.decisionDeadlineMs})` },
@@ -223,6 +227,10 @@ export function parseServerArgs(argv: readonly string[]): Result<ServerConfig> {
       case '--store':
         if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(value)) return fail({ code: 'E_ARGS', message: '--store wants sqlite:<file>, sqlite::memory: or postgres://...', path: flag });
         c.storeUrl = value;
+        break;
+      case '--clearinghouse-store':
+        if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(value)) return fail({ code: 'E_ARGS', message: '--clearinghouse-store wants sqlite:<file> or postgres://...', path: flag });
+        c.clearinghouseStoreUrl = value;
         break;
       case '--http':
         if (value === 'off') c.httpPort = null;

@@ -7,6 +7,7 @@
 import { createFleetHttp, type FleetHttp, type FleetHttpOptions } from '../../../src/cloud/http/app.ts';
 import { hashOperatorPassword } from '../../../src/cloud/http/passwords.ts';
 import { FleetActionsService } from '../../../src/cloud/fleet/actions-service.ts';
+import { openClearinghouseStore, type Cdr, type ClearinghouseStore } from '../../../src/cloud/clearinghouse/store/index.ts';
 import { MemoryIdentities } from '../../../src/cloud/fleet/memory-fleet.test-support.ts';
 import { openFleetStore } from '../../../src/cloud/fleet/store/index.ts';
 import type { FleetDevice, FleetStore, Operator, Role } from '../../../src/cloud/fleet/store/types.ts';
@@ -23,6 +24,8 @@ export interface Rig {
   readonly http: FleetHttp;
   readonly store: Store;
   readonly fleet: FleetStore;
+  /** The clearinghouse's CDR store the server reads (seeded with SEEDED_CDRS). */
+  readonly clearinghouse: ClearinghouseStore;
   readonly base: string;
   readonly setupUrl: string | null;
   readonly ended: string[];
@@ -42,16 +45,38 @@ export async function startRig(options: { seed?: boolean; extra?: Partial<FleetH
     log: quietLog,
   });
   if (options.seed !== false) await seed(store, fleet);
-  const http = createFleetHttp({ store, fleet, actions, log: quietLog, version: 'test', eventsPollMs: 50, heartbeatMs: 200, ...options.extra });
+  const clearinghouse = openClearinghouseStore('sqlite::memory:');
+  await clearinghouse.migrate();
+  for (const cdr of SEEDED_CDRS) await clearinghouse.insertCdr(cdr);
+  const http = createFleetHttp({ store, fleet, actions, log: quietLog, version: 'test', eventsPollMs: 50, heartbeatMs: 200, clearinghouse, ...options.extra });
   const bound = await http.listen('127.0.0.1', 0);
   return {
-    http, store, fleet, ended, base: `http://127.0.0.1:${bound.port}`, setupUrl: bound.setupUrl,
+    http, store, fleet, clearinghouse, ended, base: `http://127.0.0.1:${bound.port}`, setupUrl: bound.setupUrl,
     async close() {
       await http.close();
       await store.close();
+      await clearinghouse.close();
     },
   };
 }
+
+/** Call detail records: a dom-a call to dom-b (both sides), one within dom-b, one with text a spreadsheet would run, and one outside the period. */
+export const CDR_PERIOD = { fromMs: Date.UTC(2026, 0, 1), toMs: Date.UTC(2026, 1, 1) };
+function cdr(transactionId: string, side: Cdr['side'], domain: string, destinationDomain: string | null, endMs: number, extra: Partial<Cdr> = {}): Cdr {
+  return {
+    transactionId, side, domain, destinationDomain, callId: `${transactionId}@test`, caller: 'sip:alice@a.example', callee: 'sip:bob@b.example',
+    startMs: endMs - 70_000, connectMs: endMs - 65_000, endMs, sipStatus: 200, releasedBy: 'caller', reason: null, codec: 'PCMU',
+    flows: [{ line: 0, direction: 'forward', packets: 3000, bytes: 480_000, lost: 2 }, { line: 0, direction: 'reverse', packets: 2990, bytes: 478_400, lost: null }],
+    serviceClass: 'voice', durationS: 65, billableS: 120, amount: 4, currency: 'EUR', receivedAtMs: endMs + 1000, ...extra,
+  };
+}
+export const SEEDED_CDRS: readonly Cdr[] = [
+  cdr('t-ab', 'source', 'dom-a', 'dom-b', CDR_PERIOD.fromMs + 3_600_000),
+  cdr('t-ab', 'destination', 'dom-b', 'dom-a', CDR_PERIOD.fromMs + 3_600_000),
+  cdr('t-bb', 'source', 'dom-b', null, CDR_PERIOD.fromMs + 7_200_000, { amount: 2, billableS: 60 }),
+  cdr('t-ax', 'source', 'dom-a', 'dom-b', CDR_PERIOD.fromMs + 10_800_000, { caller: '=HYPERLINK("http://x.example","y")', reason: 'busy, then "gone"', codec: '+cmd', sipStatus: 486 }),
+  cdr('t-old', 'source', 'dom-a', 'dom-b', CDR_PERIOD.fromMs - 1),
+];
 
 export const OPERATORS: Record<string, { role: Role; domain: string | null }> = {
   admin: { role: 'admin', domain: null },

@@ -28,6 +28,11 @@ export const VALID: Partial<Record<RouteName, Request>> = {
   listSessions: { method: 'GET', path: '/api/v1/sessions?limit=10' },
   listUsage: { method: 'GET', path: '/api/v1/usage?callId=call-ab' },
   listAudit: { method: 'GET', path: '/api/v1/audit?limit=5' },
+  listCalls: { method: 'GET', path: '/api/v1/calls?state=live&limit=10' },
+  getCall: { method: 'GET', path: '/api/v1/calls/call-ab' },
+  getDeviceEf: { method: 'GET', path: '/api/v1/devices/rt-a1/ef' },
+  getSettlement: { method: 'GET', path: `/api/v1/clearinghouse/settlement?fromMs=${Date.UTC(2026, 0, 1)}&toMs=${Date.UTC(2026, 1, 1)}` },
+  exportCdrs: { method: 'GET', path: `/api/v1/clearinghouse/cdrs.csv?fromMs=${Date.UTC(2026, 0, 1)}&toMs=${Date.UTC(2026, 1, 1)}` },
 };
 
 /** Another domain's resource for each domain-scoped route: an admin of dom-a gets 404 for it. */
@@ -39,4 +44,6 @@ export const OTHER_DOMAIN: Partial<Record<RouteName, Request>> = {
   revokeDevice: { method: 'POST', path: '/api/v1/devices/rt-b1/revoke', body: { reason: 'x' } },
   revokeKey: { method: 'POST', path: '/api/v1/enrolment-keys/keybbbb1/revoke' },
   patchOperator: { method: 'PATCH', path: '/api/v1/operators/op-spare-b', body: { role: 'admin' } },
+  getCall: { method: 'GET', path: '/api/v1/calls/call-b' },
+  getDeviceEf: { method: 'GET', path: '/api/v1/devices/rt-b1/ef' },
 };
