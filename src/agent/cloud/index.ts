@@ -8,14 +8,17 @@ import type { Host } from '../../core/host/index.ts';
 import type { Logger } from '../../core/log.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { OpenBody } from '../../core/protocol/messages/session.ts';
+import type { ConfigReportBody } from '../../core/protocol/messages/config.ts';
 import type { EndedGate } from '../daemon/gates.ts';
 import { CloudSession } from './session.ts';
-import type { GatePort } from './session.ts';
+import type { GatePort, SessionOptions } from './session.ts';
 import { Transport } from './transport.ts';
 
 export interface CloudLinkHandle {
   interfacesChanged(): void;
   gateEnded(ended: EndedGate): void;
+  /** Sends a `config.report` on the accepted session; false when the session is not accepted. */
+  sendConfigReport(body: ConfigReportBody, corr: string | undefined): boolean;
   stop(): void;
 }
 
@@ -39,6 +42,7 @@ export function startCloudLink(
   describe: () => Omit<OpenBody, 'keepaliveS'>,
   interfaces: () => InterfacesBody | null,
   gates: GatePort,
+  configPort?: SessionOptions['config'],
 ): CloudLinkHandle | null {
   const cloud = config.cloud;
   if (!cloud.enabled) return null;
@@ -71,7 +75,7 @@ export function startCloudLink(
   session = new CloudSession(
     host,
     log.child('cloud'),
-    { deviceId, bootSession, keepaliveS: cloud.keepaliveS, describe, interfaces },
+    { deviceId, bootSession, keepaliveS: cloud.keepaliveS, describe, interfaces, ...(configPort ? { config: configPort } : {}) },
     gates,
     {
       send: (text) => transport.send(text),
@@ -87,6 +91,7 @@ export function startCloudLink(
     gateEnded: (ended) => {
       if (ended.source === 'cloud') session?.gateEnded(ended.gate.id, ended.usage, ended.reason);
     },
+    sendConfigReport: (body, corr) => session?.sendConfigReport(body, corr) ?? false,
     stop: () => {
       session?.stop();
       transport.publishRetained('status', session?.statusText('offline') ?? '');

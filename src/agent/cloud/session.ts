@@ -17,6 +17,7 @@ import { MAX_GATES } from '../../core/protocol/messages/gates.ts';
 import type { Gate, Usage } from '../../core/protocol/messages/gates.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { OpenBody } from '../../core/protocol/messages/session.ts';
+import type { ConfigApplyBody, ConfigReportBody } from '../../core/protocol/messages/config.ts';
 import type { DataplaneGate } from '../../core/dataplane/model.ts';
 import type { Result } from '../../core/result.ts';
 import { Rejections } from '../../core/rejections.ts';
@@ -51,6 +52,11 @@ export interface SessionOptions {
   readonly keepaliveS: number;
   readonly describe: () => Omit<OpenBody, 'keepaliveS'>;
   readonly interfaces: () => InterfacesBody | null;
+  /** Configuration versions (src/agent/fleet/config-apply.ts): told of each accept and each `config.apply`. */
+  readonly config?: {
+    accepted(): void;
+    apply(id: string, body: ConfigApplyBody): void;
+  };
 }
 
 const SYNC_PART = 32;
@@ -192,6 +198,7 @@ export class CloudSession {
         this.startKeepalive(m.body.keepaliveS);
         this.sendInterfaces();
         this.requestSync();
+        this.options.config?.accepted();
         return;
       case 'keepalive':
         return;
@@ -206,6 +213,10 @@ export class CloudSession {
         const reply = this.send('result', { ok: false, error: { code: 'E_UNSUPPORTED', message: `command ${m.body.name} is answered through rpcd on the router, not over the link` } }, m.id);
         return this.remember(m.id, reply ? [reply] : []);
       }
+      case 'config.apply':
+        // Applied on its own chain: a version that changes the link restarts this very session.
+        this.options.config?.apply(m.id, m.body);
+        return;
       case 'close':
         this.log.warn('server closed the session', { reason: m.body.reason });
         this.link.restart(`server closed: ${m.body.reason}`);
@@ -232,6 +243,12 @@ export class CloudSession {
   private checkDesired(digest: string): void {
     const mine = this.held.digest();
     if (mine !== digest && this.accepted) this.requestSync('the desired state differs from what the router holds');
+  }
+
+  /** A `config.report`, only on an accepted session (false: not sent, the caller keeps it). */
+  sendConfigReport(body: ConfigReportBody, corr: string | undefined): boolean {
+    if (!this.accepted) return false;
+    return this.send('config.report', body, corr) !== null;
   }
 
   sendInterfaces(): void {

@@ -27,6 +27,8 @@ import { TableMonitor } from './table-monitor.ts';
 import { InterfaceWatcher, readBoard } from '../system/index.ts';
 import { startCloudLink } from '../cloud/index.ts';
 import { startCloudWithLogin } from '../fleet/index.ts';
+import { ConfigApplier, VERSIONS_DIR } from '../fleet/config-apply.ts';
+import type { SelfTest } from '../../core/protocol/messages/config.ts';
 import type { CloudLinkHandle } from '../cloud/index.ts';
 import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts';
 import type { TcDevices } from '../../core/queueing/index.ts';
@@ -36,6 +38,9 @@ import { bounded } from '../../core/text/bounded.ts';
 /** A table check lists the whole table (nft 1.0.6 has no cheaper query): rare, since the monitor tells. */
 export const CHECK_INTERVAL_MS = 60_000;
 export const TICK_MS = 2_000;
+/** How long the self-test watches a live gate's counters. */
+export const SELF_TEST_WATCH_MS = 1_000;
+const SELF_TEST_GATES = 8;
 
 const staticGates = (config: AgentConfig): DataplaneGate[] => config.gates.map((gate) => ({ ...gate, lifetimeS: null }));
 
@@ -66,6 +71,8 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   };
   let watcher: InterfaceWatcher | null = null;
   let cloud: CloudLinkHandle | null = null;
+  // Made once the link can start (below); local reloads before then have no version to compare with.
+  let applier: ConfigApplier | null = null;
   const gates = new GateManager(host, log.child('gates'), dataplane, `${stateDir}/state.json`, dataplaneSettings(config));
   gates.loadState();
   gates.setStaticGates(staticGates(config));
@@ -129,8 +136,11 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
         const rebuilt = (await dataplane.isCurrent()) ? { ok: true as const, value: undefined } : await rebuild('reconcile');
         return rebuilt.ok ? shaped : rebuilt;
       }
-      case 'reload':
-        return reload();
+      case 'reload': {
+        const reloaded = await reload();
+        applier?.checkDrift('reload');
+        return reloaded;
+      }
     }
   };
 
@@ -192,7 +202,6 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   // The link to the QoS control server (config cloud), when enabled.
   const board = await readBoard(host);
   const boardInfo = board.ok ? board.value : null;
-  const deviceId = config.agent.deviceId ?? boardInfo?.hostname ?? 'OpenWrt';
   // The login: configured by hand, saved by an earlier enrolment, or enrolled for now (src/agent/fleet/).
   const startLink = (linkConfig: AgentConfig, linkDeviceId: string) => {
     cloud = startCloudLink(
@@ -218,9 +227,58 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
         add: (gate, ref) => serial(() => gates.add(gate, 'cloud', ref)),
         remove: (id) => serial(() => gates.remove(id, 'removed')),
       },
+      configPort,
     );
   };
-  const fleet = startCloudWithLogin(host, log, config, deviceId, startLink, (enrolment) => writeStatus({ enrolment }));
+  // Configuration versions from the fleet (src/agent/fleet/config-apply.ts), checked against the
+  // kernel after each apply: the table, the shaping classes, a live gate's counters.
+  const selfTest = async (): Promise<SelfTest> => {
+    const table = (await serial(() => dataplane.isCurrent())) ? 'ok' : 'missing';
+    const shaped = devices();
+    let queues: SelfTest['queues'] = 'skipped';
+    if (config.qos.queueBackend !== 'none' && shaped !== null) {
+      const listed = await execute(host, ['tc', 'class', 'show', 'dev', shaped.wanDevice]);
+      queues = listed.status.code === 0 && listed.stdout.some((line) => line.startsWith('class ')) ? 'ok' : 'missing';
+    }
+    const live = gates.list().slice(0, SELF_TEST_GATES).map((g) => g.gate.id);
+    const total = async (id: string) => {
+      const u = await serial(() => gates.usage(id));
+      return u === null ? 0 : u.up.packets + u.down.packets;
+    };
+    const first = await Promise.all(live.map(total));
+    let counters: SelfTest['counters'] = 'skipped';
+    if (first.some((n) => n > 0)) {
+      await new Promise<void>((resolve) => host.timers.setTimeout(resolve, SELF_TEST_WATCH_MS));
+      const second = await Promise.all(live.map(total));
+      counters = second.some((n, i) => n > (first[i] ?? 0)) ? 'ok' : 'stalled';
+    }
+    return { table, queues, counters };
+  };
+  let fleet: { stop(): void } = { stop: () => undefined };
+  const configApplier = new ConfigApplier(
+    host,
+    log.child('config'),
+    { configPath, versionsDir: `${config.cloud.credentialsDir}/${VERSIONS_DIR}` },
+    {
+      reload: () => serial(reload),
+      relink: () => {
+        fleet.stop();
+        cloud?.stop();
+        cloud = null;
+        connect();
+      },
+      selfTest,
+      send: (body, corr) => cloud?.sendConfigReport(body, corr) ?? false,
+    },
+  );
+  applier = configApplier;
+  const configPort = { accepted: () => configApplier.linkAccepted(), apply: (id: string, body: Parameters<ConfigApplier['apply']>[1]) => configApplier.apply(id, body) };
+  const connect = () => {
+    const linkDeviceId = config.agent.deviceId ?? boardInfo?.hostname ?? 'OpenWrt';
+    fleet = startCloudWithLogin(host, log, config, linkDeviceId, startLink, (enrolment) => writeStatus({ enrolment }));
+  };
+  connect();
+  configApplier.start();
   gates.onEnded((ended) => cloud?.gateEnded(ended));
   log.info('callqos agent running', { version: AGENT_VERSION, gates: gates.list().length, cloud: cloud !== null });
 
@@ -245,12 +303,19 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   host.timers.setTimeout(tick, TICK_MS);
 
   return new Promise<number>((resolve) => {
-    host.onSignal('SIGHUP', () => enqueue(reload));
+    host.onSignal('SIGHUP', () =>
+      enqueue(async () => {
+        const reloaded = await reload();
+        configApplier.checkDrift('reload');
+        return reloaded;
+      }),
+    );
     const stop = () => {
       enqueue(async () => {
         if (fifo.ok) fifo.value.close();
         watcher?.stop();
         monitor.stop();
+        configApplier.stop();
         fleet.stop();
         cloud?.stop();
         gates.persist();
