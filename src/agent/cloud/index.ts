@@ -11,8 +11,8 @@ import type { OpenBody } from '../../core/protocol/messages/session.ts';
 import type { ConfigReportBody } from '../../core/protocol/messages/config.ts';
 import type { EndedGate } from '../daemon/gates.ts';
 import { CloudSession } from './session.ts';
-import type { GatePort, SessionOptions } from './session.ts';
-import { Transport } from './transport.ts';
+import type { CommandPort, GatePort, SessionOptions } from './session.ts';
+import { Transport, type PasswordChoice } from './transport.ts';
 
 export interface CloudLinkHandle {
   interfacesChanged(): void;
@@ -43,6 +43,8 @@ export function startCloudLink(
   interfaces: () => InterfacesBody | null,
   gates: GatePort,
   configPort?: SessionOptions['config'],
+  /** The fleet's remote commands, and the password being rotated (an enrolled login). */
+  extras: { readonly commands?: CommandPort; readonly passwordChoice?: PasswordChoice } = {},
 ): CloudLinkHandle | null {
   const cloud = config.cloud;
   if (!cloud.enabled) return null;
@@ -66,6 +68,7 @@ export function startCloudLink(
       stateDir,
       instance: String(bootSession),
       willPayload: () => session?.statusText('offline') ?? '',
+      ...(extras.passwordChoice ? { passwordChoice: extras.passwordChoice } : {}),
     },
     (topic, text) => {
       inbox = inbox.then(() => session?.receive(topic, text)).catch((err: unknown) => log.error('cloud message handling failed', { error: String(err) }));
@@ -83,6 +86,7 @@ export function startCloudLink(
       restart: (reason) => transport.restart(reason),
       healthy: () => transport.healthy(),
     },
+    extras.commands ?? null,
   );
   transport.start();
   log.info('cloud link starting', { broker: `${broker}:${cloud.port}`, tls: cloud.tls, boot: bootSession });

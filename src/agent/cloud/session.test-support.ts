@@ -10,7 +10,7 @@ import type { Gate } from '../../core/protocol/messages/gates.ts';
 import type { DataplaneGate } from '../../core/dataplane/model.ts';
 import { fail, ok } from '../../core/result.ts';
 import { FakeHost } from '../system/fake-host.test-support.ts';
-import { CloudSession, toDataplaneGate } from './session.ts';
+import { CloudSession, toDataplaneGate, type CommandPort } from './session.ts';
 
 export function memoryFiles(): FileHost {
   const files = new Map<string, string>();
@@ -39,7 +39,8 @@ export const gate = (id: string, port: number): Gate => ({
 });
 
 /** `refuse`: gate ids the daemon refuses, as a set (E_GATE_CONFLICT) or with the error to refuse each with. */
-export function setup(refuse: Set<string> | Map<string, { code: string; message: string }> = new Set(), held: Gate[] = [], logs: string[] | null = null) {
+/** `commands`: the daemon's side of remote commands (absent: each is answered E_UNSUPPORTED). */
+export function setup(refuse: Set<string> | Map<string, { code: string; message: string }> = new Set(), held: Gate[] = [], logs: string[] | null = null, commands: CommandPort | null = null) {
   const fake = new FakeHost();
   const host = { ...fake.host, files: memoryFiles() };
   const sent: Message[] = [];
@@ -82,6 +83,7 @@ export function setup(refuse: Set<string> | Map<string, { code: string; message:
       restart: () => {},
       healthy: () => {},
     },
+    commands,
   );
   const fromServer = async <T extends MessageType>(type: T, body: BodyOf<T>, corr?: string, seq?: number): Promise<Message> => {
     serverSeq = seq ?? serverSeq + 1;

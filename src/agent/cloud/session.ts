@@ -24,6 +24,8 @@ import { Rejections } from '../../core/rejections.ts';
 import { REASON_MAX } from '../../core/protocol/limits.ts';
 import { bounded } from '../../core/text/bounded.ts';
 import { HeldGates } from './held-gates.ts';
+import { parseCommandArgs, type CommandArgs } from '../../core/fleet/router/command-args.ts';
+import type { CommandBody, ResultBody } from '../../core/protocol/messages/fleet.ts';
 
 /**
  * An error code a failure report may carry as it is (the schema's `errorCode`: E_ and up to 30
@@ -44,6 +46,17 @@ export interface LinkPort {
   publishStatus(text: string): void;
   restart(reason: string): void;
   healthy(): void;
+}
+
+/** What a remote command did: the result to send, and work that must wait until it is sent (a restart). */
+export interface CommandOutcome {
+  readonly result: Result<unknown>;
+  readonly after?: () => void;
+}
+
+/** The daemon's side of the fleet's remote commands (remote-commands.ts); resync is the session's own. */
+export interface CommandPort {
+  run(command: Exclude<CommandArgs, { name: 'resync' }>): Promise<CommandOutcome>;
 }
 
 export interface SessionOptions {
@@ -105,6 +118,8 @@ export class CloudSession {
     private readonly options: SessionOptions,
     private readonly gates: GatePort,
     private readonly link: LinkPort,
+    /** Absent: every command is answered E_UNSUPPORTED. */
+    private readonly commands: CommandPort | null = null,
   ) {
     this.rejections = new Rejections(log, 'message from the server rejected', () => host.clock.monotonicMs());
     for (const { gate, ref } of gates.cloudGates()) this.held.set(toProtocolGate(gate, ref));
@@ -209,10 +224,8 @@ export class CloudSession {
         return this.remember(m.id, await this.removeGates(m.id, m.body.version, m.body.gates));
       case 'sync.complete':
         return this.syncPart(m);
-      case 'command': {
-        const reply = this.send('result', { ok: false, error: { code: 'E_UNSUPPORTED', message: `command ${m.body.name} is answered through rpcd on the router, not over the link` } }, m.id);
-        return this.remember(m.id, reply ? [reply] : []);
-      }
+      case 'command':
+        return this.command(m.id, m.body);
       case 'config.apply':
         // Applied on its own chain: a version that changes the link restarts this very session.
         this.options.config?.apply(m.id, m.body);
@@ -224,6 +237,32 @@ export class CloudSession {
       default:
         this.log.warn('message type not expected from the server', { type: m.type });
     }
+  }
+
+  /** Runs a remote command and answers it with one `result`; work that must follow the answer runs after it is sent. */
+  private async command(id: string, body: CommandBody): Promise<void> {
+    const parsed = parseCommandArgs(body.name, body.args);
+    let outcome: CommandOutcome;
+    if (!parsed.ok) outcome = { result: parsed };
+    else if (parsed.value.name === 'resync') {
+      const already = this.syncing;
+      this.requestSync('the server asked for it (command resync)');
+      outcome = { result: { ok: true, value: { requested: true, alreadyUnderWay: already } } };
+    } else if (this.commands === null) outcome = { result: { ok: false, error: { code: 'E_UNSUPPORTED', message: `command ${body.name} is not available on this router` } } };
+    else {
+      try {
+        outcome = await this.commands.run(parsed.value);
+      } catch (err) {
+        outcome = { result: { ok: false, error: { code: 'E_INTERNAL', message: String(err) } } };
+      }
+    }
+    const r = outcome.result;
+    const failure = (code: string, message: string): ResultBody => ({ ok: false, error: { code: REPORTABLE_CODE.test(code) ? code : 'E_COMMAND', message: bounded(message, REASON_MAX) } });
+    const wanted: ResultBody = r.ok ? { ok: true, data: (r.value ?? null) as never } : failure(r.error.code, r.error.message);
+    // Data beyond the result's bound (or not JSON) fails to build: say so rather than not answer.
+    const reply = this.send('result', wanted, id) ?? this.send('result', failure('E_TOO_LARGE', `the ${body.name} result does not fit in one message`), id);
+    this.remember(id, reply ? [reply] : []);
+    outcome.after?.();
   }
 
   private remember(id: string, replies: Message[]): void {

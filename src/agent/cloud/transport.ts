@@ -35,6 +35,14 @@ export interface TransportOptions extends CloudSettings {
   readonly instance: string;
   /** Retained payload the broker publishes on the status topic when the connection dies; built at each connect. */
   readonly willPayload: () => string;
+  /** Which password file each connect uses, told whether the broker took it (a password being rotated). */
+  readonly passwordChoice?: PasswordChoice;
+}
+
+/** Chooses the password file before each connect and hears whether the broker accepted it. */
+export interface PasswordChoice {
+  passwordFile(): string;
+  connected(accepted: boolean): void;
 }
 
 export const QUEUE_LIMIT = 1000;
@@ -88,7 +96,7 @@ export class Transport {
 
   /** Writes the options files holding the password; returns the environment that points the clients at them. */
   private passwordEnv(): Record<string, string> | null | undefined {
-    const file = this.options.passwordFile;
+    const file = this.options.passwordChoice?.passwordFile() ?? this.options.passwordFile;
     if (file === undefined) return undefined;
     const read = this.host.files.readText(file);
     if (!read.ok) {
@@ -157,6 +165,7 @@ export class Transport {
           }
           const connack = /^Client \S+ received CONNACK \((\d+)\)/.exec(line);
           if (connack === null) return;
+          this.options.passwordChoice?.connected(connack[1] === '0');
           if (connack[1] !== '0') this.log.error('the broker refused the connection', { connack: connack[1] });
           else if (connected) this.onStart();
           connected = true;

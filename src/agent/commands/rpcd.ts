@@ -80,6 +80,11 @@ async function statsOf(host: Host, config: AgentConfig): Promise<Json> {
   return { gates, classesByDscp: classes, queues };
 }
 
+/** The read methods' answers, as the fleet's remote commands of the same names return them. */
+export function readMethod(host: Host, config: AgentConfig, method: 'status' | 'gates' | 'interfaces' | 'stats'): Promise<Json> {
+  return call(host, config, method, {});
+}
+
 async function call(host: Host, config: AgentConfig, method: Method, input: Json): Promise<Json> {
   const stateDir = config.agent.stateDir;
   switch (method) {

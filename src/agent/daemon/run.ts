@@ -34,6 +34,9 @@ import type { InterfacesBody } from '../../core/protocol/messages/interfaces.ts'
 import type { TcDevices } from '../../core/queueing/index.ts';
 import { BOARD_TARGET_MAX, BOARD_TEXT_MAX } from '../../core/protocol/limits.ts';
 import { bounded } from '../../core/text/bounded.ts';
+import { RecentLines, RemoteCommands } from './remote-commands.ts';
+import { CredentialRotation } from '../fleet/rotation.ts';
+import { PASSWORD_FILE } from '../fleet/credentials.ts';
 
 /** A table check lists the whole table (nft 1.0.6 has no cheaper query): rare, since the monitor tells. */
 export const CHECK_INTERVAL_MS = 60_000;
@@ -49,7 +52,9 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   const loaded = loadConfig(host, bootLog, configPath);
   if (loaded === null) return 1;
   let config: AgentConfig = loaded;
-  const log = createLogger((line) => host.writeErrLine(line), config.agent.logLevel);
+  // The recent lines are kept for the fleet's diagnostics command.
+  const recentLog = new RecentLines();
+  const log = createLogger((line) => (host.writeErrLine(line), recentLog.push(line)), config.agent.logLevel);
   const stateDir = config.agent.stateDir;
   for (const dir of [stateDir, `${stateDir}/replies`]) {
     const made = host.files.makeDir(dir);
@@ -203,6 +208,28 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
   const board = await readBoard(host);
   const boardInfo = board.ok ? board.value : null;
   // The login: configured by hand, saved by an earlier enrolment, or enrolled for now (src/agent/fleet/).
+  // The fleet's remote commands (remote-commands.ts); a password to rotate only with an enrolled login.
+  let requestStop = (): void => undefined;
+  let rotation: { dir: string; rotation: CredentialRotation } | null = null;
+  const rotationFor = (linkConfig: AgentConfig): CredentialRotation | null => {
+    const dir = linkConfig.cloud.credentialsDir;
+    if (config.cloud.passwordFile !== undefined || linkConfig.cloud.passwordFile !== `${dir}/${PASSWORD_FILE}`) return null;
+    if (rotation?.dir !== dir) rotation = { dir, rotation: new CredentialRotation(host, log.child('rotation'), dir) };
+    return rotation.rotation;
+  };
+  const remoteCommands = (linkConfig: AgentConfig) =>
+    new RemoteCommands({
+      host,
+      log: log.child('command'),
+      config: () => config,
+      reload: () => serial(reload),
+      addLocalGate: (gate) => serial(() => gates.add(gate, 'local')),
+      liveGates: () => gates.list().map((l) => l.gate),
+      shapedDevices: devices,
+      recentLog: () => recentLog.list(),
+      restart: () => requestStop(),
+      rotation: rotationFor(linkConfig),
+    });
   const startLink = (linkConfig: AgentConfig, linkDeviceId: string) => {
     cloud = startCloudLink(
       host,
@@ -228,6 +255,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
         remove: (id) => serial(() => gates.remove(id, 'removed')),
       },
       configPort,
+      { commands: remoteCommands(linkConfig), ...(rotationFor(linkConfig) ? { passwordChoice: rotationFor(linkConfig)! } : {}) },
     );
   };
   // Configuration versions from the fleet (src/agent/fleet/config-apply.ts), checked against the
@@ -323,6 +351,7 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
         resolve(0);
       });
     };
+    requestStop = stop;
     host.onSignal('SIGTERM', stop);
     host.onSignal('SIGINT', stop);
   });

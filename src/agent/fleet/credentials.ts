@@ -23,6 +23,8 @@ import { describeFailure, execute } from '../exec.ts';
 export const PASSWORD_FILE = 'enrolled-password';
 export const LOGIN_FILE = 'enrolled.json';
 export const PENDING_PASSWORD_FILE = 'enrolling-password';
+/** A password chosen by the `rotate-credentials` command, used once the broker takes it (rotation.ts). */
+export const ROTATING_PASSWORD_FILE = 'rotating-password';
 
 export interface EnrolledLogin {
   readonly deviceId: string;
@@ -69,7 +71,7 @@ export function readSavedLogin(host: Host, dir: string): Result<SavedLogin | nul
 }
 
 /** Writes `text` to `path` so that it is never readable by others and appears whole. */
-async function writePrivate(host: Host, path: string, text: string): Promise<Result<void>> {
+export async function writePrivate(host: Host, path: string, text: string): Promise<Result<void>> {
   const temp = `${path}.new`;
   // A temporary file that cannot be removed is overwritten by the next save; the failure says so.
   const abandon = (message: string, at: string): Result<never> => {
