@@ -33,6 +33,7 @@ import { FleetActionsService } from '../fleet/actions-service.ts';
 import type { FleetActions } from '../fleet/actions.ts';
 import type { BrokerIdentities } from '../fleet/identities.ts';
 import type { FleetStore } from '../fleet/store/types.ts';
+import { ConfigService } from '../fleet/config-service.ts';
 
 /** The broker as the server uses it. */
 export interface Bus extends Publisher {
@@ -83,6 +84,8 @@ export class QosServer {
   /** With the fleet part: enrolment, and what operators do to the fleet (revoking ends the router's gates here). */
   readonly enrolment: EnrolmentService | null;
   readonly fleetActions: FleetActions | null;
+  /** With the fleet part: versioned configuration (src/cloud/fleet/config-service.ts). */
+  readonly fleetConfig: ConfigService | null;
   private http: HttpApi | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
 
@@ -145,9 +148,18 @@ export class QosServer {
         now,
       })
       : null;
+    const fleetConfig = fleet ? new ConfigService({ fleet: fleet.store, store, outbox: this.outbox, log: log.child('config'), now }) : null;
+    this.fleetConfig = fleetConfig;
     this.inbound = new Inbound(
       {
-        device: (id, m) => devices.handle(id, m),
+        // Configuration reports go to the fleet's configuration; after an open, the router gets its desired version.
+        device: fleetConfig
+          ? async (id, m) => {
+            if (m.type === 'config.report') return fleetConfig.handleReport(id, m);
+            await devices.handle(id, m);
+            if (m.type === 'open') await fleetConfig.onOpen(id);
+          }
+          : (id, m) => devices.handle(id, m),
         callControl: (id, m) => cc.handle(id, m),
         invalidRequest: (id, text, error) => cc.refuseInvalid(id, text, error),
         ...(enrolment ? { enrol: (id: string, m: Message) => enrolment.handle(id, m), invalidEnrol: (id: string, text: string, error: CoreError) => enrolment.refuseInvalid(id, text, error) } : {}),
