@@ -16,7 +16,8 @@
  *
  * Where versions are kept: `<cloud.credentials_dir>/config-versions/` (survives a reboot, unlike
  * the state directory under /var/run): `book.json` (the applied version, its file's hash, the
- * last five good versions), `v<N>.uci` for each of those, `before.uci` while a link check runs.
+ * last five good versions), `v<N>.uci` for each of those, and while a link check runs `before.uci`
+ * and `pending.json` (an agent stopped during the check goes back to `before.uci` when it starts).
  * Mode 0700 for the directory, 0600 for the files: the cloud section names secrets' paths.
  *
  * Drift: at start, after every reload (SIGHUP, `gate reload`) and every DRIFT_CHECK_MS the
@@ -24,7 +25,7 @@
  * file's; a difference is reported once per distinct content, with the sections as they now are.
  */
 import { configHashOf } from '../../core/fleet/config-version.ts';
-import { driftOf, EMPTY_BOOK, linkVerdict, parseBook, planApply, recordGood, renderBook, touchesCloudLink, type VersionBook } from '../../core/fleet/router/config-book.ts';
+import { driftOf, EMPTY_BOOK, linkVerdict, parseBook, parsePending, planApply, recordGood, renderBook, renderPending, touchesCloudLink, type VersionBook } from '../../core/fleet/router/config-book.ts';
 import { renderVersion, sectionsOfFile } from '../../core/fleet/router/config-file.ts';
 import { detach } from '../../core/detach.ts';
 import type { Host } from '../../core/host/index.ts';
@@ -89,7 +90,7 @@ export class ConfigApplier {
     const read = this.host.files.readText(this.bookPath);
     this.book = read.ok ? parseBook(read.value) : EMPTY_BOOK;
     if (this.book.applied !== null) this.log.info('configuration version applied earlier', { version: this.book.applied.version, hash: this.book.applied.hash });
-    this.checkDrift('start');
+    if (!this.resumeInterruptedCheck()) this.checkDrift('start');
     const tick = () => {
       this.driftTimer = this.host.timers.setTimeout(tick, DRIFT_CHECK_MS);
       this.checkDrift('periodic check');
@@ -147,7 +148,7 @@ export class ConfigApplier {
     this.applying = true;
     try {
       this.report({ ...ref, state: 'applying' }, id);
-      const kept = await this.keepFiles(linkChanged ? [['before.uci', before.value]] : []);
+      const kept = await this.keepFiles(linkChanged ? [['before.uci', before.value], ['pending.json', renderPending({ ...ref, corr: id })]] : []);
       if (!kept.ok) return this.reject(id, ref, `E_CONFIG_WRITE: ${kept.error}`, []);
       const written = await this.writeConfig(rendered.value);
       if (!written.ok) return this.reject(id, ref, `E_CONFIG_WRITE: ${written.error}`, []);
@@ -157,8 +158,8 @@ export class ConfigApplier {
         this.log.info('the version changes the cloud link: reconnecting, checking it', { version: ref.version, within_s: body.linkCheckS });
         const accepted = this.waitForAccept(body.linkCheckS * 1000);
         this.ports.relink();
-        if (linkVerdict(await accepted) === 'roll-back') return await this.rollBack(id, ref, before.value, body.linkCheckS);
-        this.removeFile(`${this.options.versionsDir}/before.uci`);
+        if (linkVerdict(await accepted) === 'roll-back') return await this.rollBack(id, ref, before.value, `the server did not accept the session within ${body.linkCheckS} s with the new cloud settings`);
+        this.endLinkCheck();
       }
       const selfTest = await this.ports.selfTest();
       const recorded = await this.recordApplied(ref, rendered.value);
@@ -196,15 +197,42 @@ export class ConfigApplier {
     });
   }
 
-  private async rollBack(id: string, ref: { version: number; hash: string }, beforeText: string, linkCheckS: number): Promise<void> {
-    this.log.warn('the cloud link did not come back with the new version: rolling back', { version: ref.version, within_s: linkCheckS });
+  private endLinkCheck(): void {
+    this.removeFile(`${this.options.versionsDir}/pending.json`);
+    this.removeFile(`${this.options.versionsDir}/before.uci`);
+  }
+
+  /**
+   * A link check the agent stopped in the middle of (a crash, a reboot): nobody knows whether the
+   * new link works, so the file from before comes back. True when one was found.
+   */
+  private resumeInterruptedCheck(): boolean {
+    const dir = this.options.versionsDir;
+    const pendingText = this.host.files.readText(`${dir}/pending.json`);
+    if (!pendingText.ok) return false;
+    const pending = parsePending(pendingText.value);
+    const before = this.host.files.readText(`${dir}/before.uci`);
+    if (pending === null || !before.ok) {
+      this.log.warn('an unreadable record of an interrupted link check; leaving the config as it is', { path: `${dir}/pending.json` });
+      this.endLinkCheck();
+      return false;
+    }
+    const ref = { version: pending.version, hash: pending.hash };
+    const next = this.chain.then(() => this.rollBack(pending.corr, ref, before.value, 'the agent stopped before the link check ended'));
+    this.chain = next.catch((err: unknown) => this.log.error('configuration rollback failed', { error: String(err) }));
+    detach(next, () => undefined);
+    return true;
+  }
+
+  private async rollBack(id: string, ref: { version: number; hash: string }, beforeText: string, why: string): Promise<void> {
+    this.log.warn('the cloud link did not come back with the new version: rolling back', { version: ref.version, reason: why });
     const restored = await this.writeConfig(beforeText);
     if (!restored.ok) this.log.error('cannot restore the configuration from before', { reason: restored.error });
     const reloaded = await this.ports.reload();
     if (!reloaded.ok) this.log.warn('the data plane did not take the restored configuration fully', { reason: reloaded.error.message });
-    this.removeFile(`${this.options.versionsDir}/before.uci`);
+    this.endLinkCheck();
     // The report waits in the outbox until the old link's session is accepted.
-    this.report({ ...ref, state: 'rolled-back', reason: `E_LINK: the server did not accept the session within ${linkCheckS} s with the new cloud settings; the previous settings are back` }, id);
+    this.report({ ...ref, state: 'rolled-back', reason: bounded(`E_LINK: ${why}; the previous settings are back`, REASON_MAX) }, id);
     this.ports.relink();
   }
 

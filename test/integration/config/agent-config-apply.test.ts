@@ -33,26 +33,33 @@ describe('configuration versions on the real agent', () => {
   const apply = (version: number, list: ConfigSection[], linkCheckS = 5): string => rig.apply(version, list, linkCheckS);
   const finalReport = (corr: string, ms = 20_000) => rig.finalReport(corr, ms, log);
 
-  beforeAll(async () => {
-    rig = await startConfigRig(dir.path);
-    ({ configPath, credentialsDir, server } = rig);
-    await buildNodeAgentBundle(BUNDLE);
+  const startAgent = () => {
+    agentLog = '';
     agent = spawn(process.execPath, [BUNDLE, 'run', '--config', configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...rig.env },
     });
     agent.stdout!.on('data', (d: Buffer) => (agentLog += d.toString()));
     agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
+  };
+  const killAgent = async (signal: NodeJS.Signals) => {
+    if (agent.exitCode !== null || agent.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
+    agent.kill(signal);
+    await exited;
+  };
+
+  beforeAll(async () => {
+    rig = await startConfigRig(dir.path);
+    ({ configPath, credentialsDir, server } = rig);
+    await buildNodeAgentBundle(BUNDLE);
+    startAgent();
     await until(() => agentLog.includes('resynchronised'), 'the agent connects and holds the server gate', 30_000, log);
   }, 120_000);
 
   afterAll(async () => {
     // The agent writes its state until it has stopped: wait for that before removing its directory.
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
-      agent.kill('SIGTERM');
-      await exited;
-    }
+    if (agent) await killAgent('SIGTERM');
     await rig?.close();
     dir.remove();
   });
@@ -89,6 +96,14 @@ describe('configuration versions on the real agent', () => {
     expect(report.problems?.map((p) => p.path)).toEqual(['gate[0].rate_kbit']);
     expect(server.reports(id).map((r) => r.state)).toEqual(['rejected']);
     expect(readFileSync(configPath, 'utf8')).toBe(before);
+
+    // A hash that is not the sections' own: refused before anything else.
+    const good = withOption(sections(), 'qos', 'uplink_kbit', '31000');
+    const mismatched = server.send('config.apply', { version: 2, hash: configHashOf(sections()), sections: good, linkCheckS: 5 });
+    const refused = await finalReport(mismatched);
+    expect(refused.state).toBe('rejected');
+    expect(refused.reason).toMatch(/^E_CONFIG: the hash [0-9a-f]{16} is not the hash of these sections/);
+    expect(readFileSync(configPath, 'utf8')).toBe(before);
   });
 
   it('rolls back a version whose broker port is wrong within linkCheckS, back on the old link', async () => {
@@ -120,5 +135,21 @@ describe('configuration versions on the real agent', () => {
     expect(drift).toEqual({ version: 1, hash: configHashOf(now), state: 'drift', sections: now });
     expect(server.received.find((m) => m.type === 'config.report' && m.body.state === 'drift')?.corr).toBeUndefined();
     expect(server.errors).toEqual([]);
+  });
+
+  it('goes back to the settings from before when the agent stopped during a link check', async () => {
+    const before = readFileSync(configPath, 'utf8');
+    const wrong = withOption(sections(), 'cloud', 'port', String(await freePort()));
+    const logFrom = agentLog.length;
+    const id = apply(4, wrong, 120);
+    await until(() => agentLog.slice(logFrom).includes('reconnecting, checking it'), 'the link check starts', 15_000, log);
+    expect(readFileSync(configPath, 'utf8')).not.toBe(before);
+    await killAgent('SIGKILL');
+    startAgent();
+    const report = await finalReport(id, 30_000);
+    expect(report.state).toBe('rolled-back');
+    expect(report.reason).toMatch(/^E_LINK: the agent stopped before the link check ended/);
+    expect(readFileSync(configPath, 'utf8')).toBe(before);
+    expect(readFileSync(join(credentialsDir, 'config-versions', 'book.json'), 'utf8')).toContain('"version":1');
   });
 });

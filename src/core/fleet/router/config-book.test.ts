@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configHashOf } from '../config-version.ts';
 import type { ConfigSection } from '../../protocol/messages/config.ts';
-import { driftOf, EMPTY_BOOK, KEEP_GOOD, linkVerdict, parseBook, planApply, recordGood, renderBook, touchesCloudLink } from './config-book.ts';
+import { driftOf, EMPTY_BOOK, KEEP_GOOD, linkVerdict, parseBook, parsePending, planApply, recordGood, renderBook, renderPending, touchesCloudLink } from './config-book.ts';
 
 const h = (n: number) => n.toString(16).padStart(16, '0');
 const cloud = (port: string): ConfigSection => ({ type: 'cloud', name: 'cloud', options: { enabled: '1', broker: '127.0.0.1', port }, lists: {} });
@@ -82,5 +82,15 @@ describe('drift', () => {
     expect(driftOf(book, edited, null)).toBe('report');
     expect(driftOf(book, edited, edited)).toBe('reported');
     expect(driftOf(book, configHashOf([qos('3000')]), edited)).toBe('report');
+  });
+});
+
+describe('a link check under way, across a restart', () => {
+  it('round-trips, and anything damaged is no pending check', () => {
+    const pending = { version: 7, hash: h(7), corr: 'srv:1:42' };
+    expect(parsePending(renderPending(pending))).toEqual(pending);
+    expect(parsePending('{"version":7,"hash":"0000000000000007"}')).toBeNull();
+    expect(parsePending('{"version":7,"hash":"0000000000000007","corr":"has space"}')).toBeNull();
+    expect(parsePending('')).toBeNull();
   });
 });

@@ -108,3 +108,26 @@ export function driftOf(book: VersionBook, currentHash: string, lastReported: st
   if (book.applied === null || (book.fileHash ?? book.applied.hash) === currentHash) return 'none';
   return lastReported === currentHash ? 'reported' : 'report';
 }
+
+/**
+ * A link check under way, kept beside `before.uci` (the file from before the version): if the
+ * agent stops before the check ends, its next start cannot know whether the new link works, so it
+ * goes back to the file from before and reports the version rolled back to the apply it answers.
+ */
+export interface PendingLinkCheck extends VersionRef {
+  /** The `config.apply` message id, the reports' correlation id. */
+  readonly corr: string;
+}
+
+const CORR = /^[\x21-\x7e]{1,128}$/;
+
+export function parsePending(text: string): PendingLinkCheck | null {
+  const parsed = parseStrictJson(text);
+  if (!parsed.ok || !isRef(parsed.value)) return null;
+  const corr = (parsed.value as unknown as Record<string, unknown>).corr;
+  return typeof corr === 'string' && CORR.test(corr) ? { version: parsed.value.version, hash: parsed.value.hash, corr } : null;
+}
+
+export function renderPending(pending: PendingLinkCheck): string {
+  return `${JSON.stringify({ version: pending.version, hash: pending.hash, corr: pending.corr })}\n`;
+}
