@@ -11,7 +11,9 @@ import { ErrorNotice, Loading } from './components/feedback.tsx';
 import { Shell } from './components/Shell.tsx';
 import { detached } from './hooks.ts';
 import { AuditPage } from './pages/AuditPage.tsx';
+import { CallPage } from './pages/CallPage.tsx';
 import { CallsPage } from './pages/CallsPage.tsx';
+import { ClearinghousePage } from './pages/ClearinghousePage.tsx';
 import { DevicePage } from './pages/DevicePage.tsx';
 import { DevicesPage } from './pages/DevicesPage.tsx';
 import { EnrolmentPage } from './pages/EnrolmentPage.tsx';
@@ -35,6 +37,10 @@ function Page({ route }: { readonly route: Route }) {
       return <DevicePage id={route.params.id ?? ''} />;
     case 'calls':
       return <CallsPage />;
+    case 'call':
+      return <CallPage callId={route.params.callId ?? ''} />;
+    case 'clearinghouse':
+      return <ClearinghousePage route={route} />;
     case 'enrolment':
       return <EnrolmentPage />;
     case 'audit':

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 
-export type RouteName = 'overview' | 'devices' | 'device' | 'calls' | 'enrolment' | 'audit' | 'operators' | 'login' | 'setup' | 'not-found';
+export type RouteName = 'overview' | 'devices' | 'device' | 'calls' | 'call' | 'clearinghouse' | 'enrolment' | 'audit' | 'operators' | 'login' | 'setup' | 'not-found';
 
 export interface Route {
   readonly name: RouteName;
@@ -20,6 +20,8 @@ const TABLE: readonly (readonly [RouteName, string])[] = [
   ['devices', '/devices'],
   ['device', '/devices/:id'],
   ['calls', '/calls'],
+  ['call', '/calls/:callId'],
+  ['clearinghouse', '/clearinghouse'],
   ['enrolment', '/enrolment'],
   ['audit', '/audit'],
   ['operators', '/operators'],

@@ -196,8 +196,8 @@ describe('operator dashboard in chromium', () => {
     const { page } = desktop;
     await visit(page, '/calls', 'text=Live');
     await until(async () => (await rows(page, 'live-calls')).some((r) => r.includes(CALL_ID) && (r.match(/installed/g) ?? []).length === 2), 'the live call with both gates installed', 30_000);
-    await page.click(`[data-testid=live-calls] button:has-text("${CALL_ID}")`);
-    await page.waitForSelector('[data-testid=call-detail]');
+    await page.click(`[data-testid=live-calls] a:has-text("${CALL_ID}")`);
+    await page.waitForSelector('[data-testid=call-detail] [data-testid=router-panel]');
     await screenshot(page, 'calls-live-desktop');
 
     await visit(page, `/devices/${encodeURIComponent(enrolledId)}`, '[data-testid=identity]');
@@ -273,6 +273,8 @@ describe('operator dashboard in chromium', () => {
       ['devices', '/devices', '[data-testid=devices-table]', 'rt-hand'],
       ['device', `/devices/${encodeURIComponent(enrolledId)}`, '[data-testid=gates-table]', CALL_ID],
       ['calls', '/calls', '[data-testid=live-calls]', CALL_ID],
+      // This server was started without the clearinghouse's store: the page says how to connect it.
+      ['clearinghouse', '/clearinghouse', '[data-testid=clearinghouse-hint]', '--clearinghouse-store'],
       ['enrolment', '/enrolment', '[data-testid=keys-table]', 'browser test'],
       ['audit', '/audit', '[data-testid=audit-table]', 'device.approve'],
       ['operators', '/operators', '[data-testid=operators-table]', 'watcher'],
@@ -301,7 +303,7 @@ describe('operator dashboard in chromium', () => {
     await page.fill('input[name=password]', watcherPassword);
     await page.click('button[type=submit]');
     await page.waitForSelector('[data-testid=operator]:has-text("viewer")');
-    expect(await page.locator('#nav a').allInnerTexts()).toEqual(['Overview', 'Devices', 'Calls', 'Enrolment', 'Audit']);
+    expect(await page.locator('#nav a').allInnerTexts()).toEqual(['Overview', 'Devices', 'Calls', 'Clearinghouse', 'Enrolment', 'Audit']);
     await visit(page, `/devices/${encodeURIComponent(enrolledId)}`, '[data-testid=identity]');
     expect(await page.locator('button:has-text("Revoke")').count()).toBe(0);
     await visit(page, '/enrolment', 'text=No router is waiting for approval');
@@ -322,7 +324,7 @@ describe('operator dashboard in chromium', () => {
     await visit(page, '/calls', 'text=Recent');
     await until(async () => (await rows(page, 'recent-calls')).some((r) => r.includes(CALL_ID) && r.includes('ended')), 'the call in recent, ended', 30_000);
     // Opened, it shows what each router counted for the call, per direction, from their usage reports.
-    await page.click(`[data-testid=recent-calls] button:has-text("${CALL_ID}")`);
+    await page.click(`[data-testid=recent-calls] a:has-text("${CALL_ID}")`);
     await until(async () => ((await page.textContent('[data-testid=call-detail]')) ?? '').includes('pkts'), 'the usage of the ended call', 30_000);
     await screenshot(page, 'calls-ended-desktop');
   });

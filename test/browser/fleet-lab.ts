@@ -25,6 +25,26 @@ const OUT = join(repoRoot, 'dist', 'test', 'browser');
 const RECORDING_NFT = '#!/bin/sh\n[ "$1" = monitor ] && exec sleep 2147483647\n[ "$1" = -f ] && cat >/dev/null\nexit 0\n';
 const RECORDING_TC = '#!/bin/sh\nexit 0\n';
 
+/**
+ * An nft stand-in that also answers the agent's `get element` batch (how it reads a gate's
+ * counters when the gate ends) with these counts, printed as nft 1.0.6 prints them: the final
+ * usage then carries packets, as a real router's would.
+ */
+export function countingNft(up: { packets: number; bytes: number }, down: { packets: number; bytes: number }): string {
+  return [
+    '#!/bin/sh',
+    '[ "$1" = monitor ] && exec sleep 2147483647',
+    '[ "$1" = -f ] || exit 0',
+    'cat | while read -r verb what _family _table map _rest; do',
+    '  [ "$verb $what" = "get element" ] || continue',
+    `  case "$map" in up_*) c='counter packets ${up.packets} bytes ${up.bytes}';; *) c='counter packets ${down.packets} bytes ${down.bytes}';; esac`,
+    "  printf 'table inet callqos {\n\tmap %s {\n\t\telements = { 192.0.2.1 . 1 %s : goto mark_ef_v4 }\n\t}\n}\n' \"$map\" \"$c\"",
+    'done',
+    'exit 0',
+    '',
+  ].join('\n');
+}
+
 export interface Proc {
   readonly child: ChildProcess;
   log: string;
@@ -60,6 +80,8 @@ export interface RouterSpec {
   readonly lan: string;
   /** A login of its own made by hand (`credentials add device`), or an enrolment key. */
   readonly login: { readonly user: string; readonly passwordFile: string } | { readonly enrolKey: string };
+  /** Its nft stand-in (default: records nothing, counts nothing). */
+  readonly nft?: string;
 }
 
 export class FleetLab {
@@ -182,7 +204,7 @@ export class FleetLab {
     const bin = join(dir, 'bin');
     mkdirSync(join(dir, 'ubus'), { recursive: true });
     mkdirSync(bin, { recursive: true });
-    for (const [name, script] of [['nft', RECORDING_NFT], ['tc', RECORDING_TC]] as const) {
+    for (const [name, script] of [['nft', spec.nft ?? RECORDING_NFT], ['tc', RECORDING_TC]] as const) {
       writeFileSync(join(bin, name), script);
       chmodSync(join(bin, name), 0o755);
     }

@@ -20,6 +20,7 @@ import type {
   SessionView,
   UsageView,
 } from '../../core/fleet/api.ts';
+import type { CallDetail, CallFilter, CallSummary, ClearinghouseReport, DeviceEfSeries } from '../../core/fleet/api-calls.ts';
 import { api, queryString } from './client.ts';
 
 const seg = encodeURIComponent;
@@ -65,5 +66,12 @@ export const endpoints = {
     api.get<Rows<SessionView>>(`/sessions${queryString({ ...query })}`, { signal }),
   usage: (query: { callId?: string; device?: string; limit?: number }, signal?: AbortSignal) =>
     api.get<Rows<UsageView>>(`/usage${queryString({ ...query })}`, { signal }),
+  calls: (query: { state?: CallFilter; limit?: number }, signal?: AbortSignal) => api.get<Rows<CallSummary>>(`/calls${queryString({ ...query })}`, { signal }),
+  call: (callId: string, signal?: AbortSignal) => api.get<CallDetail>(`/calls/${seg(callId)}`, { signal }),
+  deviceEf: (id: string, signal?: AbortSignal) => api.get<DeviceEfSeries>(`/devices/${seg(id)}/ef`, { signal }),
+  settlement: (period: { fromMs: number; toMs: number; domain?: string }, signal?: AbortSignal) =>
+    api.get<ClearinghouseReport>(`/clearinghouse/settlement${queryString({ ...period })}`, { signal }),
+  /** A link, not a fetch: the browser downloads the file with the session cookie. */
+  cdrsCsvHref: (period: { fromMs: number; toMs: number; domain?: string }) => `/api/v1/clearinghouse/cdrs.csv${queryString({ ...period })}`,
   audit: (query: { beforeSeq?: number; limit?: number }, signal?: AbortSignal) => api.get<AuditPage>(`/audit${queryString({ ...query })}`, { signal }),
 };

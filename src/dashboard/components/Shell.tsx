@@ -22,6 +22,7 @@ const NAV: readonly NavItem[] = [
   { route: 'overview', path: '/', label: 'Overview', access: 'viewer' },
   { route: 'devices', path: '/devices', label: 'Devices', access: 'viewer' },
   { route: 'calls', path: '/calls', label: 'Calls', access: 'viewer' },
+  { route: 'clearinghouse', path: '/clearinghouse', label: 'Clearinghouse', access: 'viewer' },
   { route: 'enrolment', path: '/enrolment', label: 'Enrolment', access: 'viewer' },
   { route: 'audit', path: '/audit', label: 'Audit', access: 'viewer', unscopedOnly: true },
   { route: 'operators', path: '/operators', label: 'Operators', access: 'admin' },
@@ -30,7 +31,7 @@ const NAV: readonly NavItem[] = [
 const LIVE_TEXT: Readonly<Record<LiveState, string>> = { live: 'Live', connecting: 'Connecting…', down: 'Offline' };
 
 function activeSection(route: RouteName): RouteName {
-  return route === 'device' ? 'devices' : route;
+  return route === 'device' ? 'devices' : route === 'call' ? 'calls' : route;
 }
 
 export function Shell({ route, children }: { readonly route: RouteName; readonly children: ComponentChildren }) {

@@ -14,6 +14,8 @@ export interface ChartSeries {
   readonly format?: (value: number) => string;
   /** A dashed line: a series that often equals another stays visible over it. */
   readonly dashed?: boolean;
+  /** A value that holds until the next point (a per-step maximum): drawn as steps, without point marks. */
+  readonly stepped?: boolean;
 }
 
 const MIN_SPAN_S = 60;
@@ -65,6 +67,7 @@ export function TimeChart({ title, series, data, height = 220 }: Props) {
           stroke: s.color,
           width: 2,
           ...(s.dashed ? { dash: [8, 6] } : {}),
+          ...(s.stepped ? { paths: uPlot.paths.stepped?.({ align: 1 }), points: { show: false } } : {}),
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : s.format ? s.format(v) : String(v)),
           // uPlot shows points by itself while they are few and far apart (the first samples).
         })),

@@ -9,6 +9,7 @@ import { endpoints } from '../api/endpoints.ts';
 import { useLiveEvents } from '../api/live.ts';
 import { Badge, StateBadge } from '../components/Badge.tsx';
 import { DataTable, type Column } from '../components/DataTable.tsx';
+import { EfChart } from '../components/EfChart.tsx';
 import { Facts } from '../components/Facts.tsx';
 import { EmptyState, ErrorNotice, Loading } from '../components/feedback.tsx';
 import { ReasonAction } from '../components/ReasonAction.tsx';
@@ -194,6 +195,13 @@ export function DevicePage({ id }: { readonly id: string }) {
           </EmptyState>
         )}
       </div>
+
+      {p ? (
+        <div class="card">
+          <h2>EF admitted over the last hour</h2>
+          <EfChart deviceId={d.deviceId} />
+        </div>
+      ) : null}
 
       <div class="card">
         <h2>Live gates</h2>
