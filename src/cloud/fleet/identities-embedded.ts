@@ -120,6 +120,10 @@ export function createEmbeddedIdentities(options: EmbeddedIdentitiesOptions): Br
       }));
     },
 
+    disconnectDevice(deviceId) {
+      broker.disconnectUser(deviceId);
+    },
+
     disableDevice(deviceId) {
       const done = setDisabled(deviceId, true);
       if (done.ok) broker.disconnectUser(deviceId);

@@ -12,6 +12,11 @@ export interface BrokerIdentities {
   prepare(): Promise<Result<void>>;
   /** Creates the device's login with this password, or replaces the password and enables it. */
   upsertDevice(deviceId: string, password: string): Promise<Result<void>>;
+  /**
+   * Ends the device's live connection so that it logs in again (after its password changed).
+   * Absent where the broker does that by itself (dynamic security, on a password change).
+   */
+  disconnectDevice?(deviceId: string): void;
   /** Disables the login and disconnects its live connection at once. */
   disableDevice(deviceId: string): Promise<Result<void>>;
   enableDevice(deviceId: string): Promise<Result<void>>;

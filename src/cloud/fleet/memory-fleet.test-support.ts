@@ -6,6 +6,7 @@
 import { coreError, fail, ok, type Result } from '../../core/result.ts';
 import type { BrokerIdentities } from './identities.ts';
 import type { FleetConfigStore } from './store/config-types.ts';
+import type { FleetCommandStore } from './store/commands-sql.ts';
 import type {
   AuditEntry, AuditQuery, DeviceGroup, EnrolmentKey, FleetDevice, FleetDevicePatch, FleetState, FleetStateChange, FleetStore,
   InventoryPage, NewAuditEntry, Operator, WebSession,
@@ -29,6 +30,11 @@ export class MemoryFleetStore implements FleetStore {
   /** The enrolment and action services never touch configuration; the real stores cover it. */
   get config(): FleetConfigStore {
     throw new Error('the in-memory fleet store has no configuration tables');
+  }
+
+  /** Nor commands: the real stores cover them. */
+  get commands(): FleetCommandStore {
+    throw new Error('the in-memory fleet store has no command table');
   }
 
   private check(write?: string): void {

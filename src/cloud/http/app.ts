@@ -20,6 +20,7 @@ import { detach } from '../../core/detach.ts';
 import type { Logger } from '../../core/log.ts';
 import type { CoreError, Result } from '../../core/result.ts';
 import type { FleetActions } from '../fleet/actions.ts';
+import type { CommandService } from '../fleet/commands.ts';
 import type { ClearinghouseStore } from '../clearinghouse/store/types.ts';
 import type { FleetStore } from '../fleet/store/types.ts';
 import type { Store } from '../store/types.ts';
@@ -50,6 +51,8 @@ export interface FleetHttpOptions {
   readonly heartbeatMs?: number;
   /** The clearinghouse's CDR store, opened read-only by the caller (calls.ts says why); null: the Clearinghouse page says how to connect it. */
   readonly clearinghouse?: ClearinghouseStore | null;
+  /** Remote commands to routers (the server's, with the fleet part on); absent: their routes say how to turn them on. */
+  readonly commands?: CommandService | null;
   /** The /v1 session API's request handler, mounted on the same port ahead of Fastify. */
   readonly sessionListener?: RequestListener;
 }
@@ -120,7 +123,7 @@ export interface FleetHttp {
 export function createFleetHttp(options: FleetHttpOptions): FleetHttp {
   const now = options.now ?? (() => Date.now());
   const auth = new Auth(options.fleet, now, { ...DEFAULT_AUTH, ...options.auth });
-  const deps: HandlerDeps = { store: options.store, fleet: options.fleet, actions: options.actions, now, clearinghouse: options.clearinghouse ?? null };
+  const deps: HandlerDeps = { store: options.store, fleet: options.fleet, actions: options.actions, now, clearinghouse: options.clearinghouse ?? null, commands: options.commands ?? null };
   const log = options.log;
   const streams = new Set<ServerResponse>();
   const sessionListener = options.sessionListener;

@@ -16,6 +16,8 @@ import type { ClearinghouseStore } from '../clearinghouse/store/types.ts';
 import type { GateRecord, Store } from '../store/types.ts';
 import type { Authenticated } from './auth.ts';
 import { CALL_HANDLERS } from './calls.ts';
+import { COMMAND_HANDLERS } from './commands.ts';
+import type { CommandService } from '../fleet/commands.ts';
 import { hashOperatorPassword, generateOperatorPassword } from './passwords.ts';
 import { efKbps, heldGates, overview } from './overview.ts';
 import { Scope } from './scope.ts';
@@ -28,6 +30,8 @@ export interface HandlerDeps {
   readonly now: () => number;
   /** The clearinghouse's CDR store, read only; null: not connected (--clearinghouse-store). */
   readonly clearinghouse?: ClearinghouseStore | null;
+  /** Remote commands to routers; null: the fleet part is off. */
+  readonly commands?: CommandService | null;
 }
 
 export interface Call<B = unknown, Q = unknown, P = unknown> {
@@ -207,4 +211,5 @@ export const HANDLERS: Partial<Record<RouteName, Handler>> = {
   listUsage,
   listAudit,
   ...CALL_HANDLERS,
+  ...COMMAND_HANDLERS,
 };

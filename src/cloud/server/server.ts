@@ -30,6 +30,7 @@ import type { AdmissionCheck, Planner } from './sessions.ts';
 import { REASON_CODES, refusal } from './reasons.ts';
 import { EnrolmentService, type EnrolmentOptions } from '../fleet/enrolment.ts';
 import { FleetActionsService } from '../fleet/actions-service.ts';
+import { CommandService } from '../fleet/commands.ts';
 import type { FleetActions } from '../fleet/actions.ts';
 import type { BrokerIdentities } from '../fleet/identities.ts';
 import type { FleetStore } from '../fleet/store/types.ts';
@@ -72,6 +73,8 @@ const SWEEP_MS = 100;
 /** How often usage indications the clearinghouse has not confirmed are sent again. */
 const USAGE_RESEND_MS = 10_000;
 const INDEX_REFRESH_MS = 1000;
+/** How often command deadlines are checked. */
+const COMMAND_SWEEP_MS = 1000;
 
 export class QosServer {
   readonly outbox: Outbox;
@@ -84,6 +87,8 @@ export class QosServer {
   /** With the fleet part: enrolment, and what operators do to the fleet (revoking ends the router's gates here). */
   readonly enrolment: EnrolmentService | null;
   readonly fleetActions: FleetActions | null;
+  /** With the fleet part: remote commands to routers (src/cloud/fleet/commands.ts). */
+  readonly commands: CommandService | null;
   /** With the fleet part: versioned configuration (src/cloud/fleet/config-service.ts). */
   readonly fleetConfig: ConfigService | null;
   private http: HttpApi | null = null;
@@ -150,16 +155,20 @@ export class QosServer {
       : null;
     const fleetConfig = fleet ? new ConfigService({ fleet: fleet.store, store, outbox: this.outbox, log: log.child('config'), now }) : null;
     this.fleetConfig = fleetConfig;
+    // Remote commands take the routers' results, and send what waits for a router once it opened.
+    const commands = fleet ? new CommandService({ fleet: fleet.store, store, identities: fleet.identities, send: (device, body) => this.outbox.toDevice(device, 'command', body), log: log.child('commands'), now }) : null;
+    this.commands = commands;
+    const withCommands = (handle: (id: string, m: Message) => Promise<void>) => (commands ? (id: string, m: Message) => commands.fromDevice(id, m, () => handle(id, m)) : handle);
     this.inbound = new Inbound(
       {
         // Configuration reports go to the fleet's configuration; after an open, the router gets its desired version.
-        device: fleetConfig
+        device: withCommands(fleetConfig
           ? async (id, m) => {
             if (m.type === 'config.report') return fleetConfig.handleReport(id, m);
             await devices.handle(id, m);
             if (m.type === 'open') await fleetConfig.onOpen(id);
           }
-          : (id, m) => devices.handle(id, m),
+          : (id, m) => devices.handle(id, m)),
         callControl: (id, m) => cc.handle(id, m),
         invalidRequest: (id, text, error) => cc.refuseInvalid(id, text, error),
         ...(enrolment ? { enrol: (id: string, m: Message) => enrolment.handle(id, m), invalidEnrol: (id: string, text: string, error: CoreError) => enrolment.refuseInvalid(id, text, error) } : {}),
@@ -218,6 +227,8 @@ export class QosServer {
     every(Math.max(1000, config.gateLifetimeS * 100), () => this.sessions.refreshGates(), 'gate lifetime renewal');
     every(INDEX_REFRESH_MS, () => this.index.refresh(), 'router index refresh');
     every(config.maxKeepaliveS * 1000, () => this.devices.expireSilent(), 'silent device check');
+    const commands = this.commands;
+    if (commands) every(COMMAND_SWEEP_MS, () => commands.sweep(), 'command deadlines');
     if (clearinghouse) every(USAGE_RESEND_MS, () => this.sessions.resendUsage(), 'usage resend');
     let http: { host: string; port: number } | null = null;
     if (config.httpPort !== null) {

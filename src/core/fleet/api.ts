@@ -20,6 +20,7 @@ import { DEVICE_ID } from '../protocol/fields.ts';
 import { Code, arr, bool, failAt, int, nullable, obj, oneOf, optional, str, typeName, type Infer, type JsonSchema, type Schema } from '../protocol/schema.ts';
 import { ok } from '../result.ts';
 import { CALL_ROUTES } from './api-calls.ts';
+import { COMMAND_ROUTES } from './api-commands.ts';
 
 export const API_PREFIX = '/api/v1';
 /** The header that carries the session's CSRF token on every state-changing request. */
@@ -457,6 +458,7 @@ export const ROUTES = [
   { name: 'listSessions', method: 'GET', path: `${p}/sessions`, access: 'viewer', query: sessionsQuery, response: 'Rows<SessionView>', summary: 'Live and recent call media lines with their gates, newest first' },
   { name: 'listUsage', method: 'GET', path: `${p}/usage`, access: 'viewer', query: usageQuery, response: 'Rows<UsageView>', summary: 'Usage reported by the routers per gate' },
   ...CALL_ROUTES,
+  ...COMMAND_ROUTES,
   { name: 'listAudit', method: 'GET', path: `${p}/audit`, access: 'viewer', query: auditQuery, response: 'AuditPage', summary: 'The audit log, newest first (unscoped operators only)' },
   { name: 'events', method: 'GET', path: `${p}/events`, access: 'viewer', stream: true, response: 'Overview', summary: 'Server-sent events: `overview` whenever it changes, a comment every 15 s' },
   { name: 'openapi', method: 'GET', path: `${p}/openapi.json`, access: 'public', response: 'OpenAPI', summary: 'This API as an OpenAPI 3.1 document' },

@@ -10,6 +10,7 @@ import type { DeviceGroup, EnrolmentKey, FleetDevice, FleetStore, InventoryQuery
 import type { DeviceOpen, Store } from '../../../src/cloud/store/types.ts';
 import { prng } from '../../support/random.ts';
 import { configStoreCases } from './config-store-cases.ts';
+import { commandStoreCases } from './command-store-cases.ts';
 
 export interface FleetStores {
   readonly store: Store;
@@ -117,6 +118,7 @@ export function fleetStoreContract(name: string, backend: FleetStoreBackend): vo
     const ids = async (fleet: FleetStore, q: Partial<InventoryQuery>) => (await fleet.queryInventory(query(q))).rows.map((r) => r.deviceId);
 
     configStoreCases(fresh);
+    commandStoreCases(fresh);
 
     it('migrates idempotently after the server store, and what it stores is there for another handle', async () => {
       const { fleet } = await fresh();

@@ -7,6 +7,8 @@
 import { createFleetHttp, type FleetHttp, type FleetHttpOptions } from '../../../src/cloud/http/app.ts';
 import { hashOperatorPassword } from '../../../src/cloud/http/passwords.ts';
 import { FleetActionsService } from '../../../src/cloud/fleet/actions-service.ts';
+import { CommandService } from '../../../src/cloud/fleet/commands.ts';
+import { Outbox } from '../../../src/cloud/server/outbox.ts';
 import { openClearinghouseStore, type Cdr, type ClearinghouseStore } from '../../../src/cloud/clearinghouse/store/index.ts';
 import { MemoryIdentities } from '../../../src/cloud/fleet/memory-fleet.test-support.ts';
 import { openFleetStore } from '../../../src/cloud/fleet/store/index.ts';
@@ -48,7 +50,20 @@ export async function startRig(options: { seed?: boolean; extra?: Partial<FleetH
   const clearinghouse = openClearinghouseStore('sqlite::memory:');
   await clearinghouse.migrate();
   for (const cdr of SEEDED_CDRS) await clearinghouse.insertCdr(cdr);
-  const http = createFleetHttp({ store, fleet, actions, log: quietLog, version: 'test', eventsPollMs: 50, heartbeatMs: 200, clearinghouse, ...options.extra });
+  // Remote commands through the real outbox; what it publishes is kept (no broker here).
+  const published: { topic: string; text: string }[] = [];
+  const outbox = new Outbox({ publish: (topic, text) => published.push({ topic, text }) }, quietLog, 'test-server', 1);
+  const commands = new CommandService({ fleet, store, identities: new MemoryIdentities(), send: (device, body) => outbox.toDevice(device, 'command', body), log: quietLog });
+  if (options.seed !== false) {
+    // A finished command on a router of each domain.
+    for (const [id, deviceId] of [['cmd-a1', 'rt-a1'], ['cmd-b1', 'rt-b1']] as const) {
+      await fleet.commands.createCommand({
+        id, deviceId, name: 'status', args: {}, state: 'succeeded', createdBy: 'operator:operator', createdAtMs: 1, deadlineMs: 60_001,
+        sentAtMs: 2, finishedAtMs: 3, messageId: `seed:${id}`, error: null, data: { running: true },
+      });
+    }
+  }
+  const http = createFleetHttp({ store, fleet, actions, log: quietLog, version: 'test', eventsPollMs: 50, heartbeatMs: 200, clearinghouse, commands, ...options.extra });
   const bound = await http.listen('127.0.0.1', 0);
   return {
     http, store, fleet, clearinghouse, ended, base: `http://127.0.0.1:${bound.port}`, setupUrl: bound.setupUrl,

@@ -33,6 +33,9 @@ export const VALID: Partial<Record<RouteName, Request>> = {
   getDeviceEf: { method: 'GET', path: '/api/v1/devices/rt-a1/ef' },
   getSettlement: { method: 'GET', path: `/api/v1/clearinghouse/settlement?fromMs=${Date.UTC(2026, 0, 1)}&toMs=${Date.UTC(2026, 1, 1)}` },
   exportCdrs: { method: 'GET', path: `/api/v1/clearinghouse/cdrs.csv?fromMs=${Date.UTC(2026, 0, 1)}&toMs=${Date.UTC(2026, 1, 1)}` },
+  sendCommand: { method: 'POST', path: '/api/v1/devices/rt-a1/commands', body: { name: 'status', deadlineS: 30 } },
+  listCommands: { method: 'GET', path: '/api/v1/devices/rt-a1/commands' },
+  getCommand: { method: 'GET', path: '/api/v1/commands/cmd-a1' },
 };
 
 /** Another domain's resource for each domain-scoped route: an admin of dom-a gets 404 for it. */
@@ -46,4 +49,7 @@ export const OTHER_DOMAIN: Partial<Record<RouteName, Request>> = {
   patchOperator: { method: 'PATCH', path: '/api/v1/operators/op-spare-b', body: { role: 'admin' } },
   getCall: { method: 'GET', path: '/api/v1/calls/call-b' },
   getDeviceEf: { method: 'GET', path: '/api/v1/devices/rt-b1/ef' },
+  sendCommand: { method: 'POST', path: '/api/v1/devices/rt-b1/commands', body: { name: 'status' } },
+  listCommands: { method: 'GET', path: '/api/v1/devices/rt-b1/commands' },
+  getCommand: { method: 'GET', path: '/api/v1/commands/cmd-b1' },
 };

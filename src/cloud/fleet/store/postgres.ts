@@ -11,6 +11,7 @@ import { countByStateStatements, escapeLike, inventoryRows, inventoryRowStatemen
 import type { InventoryDialect } from './inventory.ts';
 import { configMigration, numberPlaceholders, SqlConfigStore } from './config-sql.ts';
 import type { FleetConfigStore } from './config-types.ts';
+import { commandsMigration, SqlCommandStore, type FleetCommandStore } from './commands-sql.ts';
 import {
   auditOf, devicePatchSets, encodeJsonValue, FLEET_DEVICE_COLUMNS, fleetDeviceOf, fleetDeviceValues, groupOf, keyOf, operatorOf, operatorPatchSets,
   webSessionOf,
@@ -118,6 +119,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX fleet_inventory_devices_id ON devices (id COLLATE "C");`,
   // Configuration: layers, versions, status, drafts, rollouts (config-sql.ts).
   configMigration('BIGINT'),
+  // Remote commands to routers (commands-sql.ts).
+  commandsMigration('BIGINT'),
 ];
 
 /** Advisory lock key of the fleet's migrations (differs from the server store's keys). */
@@ -148,15 +151,18 @@ export class PostgresFleetStore implements FleetStore {
 
   /** `pool`: the server store's pool (PostgresStore.sharedConnection()); that store closes it. */
   constructor(private readonly pool: pg.Pool) {
-    this.config = new SqlConfigStore({
-      one: (sql, params) => this.one(numberPlaceholders(sql), [...params]),
-      all: (sql, params) => this.all(numberPlaceholders(sql), [...params]),
-      run: async (sql, params) => (await this.pool.query(numberPlaceholders(sql), [...params])).rowCount ?? 0,
+    const executor = {
+      one: (sql: string, params: readonly unknown[]) => this.one(numberPlaceholders(sql), [...params]),
+      all: (sql: string, params: readonly unknown[]) => this.all(numberPlaceholders(sql), [...params]),
+      run: async (sql: string, params: readonly unknown[]) => (await this.pool.query(numberPlaceholders(sql), [...params])).rowCount ?? 0,
       isUniqueViolation,
-    });
+    };
+    this.config = new SqlConfigStore(executor);
+    this.commands = new SqlCommandStore(executor);
   }
 
   readonly config: FleetConfigStore;
+  readonly commands: FleetCommandStore;
 
   private async one(sql: string, params: unknown[]): Promise<Row | null> {
     return ((await this.pool.query(sql, params)).rows[0] as Row | undefined) ?? null;

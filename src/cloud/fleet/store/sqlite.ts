@@ -11,6 +11,7 @@ import { countByStateStatements, escapeLike, inventoryRows, inventoryRowStatemen
 import type { InventoryDialect } from './inventory.ts';
 import { configMigration, SqlConfigStore } from './config-sql.ts';
 import type { FleetConfigStore } from './config-types.ts';
+import { commandsMigration, SqlCommandStore, type FleetCommandStore } from './commands-sql.ts';
 import {
   auditOf, devicePatchSets, encodeJsonValue, FLEET_DEVICE_COLUMNS, fleetDeviceOf, fleetDeviceValues, groupOf, keyOf, operatorOf, operatorPatchSets,
   webSessionOf,
@@ -113,6 +114,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX fleet_inventory_devices_search ON devices (id COLLATE NOCASE);`,
   // Configuration: layers, versions, status, drafts, rollouts (config-sql.ts).
   configMigration('INTEGER'),
+  // Remote commands to routers (commands-sql.ts).
+  commandsMigration('INTEGER'),
 ];
 
 const SQLITE_INVENTORY: InventoryDialect = {
@@ -141,15 +144,18 @@ export class SqliteFleetStore implements FleetStore {
 
   /** `db`: the server store's connection (SqliteStore.sharedConnection()). */
   constructor(private readonly db: Db) {
-    this.config = new SqlConfigStore({
-      one: async (sql, params) => (this.q(sql).get(...params) as Row | undefined) ?? null,
-      all: async (sql, params) => this.q(sql).all(...params) as Row[],
-      run: async (sql, params) => this.q(sql).run(...params).changes,
+    const executor = {
+      one: async (sql: string, params: readonly unknown[]) => (this.q(sql).get(...params) as Row | undefined) ?? null,
+      all: async (sql: string, params: readonly unknown[]) => this.q(sql).all(...params) as Row[],
+      run: async (sql: string, params: readonly unknown[]) => this.q(sql).run(...params).changes,
       isUniqueViolation,
-    });
+    };
+    this.config = new SqlConfigStore(executor);
+    this.commands = new SqlCommandStore(executor);
   }
 
   readonly config: FleetConfigStore;
+  readonly commands: FleetCommandStore;
 
   /** A cached prepared statement; refused inside the server store's open transaction. */
   private q(sql: string): Statement {

@@ -10,6 +10,7 @@
 import type { AgentVersions, HardwareInfo, KernelFeatures } from '../../../core/protocol/messages/enrol.ts';
 import type { DeviceStatus, JsonValue } from '../../store/types.ts';
 import type { FleetConfigStore } from './config-types.ts';
+import type { FleetCommandStore } from './commands-sql.ts';
 import { DEVICE_SORTS, ENROL_POLICIES, FLEET_STATES, REENROL_POLICIES, ROLES } from '../../../core/fleet/api.ts';
 import type { EnrolPolicy, FleetDeviceView, FleetState, ReenrolPolicy, Role } from '../../../core/fleet/api.ts';
 
@@ -219,4 +220,6 @@ export interface FleetStore {
 
   /** Configuration: templates, overrides, versions, status, drafts, rollouts (config-types.ts). */
   readonly config: FleetConfigStore;
+  /** Remote commands to routers (commands-sql.ts). */
+  readonly commands: FleetCommandStore;
 }
