@@ -23,7 +23,13 @@ export function EfChart({ deviceId }: { readonly deviceId: string }) {
     return () => clearInterval(timer);
   }, []);
   const s = series.data;
-  const data = useMemo<uPlot.AlignedData>(() => (s === null ? [[], [], []] : [s.up.map((_v, i) => (s.fromMs + i * s.stepMs) / 1000), s.up, s.down]), [s]);
+  // Each point starts its minute and holds for it (stepped); the minute now running ends at toMs.
+  const data = useMemo<uPlot.AlignedData>(() => {
+    if (s === null || s.up.length === 0) return [[], [], []];
+    const x = [...s.up.map((_v, i) => (s.fromMs + i * s.stepMs) / 1000), s.toMs / 1000];
+    const last = s.up.length - 1;
+    return [x, [...s.up, s.up[last]!], [...s.down, s.down[last]!]];
+  }, [s]);
   if (series.error && !s) return <ErrorNotice error={series.error} what="EF over time could not be loaded" />;
   return (
     <div data-testid="ef-chart">
