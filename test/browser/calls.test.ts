@@ -189,7 +189,7 @@ describe('calls, clearinghouse and EF in chromium', () => {
     expect(settlement[0]).toMatch(/alpha\s+beta\s+2\s+6 min\s+4\.00 EUR/);
     const usage = await page.locator('[data-testid=usage-table] tbody tr').allInnerTexts();
     expect(usage.map((r) => r.split(/\s/)[0])).toEqual(['alpha', 'beta']);
-    await screenshot(page, 'clearinghouse-desktop');
+    await screenshot(page, 'clearinghouse-settlement-desktop');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=csv-download]')]);
     expect(download.suggestedFilename()).toBe('callqos-cdrs-all-2026-01-01-2026-02-01.csv');
@@ -221,7 +221,7 @@ describe('calls, clearinghouse and EF in chromium', () => {
       ['calls-recent', '/calls', '[data-testid=recent-calls]'],
       ['call-ended', `/calls/${encodeURIComponent(CALL_ID)}`, '[data-testid=between-routers]'],
       ['device-ef', '/devices/rt-a', '[data-testid=ef-chart] canvas'],
-      ['clearinghouse', '/clearinghouse?from=2026-01-01&to=2026-01-31', '[data-testid=settlement-table]'],
+      ['clearinghouse-settlement', '/clearinghouse?from=2026-01-01&to=2026-01-31', '[data-testid=settlement-table]'],
     ] as const) {
       await visit(page, path, ready);
       expect(await overflowX(page), `${name} is wider than the phone`).toBeLessThanOrEqual(0);

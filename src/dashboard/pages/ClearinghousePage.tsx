@@ -56,28 +56,32 @@ export function ClearinghousePage({ route }: { readonly route: Route }) {
         <h1>Clearinghouse</h1>
         <span class="muted small">Calls that ended in the period, by UTC day{operator.domain !== null ? `; those of ${operator.domain}` : ''}</span>
       </div>
-      <form class="filters period" onSubmit={(e) => e.preventDefault()} data-testid="period">
-        <label class="filter">
-          <span>From</span>
-          <input type="date" name="from" value={from} max={to} onChange={(e) => setQuery({ from: valueOf(e) })} />
-        </label>
-        <label class="filter">
-          <span>To (included)</span>
-          <input type="date" name="to" value={to} min={from} onChange={(e) => setQuery({ to: valueOf(e) })} />
-        </label>
-        <label class="filter">
-          <span>Domain</span>
-          <input name="domain" key={`domain:${domain}`} defaultValue={domain} placeholder="any" onChange={(e) => setQuery({ domain: valueOf(e).trim() })} />
-        </label>
-      </form>
+      {r && !r.available ? null : (
+        <form class="filters period" onSubmit={(e) => e.preventDefault()} data-testid="period">
+          <label class="filter">
+            <span>From</span>
+            <input type="date" name="from" value={from} max={to} onChange={(e) => setQuery({ from: valueOf(e) })} />
+          </label>
+          <label class="filter">
+            <span>To (included)</span>
+            <input type="date" name="to" value={to} min={from} onChange={(e) => setQuery({ to: valueOf(e) })} />
+          </label>
+          <label class="filter">
+            <span>Domain</span>
+            <input name="domain" key={`domain:${domain}`} defaultValue={domain} placeholder="any" onChange={(e) => setQuery({ domain: valueOf(e).trim() })} />
+          </label>
+        </form>
+      )}
       {bad !== null ? <div class="notice error" role="alert">{bad === 'from' ? 'Pick the first day of the period.' : 'Pick a last day on or after the first.'}</div> : null}
       {report.error ? <ErrorNotice error={report.error} what="The report could not be loaded" /> : null}
       {bad === null && !r && !report.error ? <Loading what="the report" /> : null}
       {r && !r.available ? (
         <EmptyState title="The clearinghouse's records are not connected">
-          <p data-testid="clearinghouse-hint">{r.hint}</p>
+          <p data-testid="clearinghouse-hint">
+            Start the server with <code class="nowrap">--clearinghouse-store &lt;url&gt;</code> naming the store the clearinghouse runs with (<code>sqlite:&lt;file&gt;</code> or <code>postgres://…</code>). The server only reads it.
+          </p>
           <p class="muted small">
-            For example: <code>callqos-cloud --clearinghouse-store sqlite:data/clearinghouse.db …</code>, the store <code>callqos-cloud clearinghouse run --store …</code> writes.
+            For example, beside <code>callqos-cloud clearinghouse run --store sqlite:data/clearinghouse.db …</code>, start <code>callqos-cloud --clearinghouse-store sqlite:data/clearinghouse.db …</code>
           </p>
         </EmptyState>
       ) : null}
