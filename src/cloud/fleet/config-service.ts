@@ -19,7 +19,8 @@
  * queue), so that a report never races a deploy over a device's status.
  */
 import { diffConfig, type DiffEntry } from '../../core/fleet/config-diff.ts';
-import { configLayer, layerConfig, specDefaults, variables as variablesSchema, type ConfigLayer, type Variables } from '../../core/fleet/config-layers.ts';
+import { deployBody, deviceLayerBody, draftBody, groupLayerBody, rolloutBody } from '../../core/fleet/api-config.ts';
+import { layerConfig, specDefaults, type ConfigLayer, type Variables } from '../../core/fleet/config-layers.ts';
 import { configError, configHashOf, normaliseSections, validateConfig } from '../../core/fleet/config-version.ts';
 import {
   desire, isSettled, NO_CONFIG, onReport, onRolloutResult, rolloutCounts, startRollout, type DeviceConfigStatus, type RolloutCounts, type RolloutPlan,
@@ -27,16 +28,15 @@ import {
 import type { Logger } from '../../core/log.ts';
 import type { ConfigReportMessage } from '../../core/protocol/envelope.ts';
 import type { ConfigProblem, ConfigSection } from '../../core/protocol/messages/config.ts';
-import { arr, int, obj, oneOf, optional, str, validate, type Infer } from '../../core/protocol/schema.ts';
+import { validate, type Infer } from '../../core/protocol/schema.ts';
 import { coreError, fail, ok, type Result } from '../../core/result.ts';
-import { DEVICE_ID } from '../../core/protocol/fields.ts';
 import type { Store } from '../store/types.ts';
 import type { JsonValue } from '../store/types.ts';
 import { KeyedQueue } from '../server/keyed-queue.ts';
 import type { Outbox } from '../server/outbox.ts';
 import type { Actor } from './actions.ts';
 import {
-  DRIFT_POLICIES, type ConfigLayerRecord, type ConfigStatusRecord, type ConfigVersionRecord, type DraftChanges, type DriftPolicy, type LayerScope, type RolloutRecord,
+  type ConfigLayerRecord, type ConfigStatusRecord, type ConfigVersionRecord, type DraftChanges, type DriftPolicy, type LayerScope, type RolloutRecord,
 } from './store/config-types.ts';
 import type { FleetDevice, FleetStore } from './store/types.ts';
 
@@ -45,21 +45,7 @@ export const DEFAULT_LINK_CHECK_S = 60;
 /** Versions listed on a device's page. */
 export const VERSIONS_SHOWN = 50;
 
-const id = str({ min: 1, max: 64, pattern: DEVICE_ID, format: 'id' });
-
-export const groupLayerBody = obj({ template: configLayer, variables: variablesSchema, driftPolicy: optional(oneOf(DRIFT_POLICIES)) });
-export const deviceLayerBody = obj({ overrides: configLayer, variables: variablesSchema });
-export const draftBody = obj({
-  groups: optional(arr(obj({ group: id, template: optional(configLayer), variables: optional(variablesSchema), driftPolicy: optional(oneOf(DRIFT_POLICIES)) }), { max: 64 })),
-  devices: optional(arr(obj({ device: id, overrides: optional(configLayer), variables: optional(variablesSchema) }), { max: 1000 })),
-});
-export const rolloutBody = obj({
-  canaryPercent: int({ min: 1, max: 100 }),
-  waveSize: int({ min: 1, max: 10_000 }),
-  stopPercent: int({ min: 0, max: 100 }),
-});
-export const deployBody = obj({ rollout: optional(rolloutBody) });
-
+export { deployBody, deviceLayerBody, draftBody, groupLayerBody, rolloutBody };
 export type GroupLayerInput = Infer<typeof groupLayerBody>;
 export type DeviceLayerInput = Infer<typeof deviceLayerBody>;
 
@@ -96,6 +82,8 @@ export interface DeviceConfigView {
   readonly deviceId: string;
   readonly status: ConfigStatusRecord | null;
   readonly versions: Omit<ConfigVersionRecord, 'sections'>[];
+  /** The desired version's sections. */
+  readonly sections: ConfigSection[];
 }
 
 export interface ConfigServiceDeps {
@@ -213,7 +201,8 @@ export class ConfigService {
 
   async discardDraft(actor: Actor, draftId: string): Promise<Result<{ id: string }>> {
     const draft = await this.cfg.getDraft(draftId);
-    if (draft === null || !(await this.draftInScope(actor, draft.changes))) return notFound('draft', 'id');
+    if (draft === null) return (await this.finished(draftId, 'config.draft.discard')) === null ? notFound('draft', 'id') : ok({ id: draftId });
+    if (!(await this.draftInScope(actor, draft.changes))) return notFound('draft', 'id');
     await this.cfg.deleteDraft(draftId);
     await this.audit(actor, 'config.draft.discard', `draft:${draftId}`, JSON.parse(JSON.stringify(draft.changes)) as JsonValue, null);
     return ok({ id: draftId });
@@ -223,14 +212,28 @@ export class ConfigService {
     const checked = validate(deployBody, input ?? {});
     if (!checked.ok) return checked;
     const draft = await this.cfg.getDraft(draftId);
-    if (draft === null || !(await this.draftInScope(actor, draft.changes))) return notFound('draft', 'id');
+    if (draft === null) {
+      // Deployed already (a retried request): the same answer again, nothing redone.
+      const done = await this.finished(draftId, 'config.draft.deploy');
+      return done === null ? notFound('draft', 'id') : ok(done.after as unknown as DeployOutcome);
+    }
+    if (!(await this.draftInScope(actor, draft.changes))) return notFound('draft', 'id');
     const plan = checked.value.rollout ?? null;
     if (plan !== null && draft.changes.groups.length !== 1) {
       return fail(coreError('E_INPUT', 'a staged rollout deploys a draft that changes exactly one group', 'rollout'));
     }
     const r = await this.deployChanges(actor, draft.changes, plan, 'draft');
-    if (r.ok) await this.cfg.deleteDraft(draftId);
+    if (r.ok) {
+      await this.cfg.deleteDraft(draftId);
+      await this.audit(actor, 'config.draft.deploy', `draft:${draftId}`, JSON.parse(JSON.stringify(draft.changes)) as JsonValue, JSON.parse(JSON.stringify(r.value)) as JsonValue);
+    }
     return r;
+  }
+
+  /** The audit entry of a draft's deploy or discard, if it had one. */
+  private async finished(draftId: string, action: string): Promise<{ after: JsonValue | null } | null> {
+    const entries = await this.deps.fleet.listAudit({ target: `draft:${draftId}`, limit: 10 });
+    return entries.find((e) => e.action === action) ?? null;
   }
 
   private async draftInScope(actor: Actor, changes: DraftChanges): Promise<boolean> {
@@ -420,7 +423,9 @@ export class ConfigService {
   async deviceConfig(actor: Actor, deviceId: string): Promise<Result<DeviceConfigView>> {
     if ((await this.scopedDevice(actor, deviceId)) === null) return notFound('device', 'id');
     const versions = await this.cfg.listVersions(deviceId, VERSIONS_SHOWN);
-    return ok({ deviceId, status: await this.cfg.getStatus(deviceId), versions: versions.map(({ sections: _s, ...v }) => v) });
+    const status = await this.cfg.getStatus(deviceId);
+    const desired = status === null || status.desired === 0 ? null : await this.cfg.getVersion(deviceId, status.desired);
+    return ok({ deviceId, status, versions: versions.map(({ sections: _s, ...v }) => v), sections: desired?.sections ?? [] });
   }
 
   async diffVersions(actor: Actor, deviceId: string, a: number, b: number): Promise<Result<{ a: number; b: number; diff: DiffEntry[] }>> {

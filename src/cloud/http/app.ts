@@ -21,6 +21,7 @@ import type { Logger } from '../../core/log.ts';
 import type { CoreError, Result } from '../../core/result.ts';
 import type { FleetActions } from '../fleet/actions.ts';
 import type { CommandService } from '../fleet/commands.ts';
+import type { ConfigService } from '../fleet/config-service.ts';
 import type { ClearinghouseStore } from '../clearinghouse/store/types.ts';
 import type { FleetStore } from '../fleet/store/types.ts';
 import type { Store } from '../store/types.ts';
@@ -53,6 +54,8 @@ export interface FleetHttpOptions {
   readonly clearinghouse?: ClearinghouseStore | null;
   /** Remote commands to routers (the server's, with the fleet part on); absent: their routes say how to turn them on. */
   readonly commands?: CommandService | null;
+  /** Versioned configuration (the server's, with the fleet part on); absent: its routes say how to turn it on. */
+  readonly config?: ConfigService | null;
   /** The /v1 session API's request handler, mounted on the same port ahead of Fastify. */
   readonly sessionListener?: RequestListener;
 }
@@ -123,7 +126,7 @@ export interface FleetHttp {
 export function createFleetHttp(options: FleetHttpOptions): FleetHttp {
   const now = options.now ?? (() => Date.now());
   const auth = new Auth(options.fleet, now, { ...DEFAULT_AUTH, ...options.auth });
-  const deps: HandlerDeps = { store: options.store, fleet: options.fleet, actions: options.actions, now, clearinghouse: options.clearinghouse ?? null, commands: options.commands ?? null };
+  const deps: HandlerDeps = { store: options.store, fleet: options.fleet, actions: options.actions, now, clearinghouse: options.clearinghouse ?? null, commands: options.commands ?? null, config: options.config ?? null };
   const log = options.log;
   const streams = new Set<ServerResponse>();
   const sessionListener = options.sessionListener;

@@ -16,6 +16,8 @@ import type { ClearinghouseStore } from '../clearinghouse/store/types.ts';
 import type { GateRecord, Store } from '../store/types.ts';
 import type { Authenticated } from './auth.ts';
 import { CALL_HANDLERS } from './calls.ts';
+import { CONFIG_HANDLERS } from './config.ts';
+import type { ConfigService } from '../fleet/config-service.ts';
 import { COMMAND_HANDLERS } from './commands.ts';
 import type { CommandService } from '../fleet/commands.ts';
 import { hashOperatorPassword, generateOperatorPassword } from './passwords.ts';
@@ -32,6 +34,8 @@ export interface HandlerDeps {
   readonly clearinghouse?: ClearinghouseStore | null;
   /** Remote commands to routers; null: the fleet part is off. */
   readonly commands?: CommandService | null;
+  /** Versioned configuration; null: the fleet part is off. */
+  readonly config?: ConfigService | null;
 }
 
 export interface Call<B = unknown, Q = unknown, P = unknown> {
@@ -211,5 +215,6 @@ export const HANDLERS: Partial<Record<RouteName, Handler>> = {
   listUsage,
   listAudit,
   ...CALL_HANDLERS,
+  ...CONFIG_HANDLERS,
   ...COMMAND_HANDLERS,
 };

@@ -10,6 +10,7 @@ import { coreError, fail, type Result } from '../../core/result.ts';
 import type { Logger } from '../../core/log.ts';
 import type { FleetActions } from '../fleet/actions.ts';
 import type { CommandService } from '../fleet/commands.ts';
+import type { ConfigService } from '../fleet/config-service.ts';
 import { openFleetStore } from '../fleet/store/index.ts';
 import type { FleetStore } from '../fleet/store/types.ts';
 import type { Store } from '../store/types.ts';
@@ -30,6 +31,8 @@ export interface FleetMountOptions {
   readonly actions: () => FleetActions | null;
   /** The server's remote commands, read when the port opens (null with enrolment off). */
   readonly commands?: () => CommandService | null;
+  /** The server's configuration service, read when the port opens (null with enrolment off). */
+  readonly config?: () => ConfigService | null;
   readonly host: string;
   readonly port: number;
   readonly version: string;
@@ -60,7 +63,7 @@ export function fleetMount(options: FleetMountOptions): FleetMount {
         await fleet.migrate();
       }
       const dashboardDir = options.dashboardDir ?? fileURLToPath(new URL('../dashboard/', import.meta.url));
-      http = createFleetHttp({ store: options.store, fleet, actions: options.actions() ?? enrolmentOff, log: options.log, version: options.version, dashboardDir, sessionListener: listener, clearinghouse, commands: options.commands?.() ?? null });
+      http = createFleetHttp({ store: options.store, fleet, actions: options.actions() ?? enrolmentOff, log: options.log, version: options.version, dashboardDir, sessionListener: listener, clearinghouse, commands: options.commands?.() ?? null, config: options.config?.() ?? null });
       const bound = await http.listen(options.host, options.port);
       if (bound.setupUrl !== null) {
         options.log.warn('no operator account yet: open this link within an hour to create the first admin (or run `callqos-cloud operators add <name> --role admin`)', { url: bound.setupUrl });

@@ -94,7 +94,7 @@ async function start(config: ServerConfig, settings: LogSettings, log: Logger): 
   if (!fleet.ok) throw new Error(`${fleet.error.code}: ${fleet.error.message}`);
   // The operators' API and dashboard share the HTTP port with the session API (src/cloud/http/mount.ts).
   let actions = (): QosServer['fleetActions'] => null;
-  const operatorsHttp = fleetMount({ store, fleet: fleet.value?.part.store ?? null, actions: () => actions(), commands: () => server.commands, host: config.httpHost, port: config.httpPort ?? 0, version: CLOUD_VERSION, log: log.child('http'), clearinghouseStoreUrl: config.clearinghouseStoreUrl });
+  const operatorsHttp = fleetMount({ store, fleet: fleet.value?.part.store ?? null, actions: () => actions(), commands: () => server.commands, config: () => server.fleetConfig, host: config.httpHost, port: config.httpPort ?? 0, version: CLOUD_VERSION, log: log.child('http'), clearinghouseStoreUrl: config.clearinghouseStoreUrl });
   const server = new QosServer({ config, store, bus, planner: controlPlanner(), admit: admissionCheck, log, verifierFor, ...(fleet.value ? { fleet: fleet.value.part } : {}), mountHttp: operatorsHttp.mountHttp });
   actions = () => server.fleetActions;
   const { http } = await server.start();

@@ -20,6 +20,7 @@ import { DEVICE_ID } from '../protocol/fields.ts';
 import { Code, arr, bool, failAt, int, nullable, obj, oneOf, optional, str, typeName, type Infer, type JsonSchema, type Schema } from '../protocol/schema.ts';
 import { ok } from '../result.ts';
 import { CALL_ROUTES } from './api-calls.ts';
+import { CONFIG_ROUTES } from './api-config.ts';
 import { COMMAND_ROUTES } from './api-commands.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -47,6 +48,8 @@ export function roleAllows(role: Role, needed: Access): boolean {
 /** Stable error codes of the API and the HTTP status each is sent with. Schema errors (E_TYPE, E_REQUIRED, …) are 400. */
 export const ERROR_STATUS = {
   E_INPUT: 400,
+  /** A configuration the agent's spec refuses; `path` names the first field (`qos.uplink_kbit`). */
+  E_CONFIG: 400,
   E_UNAUTHENTICATED: 401,
   E_FORBIDDEN: 403,
   E_CSRF: 403,
@@ -412,7 +415,7 @@ export interface Rows<T> {
 
 // ---- the routes -----------------------------------------------------------------------------
 
-export type Method = 'GET' | 'POST' | 'PATCH';
+export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 export interface RouteSpec {
   readonly name: string;
@@ -458,6 +461,7 @@ export const ROUTES = [
   { name: 'listSessions', method: 'GET', path: `${p}/sessions`, access: 'viewer', query: sessionsQuery, response: 'Rows<SessionView>', summary: 'Live and recent call media lines with their gates, newest first' },
   { name: 'listUsage', method: 'GET', path: `${p}/usage`, access: 'viewer', query: usageQuery, response: 'Rows<UsageView>', summary: 'Usage reported by the routers per gate' },
   ...CALL_ROUTES,
+  ...CONFIG_ROUTES,
   ...COMMAND_ROUTES,
   { name: 'listAudit', method: 'GET', path: `${p}/audit`, access: 'viewer', query: auditQuery, response: 'AuditPage', summary: 'The audit log, newest first (unscoped operators only)' },
   { name: 'events', method: 'GET', path: `${p}/events`, access: 'viewer', stream: true, response: 'Overview', summary: 'Server-sent events: `overview` whenever it changes, a comment every 15 s' },

@@ -6,6 +6,7 @@
  */
 import { createFleetHttp, type FleetHttp, type FleetHttpOptions } from '../../../src/cloud/http/app.ts';
 import { hashOperatorPassword } from '../../../src/cloud/http/passwords.ts';
+import { configRig } from './config-seed.ts';
 import { FleetActionsService } from '../../../src/cloud/fleet/actions-service.ts';
 import { CommandService } from '../../../src/cloud/fleet/commands.ts';
 import { Outbox } from '../../../src/cloud/server/outbox.ts';
@@ -63,7 +64,8 @@ export async function startRig(options: { seed?: boolean; extra?: Partial<FleetH
       });
     }
   }
-  const http = createFleetHttp({ store, fleet, actions, log: quietLog, version: 'test', eventsPollMs: 50, heartbeatMs: 200, clearinghouse, commands, ...options.extra });
+  const { config } = await configRig(store, fleet, quietLog, options.seed !== false);
+  const http = createFleetHttp({ store, fleet, actions, log: quietLog, version: 'test', eventsPollMs: 50, heartbeatMs: 200, clearinghouse, commands, config, ...options.extra });
   const bound = await http.listen('127.0.0.1', 0);
   return {
     http, store, fleet, clearinghouse, ended, base: `http://127.0.0.1:${bound.port}`, setupUrl: bound.setupUrl,

@@ -36,6 +36,16 @@ export const VALID: Partial<Record<RouteName, Request>> = {
   sendCommand: { method: 'POST', path: '/api/v1/devices/rt-a1/commands', body: { name: 'status', deadlineS: 30 } },
   listCommands: { method: 'GET', path: '/api/v1/devices/rt-a1/commands' },
   getCommand: { method: 'GET', path: '/api/v1/commands/cmd-a1' },
+  getGroupConfig: { method: 'GET', path: '/api/v1/groups/g-a/config' },
+  putGroupConfig: { method: 'PUT', path: '/api/v1/groups/g-open/config', body: { template: [{ type: 'qos', name: 'qos', options: { uplink_kbit: '${up}', downlink_kbit: '40000' } }], variables: { up: '5000' }, driftPolicy: 'router-wins' } },
+  getDeviceOverrides: { method: 'GET', path: '/api/v1/devices/rt-a1/config/overrides' },
+  putDeviceOverrides: { method: 'PUT', path: '/api/v1/devices/rt-open/config/overrides', body: { overrides: [{ type: 'agent', name: 'agent', options: { log_level: 'debug' } }], variables: {} } },
+  createConfigDraft: { method: 'POST', path: '/api/v1/config/drafts', body: { groups: [{ group: 'g-a', variables: { up: '12000' } }] } },
+  deployConfigDraft: { method: 'POST', path: '/api/v1/config/drafts/draft-a/deploy', body: {} },
+  discardConfigDraft: { method: 'DELETE', path: '/api/v1/config/drafts/draft-a2' },
+  getDeviceConfig: { method: 'GET', path: '/api/v1/devices/rt-a1/config' },
+  diffDeviceConfig: { method: 'GET', path: '/api/v1/devices/rt-a1/config/versions/1/diff/2' },
+  getRollout: { method: 'GET', path: '/api/v1/rollouts/ro-a' },
 };
 
 /** Another domain's resource for each domain-scoped route: an admin of dom-a gets 404 for it. */
@@ -52,4 +62,13 @@ export const OTHER_DOMAIN: Partial<Record<RouteName, Request>> = {
   sendCommand: { method: 'POST', path: '/api/v1/devices/rt-b1/commands', body: { name: 'status' } },
   listCommands: { method: 'GET', path: '/api/v1/devices/rt-b1/commands' },
   getCommand: { method: 'GET', path: '/api/v1/commands/cmd-b1' },
+  getGroupConfig: { method: 'GET', path: '/api/v1/groups/g-b/config' },
+  putGroupConfig: { method: 'PUT', path: '/api/v1/groups/g-b/config', body: { template: [], variables: {} } },
+  getDeviceOverrides: { method: 'GET', path: '/api/v1/devices/rt-b1/config/overrides' },
+  putDeviceOverrides: { method: 'PUT', path: '/api/v1/devices/rt-b1/config/overrides', body: { overrides: [], variables: {} } },
+  deployConfigDraft: { method: 'POST', path: '/api/v1/config/drafts/draft-b/deploy', body: {} },
+  discardConfigDraft: { method: 'DELETE', path: '/api/v1/config/drafts/draft-b2' },
+  getDeviceConfig: { method: 'GET', path: '/api/v1/devices/rt-b1/config' },
+  diffDeviceConfig: { method: 'GET', path: '/api/v1/devices/rt-b1/config/versions/1/diff/2' },
+  getRollout: { method: 'GET', path: '/api/v1/rollouts/ro-b' },
 };

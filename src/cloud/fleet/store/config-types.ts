@@ -8,8 +8,8 @@ import type { ConfigLayer, Variables } from '../../../core/fleet/config-layers.t
 import type { DeviceConfigState, Rollout, RolloutState } from '../../../core/fleet/rollout.ts';
 import type { ConfigProblem, ConfigSection, SelfTest } from '../../../core/protocol/messages/config.ts';
 
-export const DRIFT_POLICIES = ['cloud-wins', 'router-wins'] as const;
-export type DriftPolicy = (typeof DRIFT_POLICIES)[number];
+export { DRIFT_POLICIES, type DriftPolicy } from '../../../core/fleet/api-config.ts';
+import type { DriftPolicy } from '../../../core/fleet/api-config.ts';
 export const LAYER_SCOPES = ['group', 'device'] as const;
 export type LayerScope = (typeof LAYER_SCOPES)[number];
 
