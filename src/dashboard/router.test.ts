@@ -7,6 +7,9 @@ describe('dashboard routes', () => {
     expect(matchRoute('/devices').name).toBe('devices');
     expect(matchRoute('/devices/').name).toBe('devices');
     expect(matchRoute('/calls').name).toBe('calls');
+    expect(matchRoute('/clearinghouse').name).toBe('clearinghouse');
+    expect(matchRoute('/calls/a%40b.example').params).toEqual({ callId: 'a@b.example' });
+    expect(matchRoute('/calls/a%40b.example').name).toBe('call');
     expect(matchRoute('/setup').name).toBe('setup');
     expect(matchRoute('/nothing/here').name).toBe('not-found');
   });

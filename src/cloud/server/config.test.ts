@@ -50,4 +50,10 @@ describe('server arguments', () => {
     ];
     for (const [argv, flag] of cases) expect(parseServerArgs(argv)).toMatchObject({ ok: false, error: { code: 'E_ARGS', path: flag } });
   });
+
+  it('takes the clearinghouse\'s store for the dashboard as a store URL, none by default', () => {
+    expect(parseServerArgs([])).toMatchObject({ ok: true, value: { clearinghouseStoreUrl: null } });
+    expect(parseServerArgs(['--clearinghouse-store', 'sqlite:data/ch.db'])).toMatchObject({ ok: true, value: { clearinghouseStoreUrl: 'sqlite:data/ch.db' } });
+    expect(parseServerArgs(['--clearinghouse-store', 'mysql://x'])).toMatchObject({ ok: false, error: { code: 'E_ARGS', path: '--clearinghouse-store' } });
+  });
 });
