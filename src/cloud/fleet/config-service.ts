@@ -9,7 +9,8 @@
  * - A new immutable version is stored only when the content hash changed; it becomes the device's
  *   desired version and goes out as `config.apply` to an online router, or at its next `open`.
  * - Only a `config.report` moves a device to applied (never a heartbeat or a guess).
- * - Drift: the group's policy says who wins. `cloud-wins` sends the desired version again;
+ * - Drift: the group's policy says who wins. `cloud-wins` sends the desired sections again as a
+ *   new version (source `resend`: a router takes a version it has applied as done already);
  *   `router-wins` stores the router's sections as a new version and sends it, so that the router
  *   reports it applied under its new number.
  * - A staged rollout sends the canary, then each wave when the one before has settled, and stops
@@ -272,7 +273,9 @@ export class ConfigService {
   }
 
   private async compute(device: FleetDevice, template: ConfigLayer, groupVariables: Variables, overrides: ConfigLayer, deviceVariables: Variables): Promise<Computed> {
-    const layered = layerConfig({ defaults: specDefaults(), template, overrides, groupVariables, deviceVariables });
+    // Built in, below the group's own: the device's id and group (e.g. `username ${device_id}` in a cloud section).
+    const builtIn = { device_id: device.deviceId, group: device.group };
+    const layered = layerConfig({ defaults: specDefaults(), template, overrides, groupVariables: { ...builtIn, ...groupVariables }, deviceVariables });
     const sections = normaliseSections(layered.sections);
     // Both kinds at once: an unknown variable (its text left in place) and what the spec refuses elsewhere.
     const unresolved = new Set(layered.problems.map((p) => p.path.replace(/\[\d+\]$/, '')));
@@ -495,10 +498,13 @@ export class ConfigService {
     const drifted = await this.saveStatus(before, next ?? before, { problems: body.problems ?? [] }, `device:${deviceId}`);
     this.deps.log.info('configuration drift', { device: deviceId, policy });
     if (policy === 'cloud-wins') {
-      if (drifted.desired === 0) return;
-      // Pending again until the router reports the desired version applied once more.
-      await this.saveStatus(drifted, { desired: drifted.desired, applied: drifted.applied, state: 'pending', reason: 'drift: the desired version sent again (cloud wins)' }, {}, 'system');
-      await this.send(deviceId, drifted.desired);
+      const desired = drifted.desired === 0 ? null : await this.cfg.getVersion(deviceId, drifted.desired);
+      if (desired === null) return;
+      // The desired content again under a new number: a router answers a version it has applied
+      // already with `applied` and changes nothing, which would leave the local edit in place.
+      const version = await this.newVersion(deviceId, desired.sections, desired.hash, 'resend', 'system');
+      await this.saveStatus(drifted, { ...desire(drifted, version), reason: 'drift: the desired configuration sent again (cloud wins)' }, {}, 'system');
+      await this.send(deviceId, version);
       return;
     }
     if (body.sections === undefined) {

@@ -252,19 +252,23 @@ describe('fleet configuration (QoS server with its fleet part, embedded broker, 
     const resent = a.next('config.apply');
     await a.send('config.report', { version: 2, hash: current.hash, state: 'drift', reason: 'changed on the router (uci)', sections: edited });
     const m = await resent;
-    expect(m.body).toMatchObject({ version: 2, hash: current.hash });
-    await a.send('config.report', { version: 2, hash: m.body.hash, state: 'applied', selfTest: SELF_TEST }, m.id);
+    // The desired sections again, as a new version (a router answers a version it has as done).
+    expect(m.body).toMatchObject({ version: 3, hash: current.hash, sections: current.sections });
+    expect(await status('rt-a')).toMatchObject({ ok: true, value: { status: { desired: 3, applied: 2, state: 'pending' } } });
+    await a.send('config.report', { version: 3, hash: m.body.hash, state: 'applied', selfTest: SELF_TEST }, m.id);
     await until(async () => ((await status('rt-a')) as { value: { status: { state: string } } }).value.status.state === 'applied', 'rt-a applied again');
 
     const template = (await fleet.config.getLayer('group', 'site'))!;
     expect(await config.putGroupLayer(operator, 'site', { template: template.sections, variables: template.variables, driftPolicy: 'router-wins' })).toMatchObject({ ok: true });
     const adopted = a.next('config.apply');
-    await a.send('config.report', { version: 2, hash: current.hash, state: 'drift', reason: 'changed on the router (LuCI)', sections: edited });
-    const m3 = await adopted;
-    expect(m3.body.version).toBe(3);
-    expect(option(m3, 'qos', 'uplink_kbit')).toBe('3000');
-    await a.send('config.report', { version: 3, hash: m3.body.hash, state: 'applied', selfTest: SELF_TEST }, m3.id);
-    await until(async () => ((await status('rt-a')) as { value: { status: { applied: number } } }).value.status.applied === 3, 'rt-a applied its own');
-    expect(await status('rt-a')).toMatchObject({ ok: true, value: { versions: [{ version: 3, source: 'drift', createdBy: 'device:rt-a' }, { version: 2 }, { version: 1 }] } });
+    await a.send('config.report', { version: 3, hash: current.hash, state: 'drift', reason: 'changed on the router (LuCI)', sections: edited });
+    const m4 = await adopted;
+    expect(m4.body.version).toBe(4);
+    expect(option(m4, 'qos', 'uplink_kbit')).toBe('3000');
+    await a.send('config.report', { version: 4, hash: m4.body.hash, state: 'applied', selfTest: SELF_TEST }, m4.id);
+    await until(async () => ((await status('rt-a')) as { value: { status: { applied: number } } }).value.status.applied === 4, 'rt-a applied its own');
+    expect(await status('rt-a')).toMatchObject({
+      ok: true, value: { versions: [{ version: 4, source: 'drift', createdBy: 'device:rt-a' }, { version: 3, source: 'resend', createdBy: 'system' }, { version: 2 }, { version: 1 }] },
+    });
   });
 });

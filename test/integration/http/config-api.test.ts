@@ -59,6 +59,14 @@ describe('configuration API', () => {
     ]);
   });
 
+  it('resolves the built-in variables (device id, group) below the group\'s own', async () => {
+    const draft = await operator.send('POST', '/api/v1/config/drafts', { body: { devices: [{ device: 'rt-open', overrides: [{ type: 'agent', name: 'agent', options: { device_id: '${device_id}', log_level: 'debug' } }] }] } });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(200);
+    const [preview] = (draft.body as DraftView).devices;
+    expect(preview?.problems).toEqual([]);
+    expect(preview?.diff.filter((e) => e.path.startsWith('agent.'))).toEqual(expect.arrayContaining([{ kind: 'added', path: 'agent.device_id', before: null, after: 'rt-open' }]));
+  });
+
   it('previews a draft per router, deploys it once, and answers a retried deploy the same', async () => {
     const draft = await operator.send('POST', '/api/v1/config/drafts', { body: { groups: [{ group: 'g-a', variables: { up: '20000' } }], devices: [{ device: 'rt-a-rev', overrides: [{ type: 'qos', name: 'qos', options: { ef_budget_percent: '40' } }] }] } });
     expect(draft.status, JSON.stringify(draft.body)).toBe(200);
