@@ -50,7 +50,7 @@ export interface FleetHttpOptions {
   /** How often the event stream looks at the store, and how often it sends a heartbeat comment. */
   readonly eventsPollMs?: number;
   readonly heartbeatMs?: number;
-  /** The clearinghouse's CDR store, opened read-only by the caller (calls.ts says why); null: the Clearinghouse page says how to connect it. */
+  /** The clearinghouse's CDR store, opened by the caller and only read (mount.ts says why); null: the Clearinghouse page says how to connect it. */
   readonly clearinghouse?: ClearinghouseStore | null;
   /** Remote commands to routers (the server's, with the fleet part on); absent: their routes say how to turn them on. */
   readonly commands?: CommandService | null;
