@@ -42,7 +42,8 @@ export interface TransportOptions extends CloudSettings {
 /** Chooses the password file before each connect and hears whether the broker accepted it. */
 export interface PasswordChoice {
   passwordFile(): string;
-  connected(accepted: boolean): void;
+  /** `file`: the password file the connecting client was started with (a client reconnects with its own). */
+  connected(accepted: boolean, file: string): void;
 }
 
 export const QUEUE_LIMIT = 1000;
@@ -95,8 +96,7 @@ export class Transport {
   }
 
   /** Writes the options files holding the password; returns the environment that points the clients at them. */
-  private passwordEnv(): Record<string, string> | null | undefined {
-    const file = this.options.passwordChoice?.passwordFile() ?? this.options.passwordFile;
+  private passwordEnv(file = this.passwordFile()): Record<string, string> | null | undefined {
     if (file === undefined) return undefined;
     const read = this.host.files.readText(file);
     if (!read.ok) {
@@ -128,6 +128,10 @@ export class Transport {
     return { XDG_CONFIG_HOME: dir };
   }
 
+  private passwordFile(): string | undefined {
+    return this.options.passwordChoice?.passwordFile() ?? this.options.passwordFile;
+  }
+
   start(): void {
     this.stopped = false;
     this.launch();
@@ -137,7 +141,8 @@ export class Transport {
     const generation = ++this.generation;
     const sub = this.common('sub');
     const pub = this.common('pub');
-    const env = this.passwordEnv();
+    const passwordFile = this.passwordFile();
+    const env = this.passwordEnv(passwordFile);
     if (sub === null || pub === null || env === null) return;
     const id = this.options.deviceId;
     const childEnv = env === undefined ? undefined : { ...this.environment(), ...env };
@@ -165,7 +170,7 @@ export class Transport {
           }
           const connack = /^Client \S+ received CONNACK \((\d+)\)/.exec(line);
           if (connack === null) return;
-          this.options.passwordChoice?.connected(connack[1] === '0');
+          if (passwordFile !== undefined) this.options.passwordChoice?.connected(connack[1] === '0', passwordFile);
           if (connack[1] !== '0') this.log.error('the broker refused the connection', { connack: connack[1] });
           else if (connected) this.onStart();
           connected = true;

@@ -188,11 +188,13 @@ describe('the daemon\'s remote commands', () => {
     const rotation = r.rotation!;
     expect(rotation.passwordFile()).toBe('/etc/callqos/rotating-password');
     // Refused (the server has not set it yet): the old one next, then the new one again.
-    rotation.connected(false);
+    rotation.connected(false, rotation.passwordFile());
     expect(rotation.passwordFile()).toBe('/etc/callqos/enrolled-password');
-    rotation.connected(false);
+    rotation.connected(false, rotation.passwordFile());
     expect(rotation.passwordFile()).toBe('/etc/callqos/rotating-password');
-    rotation.connected(true);
+    rotation.connected(true, rotation.passwordFile());
+    // A client started before the rotation reconnects with the old password and is refused: no effect on the choice.
+    rotation.connected(false, '/etc/callqos/enrolled-password');
     await r.fake.advance(10);
     expect(r.files.readText('/etc/callqos/enrolled-password')).toEqual({ ok: true, value: `${password}\n` });
     expect(r.files.exists('/etc/callqos/rotating-password')).toBe(false);
@@ -203,15 +205,15 @@ describe('the daemon\'s remote commands', () => {
     const r = rig({ rotation: true });
     await r.run('rotate-credentials');
     const rotation = r.rotation!;
-    rotation.connected(false);
-    rotation.connected(true);
+    rotation.connected(false, rotation.passwordFile());
+    rotation.connected(true, rotation.passwordFile());
     expect(r.files.readText('/etc/callqos/enrolled-password')).toEqual({ ok: true, value: 'old-password-0123456789abcdef\n' });
     // Offered first at the next connect (the broker may be about to take it) ...
     expect(rotation.passwordFile()).toBe('/etc/callqos/rotating-password');
-    rotation.connected(false);
+    rotation.connected(false, rotation.passwordFile());
     // ... and dropped once the window has passed with the old one working.
     await r.fake.advance(11 * 60_000);
-    rotation.connected(true);
+    rotation.connected(true, rotation.passwordFile());
     expect(r.files.exists('/etc/callqos/rotating-password')).toBe(false);
     expect(rotation.passwordFile()).toBe('/etc/callqos/enrolled-password');
   });

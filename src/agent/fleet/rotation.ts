@@ -72,9 +72,9 @@ export class CredentialRotation implements PasswordChoice {
     return (this.offerNew || this.promoting) && this.hasNew() ? this.newPath : this.currentPath;
   }
 
-  connected(accepted: boolean): void {
+  connected(accepted: boolean, file: string): void {
     if (this.promoting || !this.hasNew()) return;
-    if (this.offerNew) {
+    if (file === this.newPath) {
       if (accepted) this.promote();
       else {
         this.log.warn('the broker refused the new password; trying the current one next');

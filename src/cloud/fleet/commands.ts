@@ -4,8 +4,10 @@
  * in the audit log when it is asked for and when it ends (who, what, args, outcome).
  *
  * - A command for an online router goes out at once; one for an offline router waits in the store
- *   and goes out when the router opens its session again (any server instance: the one that takes
- *   the open sends what is queued), or expires at its deadline.
+ *   and goes out when the router is back (any server instance: the one that takes its message
+ *   sends what is queued), or expires at its deadline. "Back" is the sync request a router sends
+ *   after each accept, not its open: by then its downlink subscription is surely in place, while
+ *   a command sent on the open can reach the broker before the router subscribed, and be lost.
  * - A result is matched to its command by corr (the id of the message last sent for it), so any
  *   instance can take it; each change of state is a compare-and-set in the store.
  * - rotate-credentials: the router's result carries its new password; the server sets it on the
@@ -93,8 +95,8 @@ export class CommandService {
 
   /**
    * Every message from a router's uplink passes here before the device link: results are taken,
-   * and after an `open` has been answered, the router's queued commands go out and a rotation
-   * waiting for its return succeeds.
+   * and once the router is back (its sync request after an accept), its queued commands go out and
+   * a rotation waiting for its return succeeds.
    */
   async fromDevice(deviceId: string, message: Message, next: () => Promise<void>): Promise<void> {
     if (message.type === 'result') {
@@ -102,10 +104,10 @@ export class CommandService {
       return;
     }
     await next();
-    if (message.type === 'open') await this.deviceOpened(deviceId);
+    if (message.type === 'sync.request' && message.body.part.index === 0) await this.deviceBack(deviceId);
   }
 
-  private async deviceOpened(deviceId: string): Promise<void> {
+  private async deviceBack(deviceId: string): Promise<void> {
     for (const command of await this.deps.fleet.commands.listCommandsIn(['queued', 'acknowledged'], deviceId)) {
       if (command.state === 'queued') await this.sendQueued(command);
       else if (command.name === 'rotate-credentials') {
@@ -194,11 +196,7 @@ export class CommandService {
   async sweep(): Promise<void> {
     const at = this.now();
     for (const command of await this.deps.fleet.commands.listCommandsIn(OPEN_STATES)) {
-      if (command.deadlineMs > at) {
-        // Queued for a router that is online (it opened while the command was being stored): send now.
-        if (command.state === 'queued' && (await this.deps.store.getDevice(command.deviceId))?.status === 'online') await this.sendQueued(command);
-        continue;
-      }
+      if (command.deadlineMs > at) continue;
       await this.finish(command, [command.state], command.state === 'queued' ? 'expired' : 'timed-out', {
         error: { code: command.state === 'queued' ? 'E_EXPIRED' : 'E_TIMEOUT', message: command.state === 'queued' ? 'the router stayed offline until the deadline' : 'no result from the router by the deadline' },
       });
