@@ -448,6 +448,9 @@ export class ConfigService {
       const s = await this.cfg.getStatus(deviceId);
       if (s === null || s.desired === 0 || (s.desired === s.applied && s.state === 'applied')) return;
       if (s.state === 'rejected' || s.state === 'rolled-back') return; // the router said no to it; a new deploy asks again
+      // Drift the policy could not answer (no desired version, no sections): sending the applied
+      // version would only be answered `applied` and hide the local edit.
+      if (s.state === 'drift' && s.desired === s.applied) return;
       await this.send(deviceId, s.desired);
     });
   }
