@@ -151,7 +151,9 @@ export function splitDiagnostics(sections: readonly DiagnosticsSection[], limit 
       current = '';
       size = 0;
     };
-    for (const line of section.text.split(/(?<=\n)/)) {
+    // Each line with its newline (no lookbehind: older QuickJS builds lack it).
+    const lines = section.text.split('\n').map((line, i, all) => (i < all.length - 1 ? `${line}\n` : line));
+    for (const line of lines) {
       let rest = line;
       while (rest.length > 0) {
         const room = limit - size;
