@@ -24,7 +24,8 @@ import { deployBody, deviceLayerBody, draftBody, groupLayerBody, rolloutBody } f
 import { layerConfig, specDefaults, type ConfigLayer, type Variables } from '../../core/fleet/config-layers.ts';
 import { configError, configHashOf, normaliseSections, validateConfig } from '../../core/fleet/config-version.ts';
 import {
-  desire, isSettled, NO_CONFIG, onReport, onRolloutResult, rolloutCounts, startRollout, type DeviceConfigStatus, type RolloutCounts, type RolloutPlan,
+  desire, expireWave, isSettled, NO_CONFIG, onReport, onRolloutResult, rolloutCounts, startRollout, type DeviceConfigStatus, type RolloutCounts, type RolloutPlan,
+  type RolloutStep,
 } from '../../core/fleet/rollout.ts';
 import type { Logger } from '../../core/log.ts';
 import type { ConfigReportMessage } from '../../core/protocol/envelope.ts';
@@ -45,6 +46,8 @@ import type { FleetDevice, FleetStore } from './store/types.ts';
 export const DEFAULT_LINK_CHECK_S = 60;
 /** Versions listed on a device's page. */
 export const VERSIONS_SHOWN = 50;
+/** How long a rollout's wave waits for its routers by default. */
+export const DEFAULT_WAVE_TIMEOUT_S = 600;
 
 export { deployBody, deviceLayerBody, draftBody, groupLayerBody, rolloutBody };
 export type GroupLayerInput = Infer<typeof groupLayerBody>;
@@ -219,7 +222,8 @@ export class ConfigService {
       return done === null ? notFound('draft', 'id') : ok(done.after as unknown as DeployOutcome);
     }
     if (!(await this.draftInScope(actor, draft.changes))) return notFound('draft', 'id');
-    const plan = checked.value.rollout ?? null;
+    const asked = checked.value.rollout;
+    const plan = asked === undefined ? null : { ...asked, waveTimeoutS: asked.waveTimeoutS ?? DEFAULT_WAVE_TIMEOUT_S };
     if (plan !== null && draft.changes.groups.length !== 1) {
       return fail(coreError('E_INPUT', 'a staged rollout deploys a draft that changes exactly one group', 'rollout'));
     }
@@ -383,7 +387,7 @@ export class ConfigService {
 
   private async startRollout(actor: Actor, group: string, devices: string[], plan: RolloutPlan): Promise<string> {
     const id = this.newId();
-    const step = startRollout(devices, plan);
+    const step = startRollout(devices, plan, this.now());
     const at = this.now();
     const record: RolloutRecord = { id, group, state: step.rollout.state, rollout: step.rollout, createdBy: actor.name, createdAtMs: at, updatedAtMs: at };
     await this.cfg.putRollout(record);
@@ -402,7 +406,18 @@ export class ConfigService {
   private async rolloutResult(rolloutId: string, deviceId: string, outcome: 'applied' | 'failed'): Promise<void> {
     const record = await this.cfg.getRollout(rolloutId);
     if (record === null) return;
-    const step = onRolloutResult(record.rollout, deviceId, outcome);
+    await this.rolloutStep(record, onRolloutResult(record.rollout, deviceId, outcome, this.now()));
+  }
+
+  /** Rollouts whose wave's time is up: the silent routers count as failed (the server runs this every second). */
+  expireWaves(): Promise<void> {
+    return this.serial(async () => {
+      for (const record of await this.cfg.listRollouts('running')) await this.rolloutStep(record, expireWave(record.rollout, this.now()));
+    });
+  }
+
+  private async rolloutStep(record: RolloutRecord, step: RolloutStep): Promise<void> {
+    const rolloutId = record.id;
     if (step.rollout === record.rollout) return;
     await this.cfg.putRollout({ ...record, state: step.rollout.state, rollout: step.rollout, updatedAtMs: this.now() });
     if (step.rollout.state !== record.state) {

@@ -227,6 +227,8 @@ export class QosServer {
     every(Math.max(1000, config.gateLifetimeS * 100), () => this.sessions.refreshGates(), 'gate lifetime renewal');
     every(INDEX_REFRESH_MS, () => this.index.refresh(), 'router index refresh');
     every(config.maxKeepaliveS * 1000, () => this.devices.expireSilent(), 'silent device check');
+    const fleetConfig = this.fleetConfig;
+    if (fleetConfig) every(1000, () => fleetConfig.expireWaves(), 'rollout wave deadlines');
     const commands = this.commands;
     if (commands) every(COMMAND_SWEEP_MS, () => commands.sweep(), 'command deadlines');
     if (clearinghouse) every(USAGE_RESEND_MS, () => this.sessions.resendUsage(), 'usage resend');

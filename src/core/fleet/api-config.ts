@@ -47,6 +47,8 @@ export const rolloutBody = obj({
   waveSize: int({ min: 1, max: 10_000 }),
   /** The rollout stops when failed / sent passes this percentage. */
   stopPercent: int({ min: 0, max: 100 }),
+  /** How long each wave waits for its routers' answers (default 600 s); the silent ones count as failed. */
+  waveTimeoutS: optional(int({ min: 1, max: 86_400 })),
 });
 export const deployBody = obj({ rollout: optional(rolloutBody) });
 
@@ -132,7 +134,7 @@ export interface RolloutView {
   /** The wave sent last (0: the canary) and how many there are. */
   readonly wave: number;
   readonly waves: number;
-  readonly counts: { readonly total: number; readonly waiting: number; readonly sent: number; readonly applied: number; readonly failed: number };
+  readonly counts: { readonly total: number; readonly waiting: number; readonly sent: number; readonly applied: number; readonly failed: number; readonly 'timed-out': number };
   readonly devices: Readonly<Record<string, RolloutDeviceState>>;
   readonly createdBy: string;
   readonly createdAtMs: number;

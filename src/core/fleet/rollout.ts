@@ -69,7 +69,8 @@ export function isSettled(state: DeviceConfigState): boolean {
 
 export const ROLLOUT_STATES = ['running', 'completed', 'stopped'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
-export const ROLLOUT_DEVICE_STATES = ['waiting', 'sent', 'applied', 'failed'] as const;
+/** `timed-out`: sent, but no answer within the wave's time; counted as failed. */
+export const ROLLOUT_DEVICE_STATES = ['waiting', 'sent', 'applied', 'failed', 'timed-out'] as const;
 export type RolloutDeviceState = (typeof ROLLOUT_DEVICE_STATES)[number];
 
 export interface RolloutPlan {
@@ -79,14 +80,17 @@ export interface RolloutPlan {
   readonly waveSize: number;
   /** Stop when failed / sent exceeds this percentage (0: the first failure stops it). */
   readonly stopPercent: number;
+  /** How long a wave waits for its devices' answers; the silent ones then count as failed. */
+  readonly waveTimeoutS: number;
 }
 
 export interface Rollout {
   readonly plan: RolloutPlan;
   /** Device ids by wave; wave 0 is the canary. */
   readonly waves: readonly (readonly string[])[];
-  /** The wave sent last. */
+  /** The wave sent last, and when. */
   readonly wave: number;
+  readonly waveSentAtMs: number;
   readonly state: RolloutState;
   readonly devices: Readonly<Record<string, RolloutDeviceState>>;
   readonly reason: string | null;
@@ -98,6 +102,7 @@ export interface RolloutCounts {
   readonly sent: number;
   readonly applied: number;
   readonly failed: number;
+  readonly 'timed-out': number;
 }
 
 export interface RolloutStep {
@@ -116,18 +121,18 @@ export function planWaves(devices: readonly string[], plan: RolloutPlan): string
 }
 
 /** A new rollout, its canary wave sent. */
-export function startRollout(devices: readonly string[], plan: RolloutPlan): RolloutStep {
+export function startRollout(devices: readonly string[], plan: RolloutPlan, nowMs: number): RolloutStep {
   const waves = planWaves(devices, plan);
   const state: Record<string, RolloutDeviceState> = {};
   for (const d of devices) state[d] = 'waiting';
   const first = waves[0] ?? [];
   for (const d of first) state[d] = 'sent';
-  const rollout: Rollout = { plan, waves, wave: 0, state: waves.length === 0 ? 'completed' : 'running', devices: state, reason: null };
+  const rollout: Rollout = { plan, waves, wave: 0, waveSentAtMs: nowMs, state: waves.length === 0 ? 'completed' : 'running', devices: state, reason: null };
   return { rollout, send: first };
 }
 
 export function rolloutCounts(r: Rollout): RolloutCounts {
-  const c = { total: 0, waiting: 0, sent: 0, applied: 0, failed: 0 };
+  const c = { total: 0, waiting: 0, sent: 0, applied: 0, failed: 0, 'timed-out': 0 };
   for (const s of Object.values(r.devices)) {
     c.total++;
     c[s]++;
@@ -139,15 +144,33 @@ export function rolloutCounts(r: Rollout): RolloutCounts {
  * A device of the rollout settled (applied, or failed: rejected or rolled back). Stops past the
  * threshold; starts the next wave when this one is done; completes after the last.
  */
-export function onRolloutResult(r: Rollout, deviceId: string, outcome: 'applied' | 'failed'): RolloutStep {
-  const current = r.devices[deviceId];
-  if (r.state !== 'running' || current !== 'sent') return { rollout: r, send: [] };
-  const devices = { ...r.devices, [deviceId]: outcome };
+export function onRolloutResult(r: Rollout, deviceId: string, outcome: 'applied' | 'failed', nowMs: number): RolloutStep {
+  if (r.state !== 'running' || r.devices[deviceId] !== 'sent') return { rollout: r, send: [] };
+  return advance(r, { ...r.devices, [deviceId]: outcome }, nowMs);
+}
+
+/** The wave's time is up: its devices that have not answered count as failed (`timed-out`). */
+export function expireWave(r: Rollout, nowMs: number): RolloutStep {
+  if (r.state !== 'running' || nowMs < r.waveSentAtMs + r.plan.waveTimeoutS * 1000) return { rollout: r, send: [] };
+  const devices = { ...r.devices };
+  let silent = 0;
+  for (const d of r.waves[r.wave] ?? []) {
+    if (devices[d] === 'sent') {
+      devices[d] = 'timed-out';
+      silent++;
+    }
+  }
+  return silent === 0 ? { rollout: r, send: [] } : advance(r, devices, nowMs);
+}
+
+function advance(r: Rollout, devices: Record<string, RolloutDeviceState>, nowMs: number): RolloutStep {
   const counts = rolloutCounts({ ...r, devices });
   const started = counts.total - counts.waiting;
-  const failedPercent = (counts.failed * 100) / started;
-  if (counts.failed > 0 && failedPercent > r.plan.stopPercent) {
-    const reason = `${counts.failed} of ${started} devices sent failed (${failedPercent.toFixed(0)}% > ${r.plan.stopPercent}%)`;
+  const failed = counts.failed + counts['timed-out'];
+  const failedPercent = (failed * 100) / started;
+  if (failed > 0 && failedPercent > r.plan.stopPercent) {
+    const silent = counts['timed-out'] > 0 ? ` (${counts['timed-out']} did not answer within ${r.plan.waveTimeoutS} s)` : '';
+    const reason = `${failed} of ${started} devices sent failed${silent}: ${failedPercent.toFixed(0)}% > ${r.plan.stopPercent}%`;
     return { rollout: { ...r, devices, state: 'stopped', reason }, send: [] };
   }
   const wave = r.waves[r.wave] ?? [];
@@ -156,7 +179,7 @@ export function onRolloutResult(r: Rollout, deviceId: string, outcome: 'applied'
   const nextWave = r.waves[next];
   if (nextWave === undefined) return { rollout: { ...r, devices, state: 'completed' }, send: [] };
   for (const d of nextWave) devices[d] = 'sent';
-  return { rollout: { ...r, devices, wave: next }, send: nextWave };
+  return { rollout: { ...r, devices, wave: next, waveSentAtMs: nowMs }, send: nextWave };
 }
 
 /** An operator's stop. */

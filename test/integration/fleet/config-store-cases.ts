@@ -73,7 +73,7 @@ export function configStoreCases(fresh: () => Promise<{ fleet: FleetStore }>): v
 
   it('config: rollouts are kept with their machine, listed by state', async () => {
     const { fleet } = await fresh();
-    const step = startRollout(['a', 'b', 'c'], { canaryPercent: 34, waveSize: 1, stopPercent: 50 });
+    const step = startRollout(['a', 'b', 'c'], { canaryPercent: 34, waveSize: 1, stopPercent: 50, waveTimeoutS: 600 }, T0);
     const r1 = { id: 'r1', group: 'gA', state: step.rollout.state, rollout: step.rollout, createdBy: 'operator:alice', createdAtMs: T0, updatedAtMs: T0 };
     await fleet.config.putRollout(r1);
     await fleet.config.putRollout({ ...r1, id: 'r2', createdAtMs: T0 + 1 });

@@ -245,6 +245,20 @@ describe('fleet configuration (QoS server with its fleet part, embedded broker, 
     expect(await status('w-2')).toMatchObject({ ok: true, value: { status: { desired: 1, applied: 1, state: 'applied' }, versions: [{ version: 2 }, { version: 1 }] } });
   });
 
+  it('a rollout counts routers silent past the wave time as failed', async () => {
+    const draft = await config.createDraft(operator, { groups: [{ group: 'waves', template: [{ type: 'qos', name: 'qos', options: { uplink_kbit: '2000', downlink_kbit: '8000', ef_budget_percent: '45' } }] }] });
+    if (!draft.ok) throw new Error(draft.error.message);
+    const w1 = open.find((r) => r.id === 'w-1')!;
+    const canary = w1.next('config.apply');
+    const deployed = await config.deployDraft(operator, draft.value.id, { rollout: { canaryPercent: 25, waveSize: 2, stopPercent: 30, waveTimeoutS: 1 } });
+    if (!deployed.ok) throw new Error(deployed.error.message);
+    expect((await canary).body.version).toBe(3);
+    // w-1 stays silent.
+    const id = deployed.value.rollout!;
+    await until(async () => ((await config.getRollout(operator, id)) as { value: { state: string } }).value.state === 'stopped', 'rollout stopped by its wave time');
+    expect(await config.getRollout(operator, id)).toMatchObject({ ok: true, value: { counts: { 'timed-out': 1, waiting: 3 }, reason: expect.stringContaining('did not answer within 1 s') as string } });
+  });
+
   it('handles drift by the group policy: cloud-wins sends the desired version again, router-wins adopts the router\'s sections', async () => {
     const a = open.find((r) => r.id === 'rt-a')!;
     const current = (await fleet.config.getVersion('rt-a', 2))!;

@@ -29,7 +29,7 @@ export async function configRig(store: Store, fleet: FleetStore, log: Logger, se
     await fleet.config.createDraft({ id, createdBy: 'operator:seed', createdAtMs: at, changes: { groups: [], devices: [{ device, variables: { up: '9000' } }] } });
   }
   for (const [id, group, devices] of [['ro-a', 'g-a', ['rt-a1', 'rt-a-rev']], ['ro-b', 'g-b', ['rt-b1']]] as const) {
-    const step = startRollout(devices, { canaryPercent: 50, waveSize: 1, stopPercent: 50 });
+    const step = startRollout(devices, { canaryPercent: 50, waveSize: 1, stopPercent: 50, waveTimeoutS: 600 }, at);
     await fleet.config.putRollout({ id, group, state: step.rollout.state, rollout: step.rollout, createdBy: 'operator:seed', createdAtMs: at, updatedAtMs: at });
   }
   return { config, applied };
