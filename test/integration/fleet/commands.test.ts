@@ -29,6 +29,8 @@ import { repoRoot } from '../../support/bundles.ts';
 import { makeTempDir } from '../../support/temp.ts';
 import { sleep, until } from '../../support/wait.ts';
 import { loginAs, routerPassword } from './enrolling-router.ts';
+import { lanInterfaces, ScriptedRouter } from '../server/scripted-router.ts';
+import type { SessionAddBody, SessionStateBody } from '../../../src/core/protocol/messages/cc.ts';
 
 const BUNDLE = join(repoRoot, 'dist', 'test', 'fleet-commands', 'callqos-agent-node.mjs');
 const UBUS_FIXTURES = join(repoRoot, 'test', 'fixtures', 'ubus');
@@ -72,12 +74,13 @@ describe('remote commands (real server, embedded broker, SQLite, the real agent)
   let fleet: FleetStore;
   let server: QosServer;
   let url = '';
+  let http = '';
   let agent: ChildProcess | null = null;
   let agentLog = '';
   const serverLogs: string[] = [];
   const log = () => `${agentLog.slice(-3000)}\n--- server ---\n${serverLogs.slice(-20).join('\n')}`;
   const env: Record<string, string> = {};
-  const clients: MqttClient[] = [];
+  const routers: ScriptedRouter[] = [];
 
   const startAgent = () => {
     agentLog = '';
@@ -114,7 +117,7 @@ describe('remote commands (real server, embedded broker, SQLite, the real agent)
     const identities = createEmbeddedIdentities({ credentialsFile, broker });
     const bus = await connectServerMqtt({ url, clientId: 'qos-server-1', username: 'qos-server-1', password: SERVER_PASSWORD, protocolVersion: 4, log: quiet });
     server = new QosServer({
-      config: { ...DEFAULT_CONFIG, httpPort: null, credentialsFile, identities: 'embedded' },
+      config: { ...DEFAULT_CONFIG, httpPort: 0, decisionDeadlineMs: 5000, credentialsFile, identities: 'embedded' },
       store,
       bus,
       planner: controlPlanner(),
@@ -122,13 +125,16 @@ describe('remote commands (real server, embedded broker, SQLite, the real agent)
       log: createLogger((l) => serverLogs.push(l), 'debug'),
       fleet: { store: fleet, identities },
     });
-    await server.start();
+    const started = await server.start();
+    http = `http://127.0.0.1:${started.http!.port}`;
     // The router as enrolment left it: accepted, its login on the broker and saved on the router.
     const group = await server.fleetActions!.createGroup({ name: 'operator:root', domain: null }, { id: 'g-cmd', name: 'commands', domain: null, enrolPolicy: 'auto', reenrolPolicy: 'replace' });
     if (!group.ok) throw new Error(group.error.message);
     for (const id of [DEVICE, 'rtnever']) await fleet.putFleetDevice(fleetDevice(id));
-    const login = await identities.upsertDevice(DEVICE, OLD_PASSWORD);
-    if (!login.ok) throw new Error(login.error.message);
+    for (const [id, pw] of [[DEVICE, OLD_PASSWORD], ['rtfar', routerPassword('far')]] as const) {
+      const login = await identities.upsertDevice(id, pw);
+      if (!login.ok) throw new Error(login.error.message);
+    }
     mkdirSync(credentialsDir, { recursive: true });
     writeFileSync(join(credentialsDir, 'enrolled-password'), `${OLD_PASSWORD}\n`, { mode: 0o600 });
     writeFileSync(join(credentialsDir, 'enrolled.json'), `${JSON.stringify({ deviceId: DEVICE, username: DEVICE, hardwareId: `hw-${DEVICE}`, broker: '127.0.0.1', enrolledAtMs: 2000 })}\n`, { mode: 0o600 });
@@ -154,7 +160,7 @@ describe('remote commands (real server, embedded broker, SQLite, the real agent)
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of clients.splice(0)) await c.endAsync().catch(() => {});
+    for (const r of routers.splice(0)) await r.close().catch(() => {});
     if (agent && !agentExited()) {
       const exited = new Promise<void>((resolve) => agent!.once('exit', () => resolve()));
       agent.kill('SIGTERM');
@@ -227,7 +233,24 @@ describe('remote commands (real server, embedded broker, SQLite, the real agent)
     expect(parts[7]!.text).toContain('"interface"');
   }, 40_000);
 
-  it('rotate-credentials: the router logs in with its new password, the old one is refused, its gates stay', async () => {
+  it('rotate-credentials: the router logs in with its new password, the old one is refused, an active call\'s gates stay', async () => {
+    // A call between a host behind the agent's router (its LAN 192.168.1.0/24, WAN 203.0.113.45)
+    // and one behind a scripted far router.
+    const far = new ScriptedRouter('rtfar');
+    await far.connect(url, routerPassword('far'));
+    routers.push(far);
+    await far.open(lanInterfaces('198.18.41.1', '2001:db8:42:1::1', '198.51.100.41'));
+    const call: SessionAddBody = {
+      callId: 'rotate-call@lab',
+      caller: { source: '203.0.113.45' },
+      callee: { source: '198.51.100.41' },
+      media: [{ line: 0, type: 'audio', offer: { address: '192.168.1.20', port: 40000 }, answer: { address: '198.18.41.20', port: 41000 }, direction: 'sendrecv', codec: { name: 'PCMU', clockRate: 8000, ptimeMs: 20 } }],
+      wait: true,
+    };
+    const state = (await (await fetch(`${http}/v1/sessions`, { method: 'POST', body: JSON.stringify(call) })).json()) as SessionStateBody;
+    expect(state, JSON.stringify(state)).toMatchObject({ state: 'active' });
+    const callGates = (await gatesOnRouter()).filter((g) => g.source === 'cloud').map((g) => g.id);
+    expect(callGates.length).toBeGreaterThan(0);
     const held = await finished((await send({ name: 'test-gate', args: { lanAddress: '192.168.1.21', lanPort: '4100', direction: 'both', seconds: '600' } })).id);
     const heldId = (held.data as { id: string }).id;
     const opensBefore = (await store.getDevice(DEVICE))!.statusAtMs;
@@ -247,7 +270,10 @@ describe('remote commands (real server, embedded broker, SQLite, the real agent)
     await (fresh as MqttClient).endAsync();
     // The router is back on its new login (answers commands) and its gates are as they were.
     expect((await store.getDevice(DEVICE))!.statusAtMs).toBeGreaterThanOrEqual(opensBefore);
-    expect((await gatesOnRouter()).map((g) => g.id)).toContain(heldId);
+    expect((await gatesOnRouter()).map((g) => g.id)).toEqual(expect.arrayContaining([heldId, ...callGates]));
+    const after = (await (await fetch(`${http}/v1/sessions/${encodeURIComponent('rotate-call@lab')}`)).json()) as SessionStateBody;
+    expect(after.state).toBe('active');
+    expect(far.gates.size).toBeGreaterThan(0);
     // The link went down and came back; no gate ended meanwhile.
     const during = agentLog.slice(logFrom);
     expect(during).toMatch(/restarting both|refused/);
