@@ -222,7 +222,12 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
       host,
       log: log.child('command'),
       config: () => config,
-      reload: () => serial(reload),
+      reload: async () => {
+        const reloaded = await serial(reload);
+        // As after a local reload: a config changed by hand is drift to report.
+        applier?.checkDrift('reload');
+        return reloaded;
+      },
       addLocalGate: (gate) => serial(() => gates.add(gate, 'local')),
       liveGates: () => gates.list().map((l) => l.gate),
       shapedDevices: devices,
