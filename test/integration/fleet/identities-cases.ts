@@ -156,6 +156,19 @@ export function identitiesCases(start: () => Promise<IdentitiesUnderTest>): void
     await waitFor(() => seenText('b-new-password'), 'the uplink with the new password');
   });
 
+  it('ends a device\'s live connection when its password changes (rotation): by the broker itself, or through disconnectDevice', async () => {
+    expect((await rig.identities.upsertDevice('owrt-c', 'password-of-c-0123456789')).ok).toBe(true);
+    const c = await login('owrt-c', 'password-of-c-0123456789');
+    const closed = new Promise<number>((resolve) => c.once('close', () => resolve(Date.now())));
+    const asked = Date.now();
+    expect(await rig.identities.upsertDevice('owrt-c', 'rotated-password-of-c-0123')).toEqual({ ok: true, value: undefined });
+    rig.identities.disconnectDevice?.('owrt-c');
+    const at = await Promise.race([closed, sleep(KICK_WITHIN_MS * 3).then(() => Number.POSITIVE_INFINITY)]);
+    expect(at - asked).toBeLessThan(KICK_WITHIN_MS);
+    await refusedLogin('owrt-c', 'password-of-c-0123456789');
+    (await login('owrt-c', 'rotated-password-of-c-0123')).end(true);
+  });
+
   it('removes a device: connection closed, login gone; removing again is fine', async () => {
     const b = await login('owrt-b', 'new-password-of-b-98765');
     const closed = new Promise<void>((resolve) => b.once('close', () => resolve()));
