@@ -195,8 +195,7 @@ export class CommandService {
   /** Commands past their deadline: never sent, expired; sent and unfinished, timed out. */
   async sweep(): Promise<void> {
     const at = this.now();
-    for (const command of await this.deps.fleet.commands.listCommandsIn(OPEN_STATES)) {
-      if (command.deadlineMs > at) continue;
+    for (const command of await this.deps.fleet.commands.listCommandsDue(OPEN_STATES, at)) {
       await this.finish(command, [command.state], command.state === 'queued' ? 'expired' : 'timed-out', {
         error: { code: command.state === 'queued' ? 'E_EXPIRED' : 'E_TIMEOUT', message: command.state === 'queued' ? 'the router stayed offline until the deadline' : 'no result from the router by the deadline' },
       });

@@ -43,6 +43,10 @@ export function commandStoreCases(fresh: () => Promise<{ fleet: FleetStore }>): 
     expect(mine(await fleet.commands.listCommandsIn(['queued'])).map((c) => c.id)).toEqual(['b', 'a']);
     expect((await fleet.commands.listCommandsIn(['queued', 'sent'], 'rt-s1')).map((c) => c.id)).toEqual(['a', 'c']);
     expect(await fleet.commands.listCommandsIn([])).toEqual([]);
+    // Due by deadline (a at T0+2+60s, b at T0+1+60s, c at T0+3+60s): oldest deadline first.
+    expect(mine(await fleet.commands.listCommandsDue(['queued', 'sent'], T0 + 60_002)).map((c) => c.id)).toEqual(['b', 'a']);
+    expect(mine(await fleet.commands.listCommandsDue(['sent'], T0 + 60_002)).map((c) => c.id)).toEqual([]);
+    expect(await fleet.commands.listCommandsDue([], T0 + 90_000)).toEqual([]);
     const sent = await fleet.commands.updateCommand('a', { state: 'sent', ifStateIn: ['queued'], sentAtMs: T0 + 10, messageId: 'm-a' });
     expect(sent).toMatchObject({ id: 'a', state: 'sent', sentAtMs: T0 + 10, messageId: 'm-a', finishedAtMs: null });
     // Another instance got there first: nothing changes.

@@ -46,6 +46,8 @@ export interface FleetCommandStore {
   listDeviceCommands(deviceId: string, limit: number): Promise<CommandRecord[]>;
   /** Oldest first; of one device when given. */
   listCommandsIn(states: readonly CommandState[], deviceId?: string): Promise<CommandRecord[]>;
+  /** Those in `states` whose deadline is at or before `atMs` (what the deadline sweep ends), oldest deadline first. */
+  listCommandsDue(states: readonly CommandState[], atMs: number): Promise<CommandRecord[]>;
   /** Null when there is no such command or it is in another state than `ifStateIn`. */
   updateCommand(id: string, update: CommandUpdate): Promise<CommandRecord | null>;
 }
@@ -118,6 +120,12 @@ export class SqlCommandStore implements FleetCommandStore {
     if (states.length === 0) return [];
     const sql = `SELECT * FROM fleet_commands WHERE state IN (${marks(states.length)})${deviceId === undefined ? '' : ' AND device_id = ?'} ORDER BY created_at_ms, id`;
     return (await this.db.all(sql, deviceId === undefined ? [...states] : [...states, deviceId])).map(commandOf);
+  }
+
+  async listCommandsDue(states: readonly CommandState[], atMs: number): Promise<CommandRecord[]> {
+    if (states.length === 0) return [];
+    const sql = `SELECT * FROM fleet_commands WHERE state IN (${marks(states.length)}) AND deadline_ms <= ? ORDER BY deadline_ms, id`;
+    return (await this.db.all(sql, [...states, atMs])).map(commandOf);
   }
 
   async updateCommand(id: string, u: CommandUpdate): Promise<CommandRecord | null> {
