@@ -1,6 +1,7 @@
 // A configuration version applied by the real router bundle under real qjs 2021-03-27 (`run
 // --config`), with the real mosquitto clients to the embedded broker and the server's side played
-// by an MQTT.js client (test/integration/config/config-rig.ts): the file is written, the report
+// by an MQTT.js client (test/integration/config/config-rig.ts): the file is written (keeping the
+// router's own cloud section for a version without one, no relink), the report
 // is built and sent (applying, then applied with the self-test), and a bad rate is refused by path.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
@@ -38,15 +39,19 @@ describe('configuration versions under QuickJS', () => {
     dir.remove();
   });
 
-  it('writes the version to the config file and reports it applied with the self-test', async () => {
-    const next = withOption(rig.sections(), 'qos', 'ef_budget_percent', '40');
+  it('writes the version to the config file, with the router\'s own cloud section, and reports it applied with the self-test', async () => {
+    const routerCloud = rig.sections().filter((s) => s.type === 'cloud');
+    const opensBefore = rig.server.count('open');
+    // As the server sends them: no cloud section (the link is the router's own).
+    const next = withOption(rig.sections().filter((s) => s.type !== 'cloud'), 'qos', 'ef_budget_percent', '40');
     const id = rig.apply(1, next);
     const report = await rig.finalReport(id, 20_000, log);
     expect(rig.server.reports(id).map((r) => r.state)).toEqual(['applying', 'applied']);
     expect(report).toEqual({ version: 1, hash: configHashOf(next), state: 'applied', selfTest: { table: 'ok', queues: 'ok', counters: 'skipped' } });
     const text = readFileSync(rig.configPath, 'utf8');
     expect(text).toContain("option ef_budget_percent '40'");
-    expect(configHashOf(rig.sections())).toBe(configHashOf(next));
+    expect(rig.sections()).toEqual([...next, ...routerCloud]);
+    expect(rig.server.count('open')).toBe(opensBefore);
     expect(statSync(join(rig.credentialsDir, 'config-versions', 'v1.uci')).mode & 0o777).toBe(0o600);
     expect(rig.server.count('report.accounting')).toBe(0);
   });

@@ -3,10 +3,14 @@
  * src/core/protocol/messages/config.ts): a `config.apply` is validated against the agent's spec
  * (any problem: `rejected` with the field paths, nothing changed), reported `applying`, written
  * atomically, applied through the daemon's own reload (live gates kept), self-tested and
- * reported `applied`. A version that changes the `cloud` section reconnects with it and must see
- * the server accept the session within `linkCheckS`; otherwise the file from before comes back,
- * the link reconnects with the old settings and, once it is up, the version is reported
- * `rolled-back` (E_LINK).
+ * reported `applied`. A version is the whole configuration except the `cloud` section: the
+ * router's link (broker, port, TLS, login, credentials_dir) is its own, set at enrolment, so a
+ * version without a `cloud` section is written with the router's `cloud` section as the file has
+ * it now, and the link is left alone. Only a version that carries a `cloud` section other than the
+ * current one replaces it (whole), reconnects with it and must see the server accept the session
+ * within `linkCheckS`; otherwise the file from before comes back, the link reconnects with the old
+ * settings and, once it is up, the version is reported `rolled-back` (E_LINK). Reports name the
+ * version's own number and hash (the hash of the sections the server sent).
  *
  * How the file is written: the project's UCI renderer, then one rename over the config file
  * (FileHost.writeAtomic), on OpenWrt too. `uci commit` replaces the file the same way; a `uci
@@ -21,11 +25,14 @@
  * Mode 0700 for the directory, 0600 for the files: the cloud section names secrets' paths.
  *
  * Drift: at start, after every reload (SIGHUP, `gate reload`) and every DRIFT_CHECK_MS the
- * config file's sections are hashed (one small read, no process) and compared with the applied
- * file's; a difference is reported once per distinct content, with the sections as they now are.
+ * config file's sections are hashed (one small read, no process) and compared with the hash of
+ * what was written; a difference is reported once per distinct content, with the sections as they
+ * now are. Both leave out the router's own `cloud` section when the applied version carried none:
+ * that section is not the fleet's to manage (a router-wins drift would otherwise make the router's
+ * local paths part of the fleet's versions), and its edits are the router owner's.
  */
 import { configHashOf } from '../../core/fleet/config-version.ts';
-import { driftOf, EMPTY_BOOK, linkVerdict, parseBook, parsePending, planApply, recordGood, renderBook, renderPending, touchesCloudLink, type VersionBook } from '../../core/fleet/router/config-book.ts';
+import { carriesCloud, driftOf, EMPTY_BOOK, linkVerdict, managedSections, parseBook, parsePending, planApply, recordGood, renderBook, renderPending, sectionsToWrite, touchesCloudLink, type VersionBook } from '../../core/fleet/router/config-book.ts';
 import { renderVersion, sectionsOfFile } from '../../core/fleet/router/config-file.ts';
 import { detach } from '../../core/detach.ts';
 import type { Host } from '../../core/host/index.ts';
@@ -138,12 +145,14 @@ export class ConfigApplier {
     }
     if (plan.kind === 'conflict') return this.reject(id, ref, plan.reason, []);
     if (configHashOf(body.sections) !== body.hash) return this.reject(id, ref, `E_CONFIG: the hash ${body.hash} is not the hash of these sections`, []);
-    const rendered = renderVersion(body.sections);
-    if (!rendered.ok) return this.reject(id, ref, `E_CONFIG: ${rendered.error.length} problem${rendered.error.length === 1 ? '' : 's'}`, rendered.error);
-
     const before = this.host.files.readText(this.options.configPath);
     if (!before.ok) return this.reject(id, ref, `E_CONFIG_WRITE: cannot read ${this.options.configPath}: ${before.error.code}`, []);
     const beforeSections = sectionsOfFile(before.value) ?? [];
+    // Cloud sections come after the version's, so the paths of problems in the version's own
+    // sections (`gate[2].rate_kbit`) are the same as the server's.
+    const rendered = renderVersion(sectionsToWrite(beforeSections, body.sections));
+    if (!rendered.ok) return this.reject(id, ref, `E_CONFIG: ${rendered.error.length} problem${rendered.error.length === 1 ? '' : 's'}`, rendered.error);
+    const keepsCloud = !carriesCloud(body.sections);
     const linkChanged = touchesCloudLink(beforeSections, body.sections);
     this.applying = true;
     try {
@@ -162,7 +171,7 @@ export class ConfigApplier {
         this.endLinkCheck();
       }
       const selfTest = await this.ports.selfTest();
-      const recorded = await this.recordApplied(ref, rendered.value);
+      const recorded = await this.recordApplied(ref, rendered.value, keepsCloud);
       if (!recorded) this.log.error('cannot keep the version book; the version is applied but will look like drift after a restart', { path: this.bookPath });
       this.log.info('configuration version applied', { version: ref.version, hash: ref.hash, table: selfTest.table, queues: selfTest.queues, counters: selfTest.counters });
       this.report({ ...ref, state: 'applied', selfTest }, id);
@@ -264,9 +273,10 @@ export class ConfigApplier {
     return written.ok ? { ok: true, value: undefined } : { ok: false, error: `cannot write ${path}: ${written.error.code}` };
   }
 
-  private async recordApplied(ref: { version: number; hash: string }, text: string): Promise<boolean> {
-    const fileHash = configHashOf(sectionsOfFile(text) ?? []);
-    const { book, dropped } = recordGood(this.book, ref, fileHash);
+  /** `fileHash` is of what was written (the managed part), so a kept `cloud` section is no drift. */
+  private async recordApplied(ref: { version: number; hash: string }, text: string, keepsCloud: boolean): Promise<boolean> {
+    const fileHash = configHashOf(managedSections(sectionsOfFile(text) ?? [], keepsCloud));
+    const { book, dropped } = recordGood(this.book, ref, fileHash, keepsCloud);
     const kept = await this.keepFiles([[`v${ref.version}.uci`, text], ['book.json', renderBook(book)]]);
     this.book = book;
     this.lastDriftReported = null;
@@ -278,11 +288,12 @@ export class ConfigApplier {
   checkDrift(why: string): void {
     if (this.applying || this.book.applied === null) return;
     const read = this.host.files.readText(this.options.configPath);
-    const sections = read.ok ? sectionsOfFile(read.value) : null;
-    if (sections === null) {
+    const all = read.ok ? sectionsOfFile(read.value) : null;
+    if (all === null) {
       this.log.warn('cannot read the config file to compare it with the applied version', { path: this.options.configPath });
       return;
     }
+    const sections = managedSections(all, this.book.keepsCloud);
     const hash = configHashOf(sections);
     if (driftOf(this.book, hash, this.lastDriftReported) !== 'report') return;
     this.lastDriftReported = hash;

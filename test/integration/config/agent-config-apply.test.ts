@@ -3,7 +3,8 @@
 // MQTT.js client (config-rig.ts): a version applied (applying, then applied with the self-test; the
 // file changed, the server's gate kept), one with a bad rate rejected by path (file unchanged), one
 // with a wrong broker port rolled back within linkCheckS (the link back on the old port), and a
-// local edit reported as drift. nft and tc are stand-ins that answer the self-test's questions.
+// local edit reported as drift; a version without a cloud section written with the router's own
+// (no relink), after which drift leaves that section out. nft and tc are stand-ins that answer the self-test's questions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { sectionsOfFile } from '../../../src/core/fleet/router/config-file.ts';
 import type { ConfigSection } from '../../../src/core/protocol/messages/config.ts';
 import { repoRoot } from '../../support/bundles.ts';
 import { makeTempDir } from '../../support/temp.ts';
-import { until } from '../../support/wait.ts';
+import { sleep, until } from '../../support/wait.ts';
 import { freePort, startConfigRig, withOption, type ConfigRig } from './config-rig.ts';
 
 const BUNDLE = join(repoRoot, 'dist', 'test', 'config-apply', 'callqos-agent-node.mjs');
@@ -151,5 +152,42 @@ describe('configuration versions on the real agent', () => {
     expect(report.reason).toMatch(/^E_LINK: the agent stopped before the link check ended/);
     expect(readFileSync(configPath, 'utf8')).toBe(before);
     expect(readFileSync(join(credentialsDir, 'config-versions', 'book.json'), 'utf8')).toContain('"version":1');
+  });
+
+  it('keeps the router\'s own cloud section and link for a version without one; drift then leaves that section out', async () => {
+    const routerCloud = sections().filter((x) => x.type === 'cloud');
+    expect(routerCloud).toHaveLength(1);
+    const opensBefore = server.count('open');
+    const logFrom = agentLog.length;
+    const next = withOption(sections().filter((x) => x.type !== 'cloud'), 'qos', 'ef_budget_percent', '45');
+    const id = apply(5, next);
+    const report = await finalReport(id);
+    // Reported under the version's own hash; the file is the version and the router's cloud section.
+    expect(report).toMatchObject({ version: 5, hash: configHashOf(next), state: 'applied' });
+    expect(sections()).toEqual([...next, ...routerCloud]);
+    expect(agentLog.slice(logFrom)).not.toContain('reconnecting, checking it');
+    expect(server.count('open')).toBe(opensBefore);
+    expect(JSON.parse(readFileSync(join(credentialsDir, 'config-versions', 'book.json'), 'utf8'))).toMatchObject({ applied: { version: 5 }, fileHash: configHashOf(next), keepsCloud: true });
+
+    // The router's owner changes its link settings: not the fleet's, no drift.
+    const driftsBefore = server.reports().filter((r) => r.state === 'drift').length;
+    const converged = () => agentLog.split('data plane converged').length - 1;
+    let reloads = converged();
+    writeFileSync(configPath, readFileSync(configPath, 'utf8').replace("option keepalive_s '30'", "option keepalive_s '45'"));
+    agent.kill('SIGHUP');
+    await until(() => converged() > reloads, 'the reload', 10_000, log);
+    await sleep(500);
+    expect(server.reports().filter((r) => r.state === 'drift')).toHaveLength(driftsBefore);
+
+    // A managed option edited: drift, with the sections the fleet manages (no cloud section).
+    reloads = converged();
+    const edited = readFileSync(configPath, 'utf8').replace("option ef_budget_percent '45'", "option ef_budget_percent '50'");
+    writeFileSync(configPath, edited);
+    agent.kill('SIGHUP');
+    await until(() => server.reports().filter((r) => r.state === 'drift').length > driftsBefore, 'the drift report', 15_000, log);
+    const drift = server.reports().filter((r) => r.state === 'drift').at(-1)!;
+    const managed = sectionsOfFile(edited)!.filter((x) => x.type !== 'cloud');
+    expect(drift).toEqual({ version: 5, hash: configHashOf(managed), state: 'drift', sections: managed });
+    expect(server.errors).toEqual([]);
   });
 });

@@ -119,14 +119,20 @@ export function withOption(list: ConfigSection[], type: string, key: string, val
   return list.map((s) => (s.type === type ? { ...s, options: { ...s.options, [key]: value } } : s));
 }
 
-export async function startConfigRig(dir: string): Promise<ConfigRig> {
-  const logins = new Map<string, CredentialEntry>([
-    [DEVICE, { user: DEVICE, kind: 'device', hash: hashPassword(DEVICE_PASSWORD) }],
-    ['cfg-server', { user: 'cfg-server', kind: 'server', hash: hashPassword(SERVER_PASSWORD) }],
-  ]);
-  const broker = await startEmbeddedBroker({ port: 0, credentials: logins, log: { info: () => {}, warn: () => {} } });
-  const server = new ScriptedServer();
-  await server.connect(`mqtt://127.0.0.1:${broker.port}`);
+export interface RouterFiles {
+  readonly configPath: string;
+  readonly credentialsDir: string;
+  readonly stateDir: string;
+  /** PATH and CALLQOS_FAKE_UBUS for the agent's process. */
+  readonly env: Record<string, string>;
+}
+
+/**
+ * A router's files under `dir`: its UCI config (its own cloud section: the broker at
+ * 127.0.0.1:`brokerPort` without TLS, the login `device` with its password in a 0600 file),
+ * nft and tc stand-ins that answer the self-test's questions, the ubus fixtures.
+ */
+export function writeRouterFiles(dir: string, brokerPort: number, device: string, password: string): RouterFiles {
   const configPath = join(dir, 'callqos');
   const credentialsDir = join(dir, 'credentials');
   const stateDir = join(dir, 'state');
@@ -141,12 +147,12 @@ export async function startConfigRig(dir: string): Promise<ConfigRig> {
   writeFileSync(join(ubus, 'board'), 'board.json');
   writeFileSync(join(ubus, 'dump'), 'dump-dual-stack.json');
   const passwordFile = join(dir, 'device.password');
-  writeFileSync(passwordFile, `${DEVICE_PASSWORD}\n`, { mode: 0o600 });
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
   writeFileSync(
     configPath,
     [
       "config agent 'agent'",
-      `\toption device_id '${DEVICE}'`,
+      `\toption device_id '${device}'`,
       `\toption state_dir '${stateDir}'`,
       "config qos 'qos'",
       "\toption uplink_kbit '20000'",
@@ -156,22 +162,35 @@ export async function startConfigRig(dir: string): Promise<ConfigRig> {
       "config cloud 'cloud'",
       "\toption enabled '1'",
       "\toption broker '127.0.0.1'",
-      `\toption port '${broker.port}'`,
+      `\toption port '${brokerPort}'`,
       "\toption tls '0'",
       "\toption keepalive_s '30'",
-      `\toption username '${DEVICE}'`,
+      `\toption username '${device}'`,
       `\toption password_file '${passwordFile}'`,
       `\toption credentials_dir '${credentialsDir}'`,
       '',
     ].join('\n'),
   );
+  return { configPath, credentialsDir, stateDir, env: { PATH: [bin, join(UBUS_FIXTURES, 'bin'), process.env.PATH ?? '/usr/bin:/bin'].join(':'), CALLQOS_FAKE_UBUS: ubus } };
+}
+
+export async function startConfigRig(dir: string): Promise<ConfigRig> {
+  const logins = new Map<string, CredentialEntry>([
+    [DEVICE, { user: DEVICE, kind: 'device', hash: hashPassword(DEVICE_PASSWORD) }],
+    ['cfg-server', { user: 'cfg-server', kind: 'server', hash: hashPassword(SERVER_PASSWORD) }],
+  ]);
+  const broker = await startEmbeddedBroker({ port: 0, credentials: logins, log: { info: () => {}, warn: () => {} } });
+  const server = new ScriptedServer();
+  await server.connect(`mqtt://127.0.0.1:${broker.port}`);
+  const files = writeRouterFiles(dir, broker.port, DEVICE, DEVICE_PASSWORD);
+  const { configPath, credentialsDir, stateDir } = files;
   return {
     broker,
     server,
     configPath,
     credentialsDir,
     stateDir,
-    env: { PATH: [bin, join(UBUS_FIXTURES, 'bin'), process.env.PATH ?? '/usr/bin:/bin'].join(':'), CALLQOS_FAKE_UBUS: ubus },
+    env: files.env,
     sections: () => sectionsOfFile(readFileSync(configPath, 'utf8'))!,
     apply: (version, list, linkCheckS = 5) => server.send('config.apply', { version, hash: configHashOf(list), sections: list, linkCheckS }),
     finalReport: async (corr, ms, context) => {

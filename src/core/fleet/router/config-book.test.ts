@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configHashOf } from '../config-version.ts';
 import type { ConfigSection } from '../../protocol/messages/config.ts';
-import { driftOf, EMPTY_BOOK, KEEP_GOOD, linkVerdict, parseBook, parsePending, planApply, recordGood, renderBook, renderPending, touchesCloudLink } from './config-book.ts';
+import { carriesCloud, driftOf, EMPTY_BOOK, KEEP_GOOD, linkVerdict, managedSections, parseBook, parsePending, planApply, recordGood, renderBook, renderPending, sectionsToWrite, touchesCloudLink } from './config-book.ts';
 
 const h = (n: number) => n.toString(16).padStart(16, '0');
 const cloud = (port: string): ConfigSection => ({ type: 'cloud', name: 'cloud', options: { enabled: '1', broker: '127.0.0.1', port }, lists: {} });
@@ -33,6 +33,11 @@ describe('the version book', () => {
   it('survives its file (a restart) and reads a damaged file as empty', () => {
     const book = recordGood(recordGood(EMPTY_BOOK, { version: 3, hash: h(3) }, h(33)).book, { version: 4, hash: h(4) }, h(44)).book;
     expect(parseBook(renderBook(book))).toEqual(book);
+    const keeping = recordGood(book, { version: 5, hash: h(5) }, h(55), true).book;
+    expect(keeping.keepsCloud).toBe(true);
+    expect(parseBook(renderBook(keeping))).toEqual(keeping);
+    // A book written before keepsCloud existed hashed the whole file: it reads as false.
+    expect(parseBook('{"applied":{"version":3,"hash":"0000000000000003"},"fileHash":"0000000000000033","good":[]}').keepsCloud).toBe(false);
     expect(parseBook('{not json')).toEqual(EMPTY_BOOK);
     expect(parseBook('{"applied":{"version":-1,"hash":"x"},"good":[{"version":2,"hash":"zz"}]}')).toEqual(EMPTY_BOOK);
   });
@@ -63,9 +68,31 @@ describe('the cloud link check and rollback decision', () => {
     const reordered: ConfigSection = { type: 'cloud', name: 'cloud', options: { port: '1883', broker: '127.0.0.1', enabled: '1' }, lists: {} };
     expect(touchesCloudLink([cloud('1883')], [reordered])).toBe(false);
   });
+  it('a version without a cloud section leaves the link alone, whatever the file has', () => {
+    expect(touchesCloudLink([qos('1000'), cloud('1883')], [qos('2000')])).toBe(false);
+    expect(touchesCloudLink([qos('1000')], [qos('2000')])).toBe(false);
+    expect(carriesCloud([qos('2000')])).toBe(false);
+    expect(carriesCloud([qos('2000'), cloud('1883')])).toBe(true);
+  });
   it('keeps the new settings when the session was accepted in time, else rolls back', () => {
     expect(linkVerdict(true)).toBe('keep');
     expect(linkVerdict(false)).toBe('roll-back');
+  });
+});
+
+describe('what the router writes for a version', () => {
+  const gate: ConfigSection = { type: 'gate', name: null, options: { lan_address: '192.168.1.20', lan_port: '5060', rate_kbit: '80' }, lists: {} };
+  it('a version without a cloud section: its sections, then the router\'s own cloud section as the file has it', () => {
+    expect(sectionsToWrite([cloud('1883'), qos('1000'), gate], [qos('2000')])).toEqual([qos('2000'), cloud('1883')]);
+    expect(sectionsToWrite([qos('1000')], [qos('2000')])).toEqual([qos('2000')]);
+  });
+  it('a version with a cloud section replaces the router\'s whole', () => {
+    const leaner: ConfigSection = { type: 'cloud', name: 'cloud', options: { enabled: '0' }, lists: {} };
+    expect(sectionsToWrite([qos('1000'), cloud('1883')], [qos('2000'), leaner])).toEqual([qos('2000'), leaner]);
+  });
+  it('the fleet manages all sections, or all but cloud when the router keeps its own', () => {
+    expect(managedSections([qos('1'), cloud('1883'), gate], true)).toEqual([qos('1'), gate]);
+    expect(managedSections([qos('1'), cloud('1883')], false)).toEqual([qos('1'), cloud('1883')]);
   });
 });
 

@@ -5,9 +5,15 @@
  *    newest first, as the agent keeps it in `book.json` beside their files;
  *  - what an arriving `config.apply` means against the book (the same version again, a reused
  *    version number with other content, or a new version to validate and apply);
- *  - whether a version touches the cloud link (then the link is checked within linkCheckS and
- *    the previous settings come back if it fails);
- *  - whether the file as it is now has drifted from the applied version.
+ *  - what the router writes for a version: a version is the whole configuration except the
+ *    `cloud` section (the router's link, set at enrolment), so a version without one is written
+ *    with the router's own `cloud` section as it is in the file; a version with one replaces it
+ *    whole;
+ *  - whether a version touches the cloud link: only a version that carries a `cloud` section
+ *    other than the current one (then the link is checked within linkCheckS and the previous
+ *    settings come back if it fails);
+ *  - whether the file as it is now has drifted from the applied version, measured on what the
+ *    fleet manages (without the router's own `cloud` section when the version carried none).
  */
 import { canonicalConfig } from '../config-version.ts';
 import type { ConfigSection } from '../../protocol/messages/config.ts';
@@ -29,11 +35,16 @@ export interface VersionBook {
    * against (the renderer leaves out empty values, so this can differ from the version's hash).
    */
   readonly fileHash: string | null;
+  /**
+   * The applied version carried no `cloud` section, so the router kept its own: drift is then
+   * measured (and reported) without the file's `cloud` section, which is not the fleet's.
+   */
+  readonly keepsCloud: boolean;
   /** Good versions, newest first, at most KEEP_GOOD: each has a file `v<version>.uci`. */
   readonly good: readonly VersionRef[];
 }
 
-export const EMPTY_BOOK: VersionBook = { applied: null, fileHash: null, good: [] };
+export const EMPTY_BOOK: VersionBook = { applied: null, fileHash: null, keepsCloud: false, good: [] };
 
 function isRef(value: unknown): value is VersionRef {
   if (typeof value !== 'object' || value === null) return false;
@@ -49,21 +60,23 @@ export function parseBook(text: string): VersionBook {
   const applied = isRef(v.applied) ? { version: v.applied.version, hash: v.applied.hash } : null;
   const good = Array.isArray(v.good) ? v.good.filter(isRef).slice(0, KEEP_GOOD).map((r) => ({ version: r.version, hash: r.hash })) : [];
   const fileHash = typeof v.fileHash === 'string' && HASH.test(v.fileHash) ? v.fileHash : null;
-  return { applied, fileHash, good };
+  // A book from before keepsCloud hashed the whole file: false keeps that meaning.
+  return { applied, fileHash, keepsCloud: v.keepsCloud === true, good };
 }
 
 export function renderBook(book: VersionBook): string {
-  return `${JSON.stringify({ applied: book.applied, fileHash: book.fileHash, good: book.good })}\n`;
+  return `${JSON.stringify({ applied: book.applied, fileHash: book.fileHash, keepsCloud: book.keepsCloud, good: book.good })}\n`;
 }
 
 /**
  * The book once `ref` applied well: it is the applied one and the newest good one (an older
  * entry of the same version is replaced); `dropped` are the versions whose files can go.
+ * `fileHash` is the hash of the managed sections as written (see managedSections).
  */
-export function recordGood(book: VersionBook, ref: VersionRef, fileHash: string): { book: VersionBook; dropped: number[] } {
+export function recordGood(book: VersionBook, ref: VersionRef, fileHash: string, keepsCloud = false): { book: VersionBook; dropped: number[] } {
   const others = book.good.filter((g) => g.version !== ref.version);
   const good = [{ version: ref.version, hash: ref.hash }, ...others];
-  return { book: { applied: { version: ref.version, hash: ref.hash }, fileHash, good: good.slice(0, KEEP_GOOD) }, dropped: good.slice(KEEP_GOOD).map((g) => g.version) };
+  return { book: { applied: { version: ref.version, hash: ref.hash }, fileHash, keepsCloud, good: good.slice(0, KEEP_GOOD) }, dropped: good.slice(KEEP_GOOD).map((g) => g.version) };
 }
 
 export type ApplyPlan =
@@ -82,14 +95,39 @@ export function planApply(book: VersionBook, incoming: VersionRef): ApplyPlan {
   return { kind: 'new' };
 }
 
-/** The `cloud` section(s) of a version, canonically: what the link is made from. */
+const isCloud = (s: ConfigSection): boolean => s.type === 'cloud';
+
+/** The `cloud` section(s), canonically: what the link is made from. */
 function cloudPart(sections: readonly ConfigSection[]): string {
-  return canonicalConfig(sections.filter((s) => s.type === 'cloud'));
+  return canonicalConfig(sections.filter(isCloud));
 }
 
-/** Whether going from `before` to `after` changes anything of the link (broker, port, tls, login, domain, …). */
-export function touchesCloudLink(before: readonly ConfigSection[], after: readonly ConfigSection[]): boolean {
-  return cloudPart(before) !== cloudPart(after);
+/** Whether a version carries a `cloud` section (and so sets the router's link). */
+export function carriesCloud(version: readonly ConfigSection[]): boolean {
+  return version.some(isCloud);
+}
+
+/**
+ * Whether applying `version` over the file's `current` sections changes the link: only a version
+ * that carries a `cloud` section other than the current one (option order is no change). A
+ * version without one leaves the router's link alone.
+ */
+export function touchesCloudLink(current: readonly ConfigSection[], version: readonly ConfigSection[]): boolean {
+  return carriesCloud(version) && cloudPart(current) !== cloudPart(version);
+}
+
+/**
+ * What the router writes for a version: the version's sections, and, when it carries no `cloud`
+ * section, the router's own `cloud` section(s) from the file as it is now, after them. A version
+ * with a `cloud` section replaces the router's whole (every option, as the version has it).
+ */
+export function sectionsToWrite(current: readonly ConfigSection[], version: readonly ConfigSection[]): ConfigSection[] {
+  return carriesCloud(version) ? [...version] : [...version, ...current.filter(isCloud)];
+}
+
+/** The sections the fleet manages in a file: all of them, or all but `cloud` when the router keeps its own. */
+export function managedSections(sections: readonly ConfigSection[], keepsCloud: boolean): ConfigSection[] {
+  return keepsCloud ? sections.filter((s) => !isCloud(s)) : [...sections];
 }
 
 /**

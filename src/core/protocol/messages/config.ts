@@ -5,10 +5,12 @@
  *
  * The server sends a whole version, never a patch: the router validates it against its spec
  * (nothing changes if it does not pass: `rejected` with the field paths), writes it atomically,
- * applies the data plane without dropping a live gate, and, when the change touches the cloud
- * link, checks the link within `linkCheckS` and returns to its last good version if the link does
- * not come back (`rolled-back`). Only what the router reports is ever shown as applied.
- * A local edit (LuCI, `uci`) is reported as `drift` with the sections as they now are.
+ * applies the data plane without dropping a live gate, and, when the version carries a `cloud`
+ * section other than the router's (without one, the router keeps its own), checks the link within
+ * `linkCheckS` and returns to its last good version if the link does not come back
+ * (`rolled-back`). Only what the router reports is ever shown as applied. A local edit (LuCI,
+ * `uci`) is reported as `drift` with the sections as they now are (without the router's own
+ * `cloud` section when the applied version carried none).
  */
 import { counter, text } from '../fields.ts';
 import { arr, int, nullable, obj, oneOf, optional, record, str, type Infer } from '../schema.ts';
@@ -43,7 +45,10 @@ export const configApplyBody = obj({
   version: counter,
   hash: configHash,
   sections: arr(configSection, { max: MAX_CONFIG_SECTIONS }),
-  /** With a change to the cloud link: how long the router waits for the link before it rolls back. */
+  /**
+   * With a `cloud` section other than the router's: how long the router waits for the link before
+   * it rolls back. A version without a `cloud` section leaves the router's own in place.
+   */
   linkCheckS: int({ min: 5, max: 600 }),
 });
 
