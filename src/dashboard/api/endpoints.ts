@@ -21,6 +21,8 @@ import type {
   UsageView,
 } from '../../core/fleet/api.ts';
 import type { CallDetail, CallFilter, CallSummary, ClearinghouseReport, DeviceEfSeries } from '../../core/fleet/api-calls.ts';
+import type { CommandDetail, CommandView, SendCommandBody } from '../../core/fleet/api-commands.ts';
+import type { DeviceConfigView, VersionDiffView } from '../../core/fleet/api-config.ts';
 import { api, queryString } from './client.ts';
 
 const seg = encodeURIComponent;
@@ -73,5 +75,11 @@ export const endpoints = {
     api.get<ClearinghouseReport>(`/clearinghouse/settlement${queryString({ ...period })}`, { signal }),
   /** A link, not a fetch: the browser downloads the file with the session cookie. */
   cdrsCsvHref: (period: { fromMs: number; toMs: number; domain?: string }) => `/api/v1/clearinghouse/cdrs.csv${queryString({ ...period })}`,
+  commands: (id: string, signal?: AbortSignal) => api.get<Rows<CommandView>>(`/devices/${seg(id)}/commands`, { signal }),
+  command: (commandId: string, signal?: AbortSignal) => api.get<CommandDetail>(`/commands/${seg(commandId)}`, { signal }),
+  sendCommand: (id: string, body: SendCommandBody) => api.post<CommandView>(`/devices/${seg(id)}/commands`, body),
+  deviceConfig: (id: string, signal?: AbortSignal) => api.get<DeviceConfigView>(`/devices/${seg(id)}/config`, { signal }),
+  diffDeviceConfig: (id: string, a: number, b: number, signal?: AbortSignal) =>
+    api.get<VersionDiffView>(`/devices/${seg(id)}/config/versions/${a}/diff/${b}`, { signal }),
   audit: (query: { beforeSeq?: number; limit?: number }, signal?: AbortSignal) => api.get<AuditPage>(`/audit${queryString({ ...query })}`, { signal }),
 };

@@ -3,7 +3,7 @@
  * its live gates with the packets and bytes its usage reports count, and the admin's actions.
  * Counters move without an overview event, so the page also reloads every few seconds.
  */
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { EVENTS, type DeviceDetail, type FleetDeviceView, type GateView, type UsageView } from '../../core/fleet/api.ts';
 import { endpoints } from '../api/endpoints.ts';
 import { useLiveEvents } from '../api/live.ts';
@@ -16,6 +16,8 @@ import { ReasonAction } from '../components/ReasonAction.tsx';
 import { formatAgo, formatBytes, formatCount, formatEndpoint, formatKbps, formatTime } from '../format.ts';
 import { useAction, useResource } from '../hooks.ts';
 import { useCan } from '../session.ts';
+import { CommandsCard } from './device/CommandsCard.tsx';
+import { ConfigCard } from './device/ConfigCard.tsx';
 import { latestUsageByGate } from './usage.ts';
 
 const REFRESH_MS = 5000;
@@ -88,9 +90,11 @@ function Actions({ device, onChanged }: { readonly device: FleetDeviceView; read
 export function DevicePage({ id }: { readonly id: string }) {
   const detail = useResource(`device:${id}`, (signal) => endpoints.device(id, signal));
   const usage = useResource(`usage:${id}`, (signal) => endpoints.usage({ device: id, limit: 200 }, signal));
+  const [tick, setTick] = useState(0);
   const reload = () => {
     detail.reload();
     usage.reload();
+    setTick((t) => t + 1);
   };
   useLiveEvents([EVENTS.overview], reload);
   useEffect(() => {
@@ -202,6 +206,9 @@ export function DevicePage({ id }: { readonly id: string }) {
           <EfChart deviceId={d.deviceId} />
         </div>
       ) : null}
+
+      {f ? <ConfigCard deviceId={d.deviceId} refresh={tick} /> : null}
+      {f || p ? <CommandsCard deviceId={d.deviceId} /> : null}
 
       <div class="card">
         <h2>Live gates</h2>
