@@ -21,7 +21,7 @@
  */
 import { diffConfig, type DiffEntry } from '../../core/fleet/config-diff.ts';
 import { deployBody, deviceLayerBody, draftBody, groupLayerBody, rolloutBody } from '../../core/fleet/api-config.ts';
-import { layerConfig, specDefaults, type ConfigLayer, type Variables } from '../../core/fleet/config-layers.ts';
+import { fleetDefaults, layerConfig, type ConfigLayer, type Variables } from '../../core/fleet/config-layers.ts';
 import { configError, configHashOf, normaliseSections, validateConfig } from '../../core/fleet/config-version.ts';
 import {
   desire, expireWave, isSettled, NO_CONFIG, onReport, onRolloutResult, rolloutCounts, startRollout, type DeviceConfigStatus, type RolloutCounts, type RolloutPlan,
@@ -279,7 +279,7 @@ export class ConfigService {
   private async compute(device: FleetDevice, template: ConfigLayer, groupVariables: Variables, overrides: ConfigLayer, deviceVariables: Variables): Promise<Computed> {
     // Built in, below the group's own: the device's id and group (e.g. `username ${device_id}` in a cloud section).
     const builtIn = { device_id: device.deviceId, group: device.group };
-    const layered = layerConfig({ defaults: specDefaults(), template, overrides, groupVariables: { ...builtIn, ...groupVariables }, deviceVariables });
+    const layered = layerConfig({ defaults: fleetDefaults(), template, overrides, groupVariables: { ...builtIn, ...groupVariables }, deviceVariables });
     const sections = normaliseSections(layered.sections);
     // Both kinds at once: an unknown variable (its text left in place) and what the spec refuses elsewhere.
     const unresolved = new Set(layered.problems.map((p) => p.path.replace(/\[\d+\]$/, '')));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validate } from '../protocol/schema.ts';
-import { applyLayer, configLayer, layerConfig, resolveVariables, specDefaults, type ConfigLayer } from './config-layers.ts';
+import { applyLayer, configLayer, fleetDefaults, layerConfig, resolveVariables, specDefaults, type ConfigLayer } from './config-layers.ts';
 import { validateConfig } from './config-version.ts';
 
 describe('specDefaults', () => {
@@ -11,6 +11,16 @@ describe('specDefaults', () => {
     expect(d[1]?.options.uplink_kbit).toBeUndefined();
     const withRates = applyLayer(d, [{ type: 'qos', name: 'qos', options: { uplink_kbit: '1000', downlink_kbit: '2000' } }]);
     expect(validateConfig(withRates)).toEqual([]);
+  });
+});
+
+describe('fleetDefaults', () => {
+  it('names the router by the id the server knows it by, so a version never renames it', () => {
+    const d = fleetDefaults();
+    expect(d.find((s) => s.type === 'agent')?.options.device_id).toBe('${device_id}');
+    const layered = layerConfig({ defaults: d, template: [], overrides: [], groupVariables: { device_id: 'rt-7', group: 'g' }, deviceVariables: {} });
+    expect(layered.problems).toEqual([]);
+    expect(layered.sections.find((s) => s.type === 'agent')?.options.device_id).toBe('rt-7');
   });
 });
 

@@ -81,6 +81,15 @@ export function specDefaults(spec: ConfigSpec = AGENT_SPEC, skip: readonly strin
   return out;
 }
 
+/**
+ * The defaults a fleet version starts from: the spec's, with the router's name set to the id the
+ * server knows it by. The agent otherwise names itself by its hostname, so a version without a
+ * `device_id` would rename a router with a hand-made login at its next reconnect.
+ */
+export function fleetDefaults(): ConfigSection[] {
+  return specDefaults().map((s) => (s.type === 'agent' ? { ...s, options: { ...s.options, device_id: '${device_id}' } } : s));
+}
+
 function uciText(value: unknown): string {
   return typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
 }

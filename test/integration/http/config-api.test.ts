@@ -60,11 +60,12 @@ describe('configuration API', () => {
   });
 
   it('resolves the built-in variables (device id, group) below the group\'s own', async () => {
-    const draft = await operator.send('POST', '/api/v1/config/drafts', { body: { devices: [{ device: 'rt-open', overrides: [{ type: 'agent', name: 'agent', options: { device_id: '${device_id}', log_level: 'debug' } }] }] } });
+    // The defaults already name the router by its id (`${device_id}`); an override builds on it.
+    const draft = await operator.send('POST', '/api/v1/config/drafts', { body: { devices: [{ device: 'rt-open', overrides: [{ type: 'agent', name: 'agent', options: { device_id: '${device_id}.lab', log_level: 'debug' } }] }] } });
     expect(draft.status, JSON.stringify(draft.body)).toBe(200);
     const [preview] = (draft.body as DraftView).devices;
     expect(preview?.problems).toEqual([]);
-    expect(preview?.diff.filter((e) => e.path.startsWith('agent.'))).toEqual(expect.arrayContaining([{ kind: 'added', path: 'agent.device_id', before: null, after: 'rt-open' }]));
+    expect(preview?.diff.filter((e) => e.path.startsWith('agent.'))).toEqual(expect.arrayContaining([{ kind: 'changed', path: 'agent.device_id', before: 'rt-open', after: 'rt-open.lab' }]));
   });
 
   it('previews a draft per router, deploys it once, and answers a retried deploy the same', async () => {
