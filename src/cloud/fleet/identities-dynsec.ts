@@ -84,16 +84,20 @@ export function createDynsecIdentities(options: DynsecIdentitiesOptions): Dynsec
     return ok(undefined);
   }
 
+  // One createRole with its ACLs rather than a command per ACL: the plugin rewrites its whole
+  // JSON file after every command, so each command costs time in proportion to the fleet.
   const deviceRoleCommands = (deviceId: string): DynsecCommand[] => {
-    const rolename = deviceRoleName(deviceId);
-    const acl = (acltype: string, topic: string): DynsecCommand => ({ command: 'addRoleACL', rolename, acltype, topic, allow: true });
-    return [
-      { command: 'createRole', rolename },
-      acl('publishClientSend', deviceTopic(deviceId, 'up', root)),
-      acl('publishClientSend', deviceTopic(deviceId, 'status', root)),
-      acl('subscribeLiteral', deviceTopic(deviceId, 'down', root)),
-      acl('subscribeLiteral', deviceTopic(deviceId, 'desired', root)),
-    ];
+    const acl = (acltype: string, topic: string) => ({ acltype, topic, allow: true });
+    return [{
+      command: 'createRole',
+      rolename: deviceRoleName(deviceId),
+      acls: [
+        acl('publishClientSend', deviceTopic(deviceId, 'up', root)),
+        acl('publishClientSend', deviceTopic(deviceId, 'status', root)),
+        acl('subscribeLiteral', deviceTopic(deviceId, 'down', root)),
+        acl('subscribeLiteral', deviceTopic(deviceId, 'desired', root)),
+      ],
+    }];
   };
 
   return {
