@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../../../test/support/temp.ts';
-import { authenticateLogin, hashPassword, loadCredentials, parseCredentials, saveCredentials, verifyPassword } from './credentials.ts';
+import { authenticateLogin, hashPassword, hashPasswordAsync, loadCredentials, parseCredentials, saveCredentials, verifyPassword } from './credentials.ts';
 import { runCredentialsCli } from './credentials-cli.ts';
 
 const dirs: { remove(): void }[] = [];
@@ -26,6 +26,14 @@ describe('credentials', () => {
     expect(await verifyPassword('Secret', a)).toBe(false);
     expect(await verifyPassword('secret', 'scrypt:1:1:1:AAAA:BBBB')).toBe(false);
     expect(await verifyPassword('secret', 'plain')).toBe(false);
+  });
+
+  it('hashes off the event loop into the same format', async () => {
+    const a = await hashPasswordAsync('secret');
+    expect(a).toMatch(/^scrypt:16384:8:1:/);
+    expect(a).not.toBe(await hashPasswordAsync('secret'));
+    expect(await verifyPassword('secret', a)).toBe(true);
+    expect(await verifyPassword('Secret', a)).toBe(false);
   });
 
   it('authenticates to a principal of the stored kind', async () => {

@@ -35,10 +35,19 @@ const SCRYPT_P = 1;
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
+const formatHash = (salt: Buffer, key: Buffer): string => `scrypt:${SCRYPT_N}:${SCRYPT_R}:${SCRYPT_P}:${salt.toString('base64')}:${key.toString('base64')}`;
+
 export function hashPassword(password: string): string {
   const salt = randomBytes(SALT_LENGTH);
-  const key = scryptSync(password, salt, KEY_LENGTH, { N: SCRYPT_N, r: SCRYPT_R, p: SCRYPT_P });
-  return `scrypt:${SCRYPT_N}:${SCRYPT_R}:${SCRYPT_P}:${salt.toString('base64')}:${key.toString('base64')}`;
+  return formatHash(salt, scryptSync(password, salt, KEY_LENGTH, { N: SCRYPT_N, r: SCRYPT_R, p: SCRYPT_P }));
+}
+
+/** hashPassword off the event loop (libuv's thread pool): for a server making logins while it carries calls. */
+export function hashPasswordAsync(password: string): Promise<string> {
+  const salt = randomBytes(SALT_LENGTH);
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, KEY_LENGTH, { N: SCRYPT_N, r: SCRYPT_R, p: SCRYPT_P }, (err, key) => (err === null ? resolve(formatHash(salt, key)) : reject(err)));
+  });
 }
 
 interface ParsedHash {

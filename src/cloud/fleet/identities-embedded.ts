@@ -18,7 +18,7 @@
 import { ENROL_PASSWORD, ENROL_USERNAME } from '../../core/protocol/acl.ts';
 import { DEVICE_ID } from '../../core/protocol/fields.ts';
 import { coreError, fail, ok, type Result } from '../../core/result.ts';
-import { hashPassword, loadCredentials, saveCredentials, type CredentialEntry } from '../broker/credentials.ts';
+import { hashPassword, hashPasswordAsync, loadCredentials, saveCredentials, type CredentialEntry } from '../broker/credentials.ts';
 import type { EmbeddedBroker } from '../broker/embedded.ts';
 import type { BrokerIdentities } from './identities.ts';
 
@@ -110,12 +110,14 @@ export function createEmbeddedIdentities(options: EmbeddedIdentitiesOptions): Br
       if (typeof password !== 'string' || password.length === 0) {
         return Promise.resolve(fail(coreError('E_INVALID_PASSWORD', 'password: must be a non-empty string', 'password')));
       }
-      return Promise.resolve(update((entries) => {
+      // Hashed first, off the event loop (scrypt costs tens of milliseconds); the file is then
+      // read, changed and written in one turn, so two upserts never interleave.
+      return hashPasswordAsync(password).then((hash) => update((entries) => {
         const found = deviceEntry(entries, deviceId);
         if (!found.ok) return found;
         // A live connection made with the old password stays (as on any broker, a password is
         // checked at login); the device reconnects with the new one when it is told.
-        entries.set(deviceId, { user: deviceId, kind: 'device', hash: hashPassword(password), ...inDomain });
+        entries.set(deviceId, { user: deviceId, kind: 'device', hash, ...inDomain });
         return ok(true);
       }));
     },
