@@ -16,6 +16,7 @@ import { CallsPage } from './pages/CallsPage.tsx';
 import { ClearinghousePage } from './pages/ClearinghousePage.tsx';
 import { DevicePage } from './pages/DevicePage.tsx';
 import { DevicesPage } from './pages/DevicesPage.tsx';
+import { ConfigPage } from './pages/ConfigPage.tsx';
 import { EnrolmentPage } from './pages/EnrolmentPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
@@ -43,6 +44,8 @@ function Page({ route }: { readonly route: Route }) {
       return <ClearinghousePage route={route} />;
     case 'enrolment':
       return <EnrolmentPage />;
+    case 'config':
+      return <ConfigPage route={route} />;
     case 'audit':
       return <AuditPage />;
     case 'operators':

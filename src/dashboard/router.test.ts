@@ -11,6 +11,8 @@ describe('dashboard routes', () => {
     expect(matchRoute('/calls/a%40b.example').params).toEqual({ callId: 'a@b.example' });
     expect(matchRoute('/calls/a%40b.example').name).toBe('call');
     expect(matchRoute('/setup').name).toBe('setup');
+    expect(matchRoute('/config', '?group=lab').name).toBe('config');
+    expect(matchRoute('/config', '?group=lab').query.get('group')).toBe('lab');
     expect(matchRoute('/nothing/here').name).toBe('not-found');
   });
 

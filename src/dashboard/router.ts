@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 
-export type RouteName = 'overview' | 'devices' | 'device' | 'calls' | 'call' | 'clearinghouse' | 'enrolment' | 'audit' | 'operators' | 'login' | 'setup' | 'not-found';
+export type RouteName = 'overview' | 'devices' | 'device' | 'calls' | 'call' | 'clearinghouse' | 'enrolment' | 'config' | 'audit' | 'operators' | 'login' | 'setup' | 'not-found';
 
 export interface Route {
   readonly name: RouteName;
@@ -23,6 +23,7 @@ const TABLE: readonly (readonly [RouteName, string])[] = [
   ['call', '/calls/:callId'],
   ['clearinghouse', '/clearinghouse'],
   ['enrolment', '/enrolment'],
+  ['config', '/config'],
   ['audit', '/audit'],
   ['operators', '/operators'],
   ['login', '/login'],

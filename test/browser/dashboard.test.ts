@@ -303,7 +303,7 @@ describe('operator dashboard in chromium', () => {
     await page.fill('input[name=password]', watcherPassword);
     await page.click('button[type=submit]');
     await page.waitForSelector('[data-testid=operator]:has-text("viewer")');
-    expect(await page.locator('#nav a').allInnerTexts()).toEqual(['Overview', 'Devices', 'Calls', 'Clearinghouse', 'Enrolment', 'Audit']);
+    expect(await page.locator('#nav a').allInnerTexts()).toEqual(['Overview', 'Devices', 'Calls', 'Clearinghouse', 'Enrolment', 'Configuration', 'Audit']);
     await visit(page, `/devices/${encodeURIComponent(enrolledId)}`, '[data-testid=identity]');
     expect(await page.locator('button:has-text("Revoke")').count()).toBe(0);
     await visit(page, '/enrolment', 'text=No router is waiting for approval');

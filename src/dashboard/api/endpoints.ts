@@ -22,7 +22,7 @@ import type {
 } from '../../core/fleet/api.ts';
 import type { CallDetail, CallFilter, CallSummary, ClearinghouseReport, DeviceEfSeries } from '../../core/fleet/api-calls.ts';
 import type { CommandDetail, CommandView, SendCommandBody } from '../../core/fleet/api-commands.ts';
-import type { DeviceConfigView, VersionDiffView } from '../../core/fleet/api-config.ts';
+import type { ConfigLayerView, DeployBody, DeployView, DeviceConfigView, DraftBody, DraftView, RolloutView, VersionDiffView } from '../../core/fleet/api-config.ts';
 import { api, queryString } from './client.ts';
 
 const seg = encodeURIComponent;
@@ -81,5 +81,10 @@ export const endpoints = {
   deviceConfig: (id: string, signal?: AbortSignal) => api.get<DeviceConfigView>(`/devices/${seg(id)}/config`, { signal }),
   diffDeviceConfig: (id: string, a: number, b: number, signal?: AbortSignal) =>
     api.get<VersionDiffView>(`/devices/${seg(id)}/config/versions/${a}/diff/${b}`, { signal }),
+  groupConfig: (group: string, signal?: AbortSignal) => api.get<ConfigLayerView>(`/groups/${seg(group)}/config`, { signal }),
+  createDraft: (draft: DraftBody) => api.post<DraftView>('/config/drafts', draft),
+  deployDraft: (draftId: string, body: DeployBody) => api.post<DeployView>(`/config/drafts/${seg(draftId)}/deploy`, body),
+  discardDraft: (draftId: string) => api.delete<unknown>(`/config/drafts/${seg(draftId)}`),
+  rollout: (rolloutId: string, signal?: AbortSignal) => api.get<RolloutView>(`/rollouts/${seg(rolloutId)}`, { signal }),
   audit: (query: { beforeSeq?: number; limit?: number }, signal?: AbortSignal) => api.get<AuditPage>(`/audit${queryString({ ...query })}`, { signal }),
 };

@@ -24,6 +24,7 @@ const NAV: readonly NavItem[] = [
   { route: 'calls', path: '/calls', label: 'Calls', access: 'viewer' },
   { route: 'clearinghouse', path: '/clearinghouse', label: 'Clearinghouse', access: 'viewer' },
   { route: 'enrolment', path: '/enrolment', label: 'Enrolment', access: 'viewer' },
+  { route: 'config', path: '/config', label: 'Configuration', access: 'viewer' },
   { route: 'audit', path: '/audit', label: 'Audit', access: 'viewer', unscopedOnly: true },
   { route: 'operators', path: '/operators', label: 'Operators', access: 'admin' },
 ];

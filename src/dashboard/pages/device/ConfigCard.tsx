@@ -23,7 +23,7 @@ export const CONFIG_STATE_TONES: Readonly<Record<DeviceConfigState, Tone>> = {
 
 type VersionRow = DeviceConfigView['versions'][number];
 const versionColumns: readonly Column<VersionRow>[] = [
-  { key: 'version', label: 'Version', primary: true, render: (v) => <strong>{v.version}</strong> },
+  { key: 'version', label: 'Version', primary: true, render: (v) => <strong>version {v.version}</strong> },
   { key: 'source', label: 'Made by', render: (v) => `${v.source} · ${v.createdBy.replace(/^operator:/, '')}` },
   { key: 'at', label: 'At', render: (v) => formatTime(v.createdAtMs) },
   { key: 'hash', label: 'Hash', render: (v) => <code title={v.hash}>{v.hash.slice(0, 12)}</code> },
@@ -118,7 +118,7 @@ export function ConfigCard({ deviceId, refresh }: { readonly deviceId: string; r
               ['Applied version', s.applied > 0 ? String(s.applied) : 'none yet'],
               ['Reason', s.reason],
               ['Problems', s.problems.length > 0 ? s.problems.map((p) => <div key={p.path}><code>{p.path}</code>: {p.message}</div>) : null],
-              ['Self-test', s.selfTest ? `table ${s.selfTest.table}, queues ${s.selfTest.queues}` : null],
+              ['Self-test', s.selfTest ? `table ${s.selfTest.table}, queues ${s.selfTest.queues}, counters ${s.selfTest.counters}` : null],
               ['Rollout', s.rollout ? <code>{s.rollout}</code> : null],
               ['Since', formatTime(s.atMs)],
             ]}
