@@ -244,6 +244,10 @@ async function dashboardTimes(base, credentials, routers, tries = 5) {
 export async function fleetEnrol() {
   if (!haveMosquitto()) return { 'fleetEnrol.skipped': { value: 1, unit: 'flag', note: 'mosquitto not installed', skipped: 'mosquitto not installed' } };
   const bundle = await cloudBundle();
+  // The server serves dist/dashboard/ beside its bundle: build it from this tree, so that the
+  // figures are the current code's.
+  const { buildDashboard } = await import('../scripts/build.mjs');
+  await buildDashboard();
   const metrics = {};
   for (const identities of IDENTITIES) {
     const r = await runIdentities(bundle, identities);
