@@ -156,7 +156,7 @@ function ResultView({ commandId, onClose }: { readonly commandId: string; readon
         parts.map((p) => (
           <section key={p.part} class="result-part">
             <h4>{p.name}</h4>
-            <pre class="result-text">{p.text}</pre>
+            {p.text.trim() === '' ? <p class="muted small">Empty: the router's command printed nothing.</p> : <pre class="result-text">{p.text}</pre>}
           </section>
         ))
       ) : (
