@@ -110,7 +110,11 @@ describe('remote commands on the device page in chromium', () => {
     const names = await result.locator('.result-part h4').allInnerTexts();
     expect(names.length).toBeGreaterThan(1);
     // Each part's text is in a box of bounded height that scrolls rather than growing the page.
-    const box = await result.locator('.result-part pre').first().evaluate((el) => ({ overflowY: getComputedStyle(el).overflowY, maxHeight: getComputedStyle(el).maxHeight }));
+    // Runs in the page; the test's own types have no DOM, so the page's global is named here.
+    const box = await result.locator('.result-part pre').first().evaluate((el) => {
+      const style = (globalThis as unknown as { getComputedStyle(e: unknown): { overflowY: string; maxHeight: string } }).getComputedStyle(el);
+      return { overflowY: style.overflowY, maxHeight: style.maxHeight };
+    });
     expect(box).toEqual({ overflowY: 'auto', maxHeight: expect.stringMatching(/px$/) as unknown as string });
     await result.screenshot({ path: join(SCREENSHOT_DIR, 'device-command-diagnostics-desktop.png') });
     expect(unexpectedErrors(desktop)).toEqual([]);

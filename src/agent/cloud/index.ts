@@ -19,6 +19,12 @@ export interface CloudLinkHandle {
   gateEnded(ended: EndedGate): void;
   /** Sends a `config.report` on the accepted session; false when the session is not accepted. */
   sendConfigReport(body: ConfigReportBody, corr: string | undefined): boolean;
+  /**
+   * What `open` tells of the router (its line, its EF budget) changed on a reload: the session
+   * opens again on the same connection, as after a reconnect, so that the server admits calls
+   * against the new figures.
+   */
+  describeChanged(): void;
   stop(): void;
 }
 
@@ -96,6 +102,7 @@ export function startCloudLink(
       if (ended.source === 'cloud') session?.gateEnded(ended.gate.id, ended.usage, ended.reason);
     },
     sendConfigReport: (body, corr) => session?.sendConfigReport(body, corr) ?? false,
+    describeChanged: () => session?.started(),
     stop: () => {
       session?.stop();
       transport.publishRetained('status', session?.statusText('offline') ?? '');

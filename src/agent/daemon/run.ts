@@ -116,14 +116,24 @@ export async function runDaemon(host: Host, configPath: string): Promise<number>
     return rebuilt;
   };
 
+  /** The figures `open` gives the server to admit calls against. */
+  const lineOf = (c: AgentConfig): string => `${c.qos.uplinkKbit}/${c.qos.downlinkKbit}/${c.qos.efBudgetPercent}`;
+
   const reload = async (): Promise<Result<void>> => {
     const next = loadConfig(host, log, configPath);
     if (next === null) return { ok: false, error: { code: 'E_CONFIG', message: `config ${configPath} is unusable; keeping the running one` } };
+    const lineBefore = lineOf(config);
     config = next;
     gates.setSettings(dataplaneSettings(config));
     gates.setStaticGates(staticGates(config));
     const rebuilt = await rebuild('reload');
     const shaped = await shape(false);
+    // However the config changed (SIGHUP, rpcd, a fleet version, a remote reload), the server
+    // must budget EF against the new line: it learns the line only from `open`.
+    if (lineOf(config) !== lineBefore && cloud !== null) {
+      log.info('the line or EF budget changed: opening the cloud session again', { line: lineOf(config) });
+      cloud.describeChanged();
+    }
     return rebuilt.ok ? shaped : rebuilt;
   };
 

@@ -141,6 +141,9 @@ describe('fleet configuration: the real server and the real agent', () => {
     expect(file).toEqual([...s.sections, ...routerCloud]);
     expect(agentLog).not.toContain('reconnecting, checking it');
     expect(linkStarts()).toBe(1);
+    // The server admits calls against the new budget: the session opened again on the same link.
+    await until(async () => (await store.getDevice(DEVICE))?.link?.efBudgetPercent === 40, 'the server\'s record of the router\'s EF budget', 10_000, log);
+    expect(agentLog).toContain('the line or EF budget changed: opening the cloud session again');
 
     // A reload checks for drift: keeping its own cloud section is none.
     const converged = () => agentLog.split('data plane converged').length - 1;
