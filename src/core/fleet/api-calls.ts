@@ -7,28 +7,15 @@
  * value import back would make the two modules' start order matter.
  */
 import { DEVICE_ID } from '../protocol/fields.ts';
-import { Code, failAt, int, obj, oneOf, optional, str, typeName, type JsonSchema, type Infer, type Schema } from '../protocol/schema.ts';
+import { obj, oneOf, optional, str, type Infer } from '../protocol/schema.ts';
 import type { GateView, RouteSpec, SessionState, UsageView } from './api.ts';
-
-/** A query-string integer (query values arrive as text): decimal digits, `min..max`. */
-function queryNumber(options: { readonly min: number; readonly max: number }): Schema<number> & { readonly jsonSchema: JsonSchema } {
-  const inner = int(options);
-  return {
-    jsonSchema: { type: 'integer', minimum: options.min, maximum: options.max },
-    check(input, path) {
-      if (typeof input === 'number') return inner.check(input, path);
-      if (typeof input !== 'string') return failAt(Code.TYPE, `expected an integer, got ${typeName(input)}`, path);
-      if (!/^[0-9]{1,16}$/.test(input)) return failAt(Code.TYPE, 'expected a non-negative integer', path);
-      return inner.check(Number(input), path);
-    },
-  };
-}
+import { queryInt } from './query.ts';
 
 const callId = str({ min: 1, max: 256, pattern: /^[\x21-\x7e]+$/, format: 'call id (printable ASCII)' });
 const domain = str({ min: 1, max: 64, pattern: DEVICE_ID, format: 'domain name' });
 const deviceId = str({ min: 1, max: 64, pattern: DEVICE_ID, format: 'device id' });
 /** Wall-clock milliseconds, up to the year 2286. */
-const timeMs = queryNumber({ min: 0, max: 9_999_999_999_999 });
+const timeMs = queryInt({ min: 0, max: 9_999_999_999_999 });
 
 /** live: a line is pending, active or ending; ended: every line is over (ended, failed or rejected). */
 export const CALL_FILTERS = ['live', 'ended'] as const;
@@ -36,7 +23,7 @@ export type CallFilter = (typeof CALL_FILTERS)[number];
 
 export const callsQuery = obj({
   state: optional(oneOf(CALL_FILTERS)),
-  limit: optional(queryNumber({ min: 1, max: 200 })),
+  limit: optional(queryInt({ min: 1, max: 200 })),
 });
 export const callParams = obj({ callId });
 export const deviceEfParams = obj({ id: deviceId });

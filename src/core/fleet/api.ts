@@ -17,8 +17,11 @@ import type { InterfaceEntry } from '../protocol/messages/interfaces.ts';
 import type { Direction, EndReason, Gate } from '../protocol/messages/gates.ts';
 import type { AgentVersions, HardwareInfo, KernelFeatures } from '../protocol/messages/enrol.ts';
 import { DEVICE_ID } from '../protocol/fields.ts';
-import { Code, arr, bool, failAt, int, nullable, obj, oneOf, optional, str, typeName, type Infer, type JsonSchema, type Schema } from '../protocol/schema.ts';
+import { Code, arr, bool, failAt, int, nullable, obj, oneOf, optional, str, type Infer, type Schema } from '../protocol/schema.ts';
 import { ok } from '../result.ts';
+import { queryInt } from './query.ts';
+
+export { queryInt };
 import { CALL_ROUTES } from './api-calls.ts';
 import { CONFIG_ROUTES } from './api-config.ts';
 import { COMMAND_ROUTES } from './api-commands.ts';
@@ -88,22 +91,6 @@ const tag = str({ min: 1, max: 32, pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,31}$/
 const shortText = (max: number, min = 0) => str({ min, max });
 const reason = str({ min: 1, max: 200 });
 
-/**
- * A query-string integer: query values arrive as text, so this takes decimal digits (or a JSON
- * number, for callers that pass one) and yields a number in `min..max`.
- */
-export function queryInt(options: { readonly min: number; readonly max: number }): Schema<number> & { readonly jsonSchema: JsonSchema } {
-  const inner = int(options);
-  return {
-    jsonSchema: { type: 'integer', minimum: options.min, maximum: options.max },
-    check(input, path) {
-      if (typeof input === 'number') return inner.check(input, path);
-      if (typeof input !== 'string') return failAt(Code.TYPE, `expected an integer, got ${typeName(input)}`, path);
-      if (!/^-?[0-9]{1,16}$/.test(input)) return failAt(Code.TYPE, 'expected an integer', path);
-      return inner.check(Number(input), path);
-    },
-  };
-}
 
 // ---- request schemas ------------------------------------------------------------------------
 
