@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openClearinghouseStore, type Cdr } from '../../src/cloud/clearinghouse/store/index.ts';
 import { CDR_CSV_COLUMNS } from '../../src/core/fleet/api-calls.ts';
-import { launchBrowser, openPage, screenshot, type BrowserPage } from '../support/browser.ts';
+import { launchBrowser, openPage, screenshot, unexpectedErrors, visit, chartPixels, overflowX, type BrowserPage } from '../support/browser.ts';
 import { until } from '../support/wait.ts';
 import { FleetLab, countingNft, waitForLog } from './fleet-lab.ts';
 
@@ -40,37 +40,6 @@ const CDRS: readonly Cdr[] = [
   cdr('t-2', 'source', 'alpha', 'beta', JAN.fromMs + 2 * 86_400_000, { caller: '=cmd|"/C calc"!A0', reason: 'busy, then "gone"', amount: 150 }),
   cdr('t-3', 'source', 'beta', null, JAN.fromMs + 3 * 86_400_000),
 ];
-
-function unexpectedErrors(page: BrowserPage): string[] {
-  return page.errors.filter((e) => !/^console: Failed to load resource: the server responded with a status of 401 /.test(e));
-}
-
-async function visit(page: Page, path: string, ready: string): Promise<void> {
-  await page.goto(path);
-  await page.waitForSelector(ready, { timeout: 15_000 });
-}
-
-/** Pixels of a colour (within a tolerance) on the page's chart canvas; -1 without one. */
-async function chartPixels(page: Page, rgb: readonly [number, number, number]): Promise<number> {
-  const [r, g, b] = rgb;
-  return Number(
-    await page.evaluate(`(() => {
-      const canvas = document.querySelector('[data-testid=ef-chart] canvas');
-      const ctx = canvas && canvas.getContext('2d');
-      if (!ctx) return -1;
-      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      let n = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        if (Math.abs(data[i] - ${r}) < 30 && Math.abs(data[i + 1] - ${g}) < 30 && Math.abs(data[i + 2] - ${b}) < 30 && data[i + 3] > 200) n += 1;
-      }
-      return n;
-    })()`),
-  );
-}
-
-async function overflowX(page: Page): Promise<number> {
-  return Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
-}
 
 /** RFC 4180 read back. */
 function parseCsv(text: string): string[][] {
@@ -159,7 +128,7 @@ describe('calls, clearinghouse and EF in chromium', () => {
     let green = 0;
     try {
       // Green: EF up (components/EfChart.tsx): the live call's 100-ish kbit/s in the last minute.
-      await until(async () => ((green = await chartPixels(page, [0x16, 0xa3, 0x4a])), green > 50), 'the EF line drawn', 30_000, () => String(green));
+      await until(async () => ((green = await chartPixels(page, '[data-testid=ef-chart]', [0x16, 0xa3, 0x4a])), green > 50), 'the EF line drawn', 30_000, () => String(green));
     } finally {
       await screenshot(page, 'device-ef-desktop');
     }

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openPage, screenshot, SCREENSHOT_DIR, type BrowserPage } from '../support/browser.ts';
+import { launchBrowser, openPage, screenshot, SCREENSHOT_DIR, unexpectedErrors, overflowX, type BrowserPage } from '../support/browser.ts';
 import { until } from '../support/wait.ts';
 import { FleetLab, waitForLog } from './fleet-lab.ts';
 
@@ -17,14 +17,6 @@ const PASSWORD = 'a long enough password';
 let lab: FleetLab;
 let browser: Browser;
 let desktop: BrowserPage;
-
-function unexpectedErrors(page: BrowserPage): string[] {
-  return page.errors.filter((e) => !/^console: Failed to load resource: the server responded with a status of 401 /.test(e));
-}
-
-async function overflowX(page: Page): Promise<number> {
-  return Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
-}
 
 describe('remote commands on the device page in chromium', () => {
   beforeAll(async () => {

@@ -62,3 +62,48 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/**
+ * The page's errors but the failed loads a test expects: a 401 while logged out, say (the page
+ * then shows the login). Any other console error or uncaught exception is a bug.
+ */
+export function unexpectedErrors(page: BrowserPage, expectedStatuses: readonly number[] = [401]): string[] {
+  const expected = new RegExp(`^console: Failed to load resource: the server responded with a status of (${expectedStatuses.join('|')}) `);
+  return page.errors.filter((e) => !expected.test(e));
+}
+
+export async function visit(page: Page, path: string, ready: string): Promise<void> {
+  await page.goto(path);
+  await page.waitForSelector(ready, { timeout: 15_000 });
+}
+
+/** The rows of a table by its data-testid, as text. */
+export async function tableRows(page: Page, testId: string): Promise<string[]> {
+  return page.locator(`[data-testid="${testId}"] tbody tr`).allInnerTexts();
+}
+
+/**
+ * Pixels of a colour (within a tolerance) on the chart canvas under `container`: a series uPlot
+ * drew. The expression runs in the page (the tests' own types have no DOM); -1 without a canvas.
+ */
+export async function chartPixels(page: Page, container: string, rgb: readonly [number, number, number]): Promise<number> {
+  const [r, g, b] = rgb;
+  return Number(
+    await page.evaluate(`(() => {
+      const canvas = document.querySelector(${JSON.stringify(`${container} canvas`)});
+      const ctx = canvas && canvas.getContext('2d');
+      if (!ctx) return -1;
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - ${r}) < 30 && Math.abs(data[i + 1] - ${g}) < 30 && Math.abs(data[i + 2] - ${b}) < 30 && data[i + 3] > 200) n += 1;
+      }
+      return n;
+    })()`),
+  );
+}
+
+/** How far the page is wider than the window (0: no sideways scrolling). */
+export async function overflowX(page: Page): Promise<number> {
+  return Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
+}
