@@ -16,6 +16,7 @@ import { CDR_CSV_COLUMNS } from '../../src/core/fleet/api-calls.ts';
 import { launchBrowser, openPage, screenshot, unexpectedErrors, visit, chartPixels, overflowX, type BrowserPage } from '../support/browser.ts';
 import { until } from '../support/wait.ts';
 import { FleetLab, countingNft, waitForLog } from './fleet-lab.ts';
+import { parseCsv } from '../support/csv.ts';
 
 const PASSWORD = 'a long enough password';
 const CALL_ID = 'browser-loss-1@callqos';
@@ -40,26 +41,6 @@ const CDRS: readonly Cdr[] = [
   cdr('t-2', 'source', 'alpha', 'beta', JAN.fromMs + 2 * 86_400_000, { caller: '=cmd|"/C calc"!A0', reason: 'busy, then "gone"', amount: 150 }),
   cdr('t-3', 'source', 'beta', null, JAN.fromMs + 3 * 86_400_000),
 ];
-
-/** RFC 4180 read back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
-    else if (ch === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    else field += ch;
-  }
-  return rows;
-}
 
 describe('calls, clearinghouse and EF in chromium', () => {
   beforeAll(async () => {

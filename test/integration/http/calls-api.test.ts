@@ -10,6 +10,7 @@ import type { CallDetail, CallSummary, ClearinghouseReport, DeviceEfSeries } fro
 import { CDR_CSV_COLUMNS } from '../../../src/core/fleet/api-calls.ts';
 import type { Rows } from '../../../src/core/fleet/api.ts';
 import { CDR_PERIOD, Client, SEEDED_CDRS, startRig, type Answer, type Rig } from './fleet-rig.ts';
+import { parseCsv } from '../../support/csv.ts';
 
 let rig: Rig;
 const clients: Record<string, Client> = {};
@@ -21,27 +22,6 @@ async function get<T>(who: string, path: string): Promise<T> {
   const a = await clients[who]!.send('GET', path);
   expect(a.status, JSON.stringify(a.body)).toBe(200);
   return a.body as T;
-}
-
-/** RFC 4180 read back: quoted fields with doubled quotes, CRLF between records. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
-    else if (ch === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    else field += ch;
-  }
-  expect(field, 'the last record ends with CRLF').toBe('');
-  return rows;
 }
 
 beforeAll(async () => {
